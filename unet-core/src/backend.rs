@@ -1,0 +1,191 @@
+//! Backend type aliases for the compiled features, and a CUDA driver probe that returns an
+//! error instead of letting cudarc panic in a worker thread on machines without a GPU.
+
+/// The default CPU backend: burn's `flex` (pure Rust; measured fastest of burn's CPU backends).
+#[cfg(feature = "cpu")]
+pub type Cpu = burn::backend::Flex;
+
+/// [`Cpu`] with automatic differentiation, for training.
+#[cfg(feature = "cpu")]
+pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
+
+/// burn's CUDA backend (cudarc; the driver and NVRTC are loaded at run time).
+#[cfg(feature = "cuda")]
+pub type Cuda = burn::backend::Cuda;
+
+/// [`Cuda`] with automatic differentiation, for training.
+#[cfg(feature = "cuda")]
+pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
+
+/// burn's WebGPU backend.
+#[cfg(feature = "wgpu")]
+pub type Wgpu = burn::backend::Wgpu;
+
+/// The shared objects the CUDA driver API lives in, tried in order.
+pub const CUDA_DRIVER_LIBRARIES: &[&str] = &["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
+
+/// Why a backend cannot be used on this machine.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// No CUDA driver library could be loaded.
+    #[error("no CUDA driver found (tried {tried}): this machine has no NVIDIA driver; use the CPU backend")]
+    NoCudaDriver {
+        /// The library names tried, comma-separated.
+        tried: String,
+    },
+    /// The driver loaded but does not export the driver API.
+    #[error("the CUDA driver library {library} lacks `{symbol}`")]
+    MissingSymbol {
+        /// The library that loaded.
+        library: String,
+        /// The symbol it lacks.
+        symbol: &'static str,
+    },
+    /// `cuInit` or a query failed.
+    #[error("the CUDA driver failed: {call} returned error {code}")]
+    DriverCall {
+        /// The driver call.
+        call: &'static str,
+        /// Its `CUresult`.
+        code: i32,
+    },
+    /// The driver works but sees no device, or fewer than asked for.
+    #[error("CUDA device {index} requested, but the driver reports {count} device(s)")]
+    NoSuchDevice {
+        /// The device index asked for.
+        index: usize,
+        /// Devices the driver reports.
+        count: usize,
+    },
+    /// The backend was not compiled into this binary.
+    #[error("the {backend} backend is not compiled in: rebuild with `--features {backend}`")]
+    NotCompiled {
+        /// The backend's feature name.
+        backend: &'static str,
+    },
+}
+
+/// What the CUDA driver reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CudaDriver {
+    /// `cuDriverGetVersion`, e.g. 12040 for CUDA 12.4.
+    pub version: i32,
+    /// `cuDeviceGetCount`.
+    pub devices: usize,
+}
+
+/// Probes the CUDA driver: loads it, initialises it and counts devices.
+pub fn cuda_driver() -> Result<CudaDriver, BackendError> {
+    probe_cuda_driver(CUDA_DRIVER_LIBRARIES)
+}
+
+/// [`cuda_driver`] with an explicit list of library names to try.
+pub fn probe_cuda_driver(candidates: &[&str]) -> Result<CudaDriver, BackendError> {
+    type CuInit = unsafe extern "C" fn(u32) -> i32;
+    type CuQuery = unsafe extern "C" fn(*mut i32) -> i32;
+
+    // SAFETY: loading the NVIDIA driver runs its initialisers, which is what cudarc does too.
+    let Some((name, lib)) = candidates.iter().find_map(|name| {
+        unsafe { libloading::Library::new(name) }
+            .ok()
+            .map(|l| (*name, l))
+    }) else {
+        return Err(BackendError::NoCudaDriver {
+            tried: candidates.join(", "),
+        });
+    };
+    let symbol = |s: &'static str| BackendError::MissingSymbol {
+        library: name.to_string(),
+        symbol: s,
+    };
+    // SAFETY: these are the driver API's documented C signatures.
+    let result = unsafe {
+        let init: libloading::Symbol<CuInit> =
+            lib.get(b"cuInit\0").map_err(|_| symbol("cuInit"))?;
+        let version: libloading::Symbol<CuQuery> = lib
+            .get(b"cuDriverGetVersion\0")
+            .map_err(|_| symbol("cuDriverGetVersion"))?;
+        let count: libloading::Symbol<CuQuery> = lib
+            .get(b"cuDeviceGetCount\0")
+            .map_err(|_| symbol("cuDeviceGetCount"))?;
+        let code = init(0);
+        if code != 0 {
+            return Err(BackendError::DriverCall {
+                call: "cuInit",
+                code,
+            });
+        }
+        let mut v = 0;
+        let code = version(&mut v);
+        if code != 0 {
+            return Err(BackendError::DriverCall {
+                call: "cuDriverGetVersion",
+                code,
+            });
+        }
+        let mut n = 0;
+        let code = count(&mut n);
+        if code != 0 {
+            return Err(BackendError::DriverCall {
+                call: "cuDeviceGetCount",
+                code,
+            });
+        }
+        Ok(CudaDriver {
+            version: v,
+            devices: n.max(0) as usize,
+        })
+    };
+    // Unloading the NVIDIA driver is known to crash some versions; cudarc loads it again anyway.
+    core::mem::forget(lib);
+    result
+}
+
+/// The CUDA device `index`, after checking that a driver and that device exist.
+#[cfg(feature = "cuda")]
+pub fn cuda_device(index: usize) -> Result<burn::backend::cuda::CudaDevice, BackendError> {
+    let driver = cuda_driver()?;
+    if index >= driver.devices {
+        return Err(BackendError::NoSuchDevice {
+            index,
+            count: driver.devices,
+        });
+    }
+    Ok(burn::backend::cuda::CudaDevice::new(index))
+}
+
+/// The CUDA device `index`; without the `cuda` feature this always says so.
+#[cfg(not(feature = "cuda"))]
+pub fn cuda_device(_index: usize) -> Result<core::convert::Infallible, BackendError> {
+    Err(BackendError::NotCompiled { backend: "cuda" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_driver_library_is_an_error_not_a_panic() {
+        let err = probe_cuda_driver(&["libunet-no-such-driver.so.1"]).unwrap_err();
+        assert_eq!(
+            err,
+            BackendError::NoCudaDriver {
+                tried: "libunet-no-such-driver.so.1".into()
+            }
+        );
+        assert!(err.to_string().contains("no CUDA driver found"));
+    }
+
+    #[test]
+    fn library_without_driver_api_is_reported_by_symbol() {
+        // libm is present on every Linux machine and exports no CUDA symbols.
+        let err = probe_cuda_driver(&["libm.so.6"]).unwrap_err();
+        assert_eq!(
+            err,
+            BackendError::MissingSymbol {
+                library: "libm.so.6".into(),
+                symbol: "cuInit"
+            }
+        );
+    }
+}

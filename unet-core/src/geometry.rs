@@ -1,0 +1,196 @@
+//! Spatial arithmetic of a U-Net, with no dependencies.
+//!
+//! This one file is compiled into both `unet-core` (run-time checks) and `unet-macros`
+//! (expansion-time checks, through `#[path]`), so the two can never disagree about which
+//! input sizes a network takes.
+
+/// How the 3x3 convolutions treat borders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PaddingKind {
+    /// Padding 1: every level keeps its size; inputs must be multiples of `2^depth`.
+    Same,
+    /// No padding (the paper): each conv loses 2 pixels, skips are center-cropped.
+    Valid,
+}
+
+/// Why an input size does not fit a network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SizeProblem {
+    /// `padding: same`: the size is below `2^depth`, so the bottleneck would be empty.
+    TooSmall {
+        /// The smallest size that fits.
+        minimum: usize,
+    },
+    /// `padding: same`: the size is not a multiple of `2^depth`.
+    NotMultiple {
+        /// `2^depth`.
+        multiple: usize,
+    },
+    /// `padding: valid`: the feature map before the pooling of `level` has odd size `size`.
+    OddAtLevel {
+        /// Encoder level (0 = full resolution).
+        level: usize,
+        /// The odd size.
+        size: usize,
+    },
+    /// `padding: valid`: the feature map at `level` would have size `size` <= 0.
+    NonPositiveAtLevel {
+        /// Level (0 = full resolution, `depth` = bottleneck).
+        level: usize,
+        /// The size it would have (can be negative).
+        size: i64,
+        /// Whether the problem is on the way up (decoder) rather than down.
+        decoder: bool,
+    },
+}
+
+impl SizeProblem {
+    /// A sentence that says what goes wrong, without the size itself.
+    pub fn describe(&self) -> String {
+        match self {
+            SizeProblem::TooSmall { minimum } => {
+                format!("it is smaller than {minimum}, so the bottleneck would be empty")
+            }
+            SizeProblem::NotMultiple { multiple } => {
+                format!("it must be a multiple of {multiple} (2^depth)")
+            }
+            SizeProblem::OddAtLevel { level, size } => format!(
+                "with valid padding, level {level} would have odd size {size} before its 2x2 max-pool"
+            ),
+            SizeProblem::NonPositiveAtLevel {
+                level,
+                size,
+                decoder,
+            } => format!(
+                "with valid padding, {} level {level} would have non-positive size {size}",
+                if *decoder { "decoder" } else { "encoder" }
+            ),
+        }
+    }
+}
+
+/// Output size along one axis for an input of `input` pixels, or why that input does not fit.
+pub fn output_size(depth: usize, padding: PaddingKind, input: usize) -> Result<usize, SizeProblem> {
+    let multiple = 1usize << depth;
+    match padding {
+        PaddingKind::Same => {
+            if input < multiple {
+                Err(SizeProblem::TooSmall { minimum: multiple })
+            } else if input % multiple != 0 {
+                Err(SizeProblem::NotMultiple { multiple })
+            } else {
+                Ok(input)
+            }
+        }
+        PaddingKind::Valid => {
+            let mut size = input as i64;
+            for level in 0..depth {
+                let convolved = size - 4;
+                if convolved <= 0 {
+                    return Err(SizeProblem::NonPositiveAtLevel {
+                        level,
+                        size: convolved,
+                        decoder: false,
+                    });
+                }
+                if convolved % 2 != 0 {
+                    return Err(SizeProblem::OddAtLevel {
+                        level,
+                        size: convolved as usize,
+                    });
+                }
+                size = convolved / 2;
+            }
+            let mut up = size - 4;
+            if up <= 0 {
+                return Err(SizeProblem::NonPositiveAtLevel {
+                    level: depth,
+                    size: up,
+                    decoder: false,
+                });
+            }
+            for level in (0..depth).rev() {
+                up = 2 * up - 4;
+                if up <= 0 {
+                    return Err(SizeProblem::NonPositiveAtLevel {
+                        level,
+                        size: up,
+                        decoder: true,
+                    });
+                }
+            }
+            Ok(up as usize)
+        }
+    }
+}
+
+/// The valid input sizes nearest to `input`: the largest below it (if any) and the smallest above.
+pub fn nearest_valid(depth: usize, padding: PaddingKind, input: usize) -> (Option<usize>, usize) {
+    let fits = |s: usize| output_size(depth, padding, s).is_ok();
+    let below = (1..input).rev().find(|&s| fits(s));
+    let above = (input + 1..).find(|&s| fits(s)).unwrap_or(usize::MAX);
+    (below, above)
+}
+
+/// Pixels lost between input and output with valid padding (`12 * 2^depth - 8`; 184 at depth 4).
+pub fn valid_margin(depth: usize) -> usize {
+    12 * (1usize << depth) - 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_input_572_gives_388_at_depth_4() {
+        assert_eq!(output_size(4, PaddingKind::Valid, 572), Ok(388));
+        assert_eq!(572 - valid_margin(4), 388);
+    }
+
+    #[test]
+    fn valid_inputs_lose_exactly_the_margin() {
+        for depth in 1..=5 {
+            for input in 1..2000 {
+                if let Ok(out) = output_size(depth, PaddingKind::Valid, input) {
+                    assert_eq!(
+                        input - out,
+                        valid_margin(depth),
+                        "depth {depth} input {input}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_padding_needs_a_multiple_of_two_to_the_depth() {
+        assert_eq!(output_size(3, PaddingKind::Same, 64), Ok(64));
+        assert_eq!(
+            output_size(3, PaddingKind::Same, 60),
+            Err(SizeProblem::NotMultiple { multiple: 8 })
+        );
+        assert_eq!(
+            output_size(3, PaddingKind::Same, 4),
+            Err(SizeProblem::TooSmall { minimum: 8 })
+        );
+    }
+
+    #[test]
+    fn odd_level_is_named() {
+        // 570 - 4 = 566 -> 283, 283 - 4 = 279 is odd at level 1.
+        assert_eq!(
+            output_size(4, PaddingKind::Valid, 570),
+            Err(SizeProblem::OddAtLevel {
+                level: 1,
+                size: 279
+            })
+        );
+    }
+
+    #[test]
+    fn nearest_valid_brackets_the_input() {
+        assert_eq!(nearest_valid(4, PaddingKind::Same, 100), (Some(96), 112));
+        assert_eq!(nearest_valid(4, PaddingKind::Valid, 570), (Some(556), 572));
+        assert_eq!(nearest_valid(4, PaddingKind::Same, 3), (None, 16));
+    }
+}

@@ -1,0 +1,154 @@
+//! A torchsummary-like per-layer table, filled in by the `unet!` expansion.
+
+use core::fmt;
+
+/// One row of a [`Summary`]: a layer, its output and its trainable parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// Module path inside the network, e.g. `encoder.down1.conv`.
+    pub name: &'static str,
+    /// What the layer is, e.g. `2x (conv3x3 + ReLU)`.
+    pub kind: &'static str,
+    /// Output channels.
+    pub channels: usize,
+    /// Resolution level of the output (the spatial factor is `1 / 2^level`).
+    pub level: usize,
+    /// Output height and width, when the network declares its `input` size.
+    pub size: Option<[usize; 2]>,
+    /// Trainable parameters of the layer.
+    pub params: usize,
+}
+
+/// A network's layer table; its `Display` ends with the parameter total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// The network's name.
+    pub name: &'static str,
+    /// One line describing the configuration.
+    pub config: &'static str,
+    /// The layers, input to output.
+    pub rows: &'static [SummaryRow],
+}
+
+impl Summary {
+    /// Sum of the rows' parameters.
+    pub fn total_params(&self) -> usize {
+        self.rows.iter().map(|r| r.params).sum()
+    }
+}
+
+/// `31030593` -> `31,030,593`.
+pub fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn output_text(row: &SummaryRow) -> String {
+    match row.size {
+        Some([h, w]) => format!("{} x {h} x {w}", row.channels),
+        None if row.level == 0 => format!("{} x H x W", row.channels),
+        None => {
+            let f = 1usize << row.level;
+            format!("{} x H/{f} x W/{f}", row.channels)
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outputs: Vec<String> = self.rows.iter().map(output_text).collect();
+        let params: Vec<String> = self
+            .rows
+            .iter()
+            .map(|r| group_thousands(r.params))
+            .collect();
+        let name_w = self
+            .rows
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(5);
+        let kind_w = self
+            .rows
+            .iter()
+            .map(|r| r.kind.len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let out_w = outputs.iter().map(String::len).max().unwrap_or(0).max(6);
+        let par_w = params.iter().map(String::len).max().unwrap_or(0).max(6);
+        let width = name_w + kind_w + out_w + par_w + 6;
+        writeln!(f, "{}: {}", self.name, self.config)?;
+        writeln!(f, "{}", "-".repeat(width))?;
+        writeln!(
+            f,
+            "{:<name_w$}  {:<kind_w$}  {:<out_w$}  {:>par_w$}",
+            "Layer", "Type", "Output", "Params"
+        )?;
+        writeln!(f, "{}", "=".repeat(width))?;
+        for ((row, out), par) in self.rows.iter().zip(&outputs).zip(&params) {
+            writeln!(
+                f,
+                "{:<name_w$}  {:<kind_w$}  {:<out_w$}  {:>par_w$}",
+                row.name, row.kind, out, par
+            )?;
+        }
+        writeln!(f, "{}", "=".repeat(width))?;
+        write!(f, "Total params: {}", group_thousands(self.total_params()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000), "1,000");
+        assert_eq!(group_thousands(31_030_593), "31,030,593");
+    }
+
+    #[test]
+    fn display_ends_with_total() {
+        static ROWS: [SummaryRow; 2] = [
+            SummaryRow {
+                name: "a",
+                kind: "conv",
+                channels: 8,
+                level: 0,
+                size: None,
+                params: 80,
+            },
+            SummaryRow {
+                name: "b",
+                kind: "conv",
+                channels: 8,
+                level: 2,
+                size: Some([4, 4]),
+                params: 1000,
+            },
+        ];
+        let s = Summary {
+            name: "Net",
+            config: "test",
+            rows: &ROWS,
+        };
+        let text = s.to_string();
+        assert!(text.ends_with("Total params: 1,080"), "{text}");
+        assert!(
+            text.contains("8 x H/4 x W/4") || text.contains("8 x 4 x 4"),
+            "{text}"
+        );
+        assert!(text.contains("8 x H x W"), "{text}");
+    }
+}

@@ -1,0 +1,218 @@
+//! Parsing: `[#[attr]...] [vis] [struct] Name < key: value, ... >`, every span kept.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{bracketed, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility};
+
+/// What comes before `<`: enough to emit fallback items when the rest is broken.
+pub struct Header {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+}
+
+/// The whole invocation.
+pub struct Input {
+    pub header: Header,
+    pub entries: Vec<Entry>,
+    /// Span of the `<...>` list, for errors about the invocation as a whole.
+    pub list_span: Span,
+}
+
+/// One `key: value`.
+pub struct Entry {
+    pub key: Ident,
+    pub value: Value,
+}
+
+/// A value, parsed by shape only; [`crate::valid`] decides what each key accepts.
+pub enum Value {
+    /// An integer literal, possibly negated (`-1`): kept so the error can name it.
+    Int {
+        lit: LitInt,
+        negative: bool,
+        span: Span,
+    },
+    /// A float literal.
+    Float(LitFloat),
+    /// A bare word: `transposed`, `same`, `true`.
+    Word(Ident),
+    /// `[a, b, ...]`.
+    List { items: Vec<Value>, span: Span },
+    /// `(a, b, ...)`.
+    Tuple { items: Vec<Value>, span: Span },
+}
+
+impl Value {
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Int { span, .. } => *span,
+            Value::Float(f) => f.span(),
+            Value::Word(w) => w.span(),
+            Value::List { span, .. } | Value::Tuple { span, .. } => *span,
+        }
+    }
+
+    /// What kind of value this is, for "expected an integer, found a list".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Int { .. } => "an integer",
+            Value::Float(_) => "a float",
+            Value::Word(_) => "a word",
+            Value::List { .. } => "a list",
+            Value::Tuple { .. } => "a tuple",
+        }
+    }
+}
+
+impl Parse for Value {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let look = input.lookahead1();
+        if look.peek(LitInt) {
+            let lit: LitInt = input.parse()?;
+            let span = lit.span();
+            Ok(Value::Int {
+                lit,
+                negative: false,
+                span,
+            })
+        } else if look.peek(Token![-]) {
+            let minus: Token![-] = input.parse()?;
+            if input.peek(LitFloat) {
+                return Err(syn::Error::new(
+                    minus.span,
+                    "negative values are not allowed here",
+                ));
+            }
+            let lit: LitInt = input.parse()?;
+            let span = minus.span.join(lit.span()).unwrap_or(lit.span());
+            Ok(Value::Int {
+                lit,
+                negative: true,
+                span,
+            })
+        } else if look.peek(LitFloat) {
+            Ok(Value::Float(input.parse()?))
+        } else if look.peek(Ident) {
+            Ok(Value::Word(input.call(Ident::parse_any_word)?))
+        } else if look.peek(syn::token::Bracket) {
+            let content;
+            let bracket = bracketed!(content in input);
+            let items = Punctuated::<Value, Token![,]>::parse_terminated(&content)?;
+            Ok(Value::List {
+                items: items.into_iter().collect(),
+                span: bracket.span.join(),
+            })
+        } else if look.peek(syn::token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let items = Punctuated::<Value, Token![,]>::parse_terminated(&content)?;
+            Ok(Value::Tuple {
+                items: items.into_iter().collect(),
+                span: paren.span.join(),
+            })
+        } else {
+            Err(look.error())
+        }
+    }
+}
+
+/// `Ident::parse_any` accepts keywords too (`struct`, `true`); values may be such words.
+trait AnyWord {
+    fn parse_any_word(input: ParseStream) -> syn::Result<Ident>;
+}
+
+impl AnyWord for Ident {
+    fn parse_any_word(input: ParseStream) -> syn::Result<Ident> {
+        use syn::ext::IdentExt;
+        Ident::parse_any(input)
+    }
+}
+
+fn parse_header(input: ParseStream) -> syn::Result<Header> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    let vis: Visibility = input.parse()?;
+    if input.peek(Token![struct]) {
+        input.parse::<Token![struct]>()?;
+    }
+    let name: Ident = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected the network's name, as in `unet!(pub CellNet<depth: 4, base: 64>)`",
+        )
+    })?;
+    Ok(Header { attrs, vis, name })
+}
+
+fn parse_entries(input: ParseStream) -> syn::Result<(Vec<Entry>, Span)> {
+    let open: Token![<] = input.parse().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected `<` and the configuration, as in `CellNet<depth: 4, base: 64>`",
+        )
+    })?;
+    let mut entries = Vec::new();
+    let close = loop {
+        if input.peek(Token![>]) {
+            break input.parse::<Token![>]>()?;
+        }
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                open.span,
+                "this `<` is never closed: expected `>`",
+            ));
+        }
+        let key: Ident = input
+            .call(Ident::parse_any_word)
+            .map_err(|e| syn::Error::new(e.span(), "expected `key: value`, as in `depth: 4`"))?;
+        let colon: syn::Result<Token![:]> = input.parse();
+        if colon.is_err() {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("expected `:` after `{key}`, as in `{key}: value`"),
+            ));
+        }
+        if input.peek(Token![,]) || input.peek(Token![>]) || input.is_empty() {
+            return Err(syn::Error::new(key.span(), format!("`{key}` has no value")));
+        }
+        let value: Value = input.parse()?;
+        entries.push(Entry { key, value });
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+        } else if !input.peek(Token![>]) {
+            return Err(input.error("expected `,` or `>` after a value"));
+        }
+    };
+    let span = open.span.join(close.span).unwrap_or(open.span);
+    if input.peek(Token![;]) {
+        input.parse::<Token![;]>()?;
+    }
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the configuration's closing `>`"));
+    }
+    Ok((entries, span))
+}
+
+/// Parses an invocation. On failure, returns the header too when it parsed, so the fallback
+/// can still declare the names.
+pub fn parse(tokens: TokenStream) -> Result<Input, (syn::Error, Option<Header>)> {
+    let mut header = None;
+    let parser = |input: ParseStream| -> syn::Result<Input> {
+        let h = parse_header(input)?;
+        let name = h.name.clone();
+        let attrs = h.attrs.clone();
+        let vis = h.vis.clone();
+        header = Some(h);
+        let (entries, list_span) = parse_entries(input)?;
+        Ok(Input {
+            header: Header { attrs, vis, name },
+            entries,
+            list_span,
+        })
+    };
+    match parser.parse2(tokens) {
+        Ok(input) => Ok(input),
+        Err(e) => Err((e, header)),
+    }
+}

@@ -1,0 +1,296 @@
+//! Emission: the typed structs, their constructors and forwards, consts and summary.
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::ast;
+use crate::fallback;
+use crate::geometry::{self, PaddingKind};
+use crate::plan::{Plan, Up};
+use crate::valid;
+
+/// The whole macro as a function on tokens: parse, check, emit; errors come back as
+/// `compile_error!`s at their spans, followed by fallback items. Never panics.
+pub fn expand(tokens: TokenStream) -> TokenStream {
+    match ast::parse(tokens) {
+        Err((error, header)) => fallback::emit(error, header.as_ref()),
+        Ok(input) => match valid::check(&input) {
+            Ok(plan) => emit(&plan),
+            Err(error) => fallback::emit(error, Some(&input.header)),
+        },
+    }
+}
+
+/// The names every invocation declares, and the hidden module that holds them.
+pub struct Names {
+    pub net: Ident,
+    pub encoder: Ident,
+    pub skips: Ident,
+    pub decoder: Ident,
+    pub module: Ident,
+}
+
+impl Names {
+    pub fn new(net: &Ident) -> Self {
+        let span = net.span();
+        Names {
+            net: net.clone(),
+            encoder: Ident::new(&format!("{net}Encoder"), span),
+            skips: Ident::new(&format!("{net}Skips"), span),
+            decoder: Ident::new(&format!("{net}Decoder"), span),
+            module: Ident::new(&format!("__unet_{net}"), span),
+        }
+    }
+}
+
+/// `::unet::L0` inside `k` layers of `::unet::Down<..>`.
+fn level_ty(k: usize) -> TokenStream {
+    (0..k).fold(quote!(::unet::L0), |inner, _| quote!(::unet::Down<#inner>))
+}
+
+fn padding_tokens(padding: PaddingKind) -> TokenStream {
+    match padding {
+        PaddingKind::Same => quote!(::unet::PaddingKind::Same),
+        PaddingKind::Valid => quote!(::unet::PaddingKind::Valid),
+    }
+}
+
+fn up_tokens(up: Up) -> TokenStream {
+    match up {
+        Up::Transposed => quote!(::unet::blocks::UpMode::Transposed),
+        Up::Bilinear => quote!(::unet::blocks::UpMode::Bilinear),
+        Up::Nearest => quote!(::unet::blocks::UpMode::Nearest),
+    }
+}
+
+fn option_pair(pair: Option<[usize; 2]>) -> TokenStream {
+    match pair {
+        Some([a, b]) => quote!(::core::option::Option::Some([#a, #b])),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn emit(plan: &Plan) -> TokenStream {
+    let Names {
+        net,
+        encoder,
+        skips,
+        decoder,
+        module,
+    } = Names::new(&plan.name);
+    let vis = &plan.vis;
+    let attrs = &plan.attrs;
+    let depth = plan.depth;
+    let ch = &plan.channels;
+    let in_ch = plan.in_channels;
+    let classes = plan.classes;
+    let params = plan.params;
+    let c0 = ch[0];
+    let cd = ch[depth];
+    let padding = padding_tokens(plan.padding);
+    let up_mode = up_tokens(plan.up);
+    let bottom_ty = level_ty(depth);
+    let l0 = level_ty(0);
+
+    // Encoder: down1..downD (DoubleConv then pool), then the bottleneck.
+    let downs: Vec<Ident> = (1..=depth).map(|k| format_ident!("down{}", k)).collect();
+    let skip_fields: Vec<Ident> = (0..depth).map(|k| format_ident!("level{}", k)).collect();
+    let down_tys = (0..depth).map(|k| {
+        let cin = if k == 0 { in_ch } else { ch[k - 1] };
+        let cout = ch[k];
+        quote!(::unet::blocks::DownBlock<B, #cin, #cout>)
+    });
+    let skip_tys = (0..depth).map(|k| {
+        let c = ch[k];
+        let l = level_ty(k);
+        quote!(::unet::Feature<B, #c, #l>)
+    });
+    let skip_docs = (0..depth).map(|k| {
+        format!(
+            "Skip of level {k}: {} channels at 1/{} resolution.",
+            ch[k],
+            1usize << k
+        )
+    });
+    let cb = ch[depth - 1];
+
+    // Decoder: up1 is the deepest level; then the 1x1 head.
+    let ups: Vec<Ident> = (1..=depth).map(|i| format_ident!("up{}", i)).collect();
+    let up_tys = (1..=depth).map(|i| {
+        let level = depth - i;
+        let (deep, out) = (ch[level + 1], ch[level]);
+        quote!(::unet::blocks::UpBlock<B, #deep, #out, #out, #out>)
+    });
+    let up_skips: Vec<&Ident> = (1..=depth).map(|i| &skip_fields[depth - i]).collect();
+
+    let channels_len = depth + 1;
+    let output = plan.input.map(|[h, w]| {
+        let out = |s| geometry::output_size(depth, plan.padding, s).unwrap_or(0);
+        [out(h), out(w)]
+    });
+    let input_tokens = option_pair(plan.input);
+    let output_tokens = option_pair(output);
+    let margin = match plan.padding {
+        PaddingKind::Same => 0,
+        PaddingKind::Valid => geometry::valid_margin(depth),
+    };
+    let name_str = net.to_string();
+    let config = plan.config_line();
+    let rows = plan.rows.iter().map(|r| {
+        let (name, kind, channels, level, params) = (&r.name, r.kind, r.channels, r.level, r.params);
+        let size = option_pair(r.size);
+        quote! {
+            ::unet::SummaryRow { name: #name, kind: #kind, channels: #channels, level: #level, size: #size, params: #params }
+        }
+    });
+    let n_rows = plan.rows.len();
+    let doc_encoder = format!("Contracting path of [`{net}`]: {depth} levels of DoubleConv + max-pool, then the bottleneck.");
+    let doc_skips =
+        format!("The encoder's skip connections of [`{net}`], one typed field per level.");
+    let doc_decoder =
+        format!("Expanding path of [`{net}`]: {depth} up-sampling levels, then the 1x1 head.");
+    let default_doc = format!("A U-Net generated by `unet!`: {config}.");
+    let has_doc = plan.attrs.iter().any(|a| a.path().is_ident("doc"));
+    let net_doc = (!has_doc).then(|| quote!(#[doc = #default_doc]));
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case, clippy::all)]
+        mod #module {
+            use ::unet::burn;
+
+            #(#attrs)*
+            #net_doc
+            #[derive(burn::module::Module, Debug)]
+            pub struct #net<B: burn::tensor::backend::Backend> {
+                /// The contracting path.
+                pub encoder: #encoder<B>,
+                /// The expanding path and head.
+                pub decoder: #decoder<B>,
+            }
+
+            #[doc = #doc_encoder]
+            #[derive(burn::module::Module, Debug)]
+            pub struct #encoder<B: burn::tensor::backend::Backend> {
+                #(
+                    #[doc = "An encoder level: DoubleConv, then 2x2 max-pool."]
+                    pub #downs: #down_tys,
+                )*
+                /// The deepest level's DoubleConv.
+                pub bottleneck: ::unet::blocks::DoubleConv<B, #cb, #cd>,
+            }
+
+            #[doc = #doc_skips]
+            #[derive(Debug, Clone)]
+            pub struct #skips<B: burn::tensor::backend::Backend> {
+                #(
+                    #[doc = #skip_docs]
+                    pub #skip_fields: #skip_tys,
+                )*
+            }
+
+            #[doc = #doc_decoder]
+            #[derive(burn::module::Module, Debug)]
+            pub struct #decoder<B: burn::tensor::backend::Backend> {
+                #(
+                    #[doc = "A decoder level: up-sample, concatenate the skip, DoubleConv."]
+                    pub #ups: #up_tys,
+                )*
+                /// 1x1 convolution to class logits.
+                pub out: ::unet::blocks::Head<B, #c0, #classes>,
+            }
+
+            impl<B: burn::tensor::backend::Backend> #encoder<B> {
+                /// Initialises the encoder's weights on `device`.
+                pub fn new(device: &B::Device) -> Self {
+                    Self {
+                        #( #downs: ::unet::blocks::DownBlockConfig::new(#padding).init(device), )*
+                        bottleneck: ::unet::blocks::DoubleConvConfig::new(#padding).init(device),
+                    }
+                }
+
+                /// Runs the contracting path: the bottleneck's output and every level's skip.
+                pub fn forward(&self, x: ::unet::Feature<B, #in_ch, #l0>) -> (::unet::Feature<B, #cd, #bottom_ty>, #skips<B>) {
+                    #( let (#skip_fields, x) = self.#downs.forward(x); )*
+                    (self.bottleneck.forward(x), #skips { #(#skip_fields),* })
+                }
+            }
+
+            impl<B: burn::tensor::backend::Backend> #decoder<B> {
+                /// Initialises the decoder's weights on `device`.
+                pub fn new(device: &B::Device) -> Self {
+                    Self {
+                        #( #ups: ::unet::blocks::UpBlockConfig::new(#up_mode, #padding).init(device), )*
+                        out: ::unet::blocks::HeadConfig::new().init(device),
+                    }
+                }
+
+                /// Runs the expanding path from the bottleneck, consuming the skips deepest first.
+                pub fn forward(&self, bottom: ::unet::Feature<B, #cd, #bottom_ty>, skips: #skips<B>) -> ::unet::Feature<B, #classes, #l0> {
+                    let x = bottom;
+                    #( let x = self.#ups.forward(x, skips.#up_skips); )*
+                    self.out.forward(x)
+                }
+            }
+
+            impl<B: burn::tensor::backend::Backend> #net<B> {
+                /// Number of 2x down-samplings.
+                pub const DEPTH: usize = #depth;
+                /// Width of each level, level 0 first; the last is the bottleneck.
+                pub const CHANNELS: [usize; #channels_len] = [#(#ch),*];
+                /// Input channels.
+                pub const IN_CHANNELS: usize = #in_ch;
+                /// Output channels (class logits).
+                pub const CLASSES: usize = #classes;
+                /// Trainable parameters, computed at expansion (PyTorch's count for the same net).
+                pub const PARAMS: usize = #params;
+                /// The up-sampling method.
+                pub const UP: ::unet::blocks::UpMode = #up_mode;
+                /// Border handling of the 3x3 convolutions.
+                pub const PADDING: ::unet::PaddingKind = #padding;
+                /// The declared input `[height, width]`, if any.
+                pub const INPUT: ::core::option::Option<[usize; 2]> = #input_tokens;
+                /// The output `[height, width]` for the declared input, if any.
+                pub const OUTPUT: ::core::option::Option<[usize; 2]> = #output_tokens;
+                /// Pixels lost between input and output along each axis (valid padding: `12 * 2^depth - 8`).
+                pub const MARGIN: usize = #margin;
+
+                /// Initialises all weights on `device`.
+                pub fn new(device: &B::Device) -> Self {
+                    Self { encoder: #encoder::new(device), decoder: #decoder::new(device) }
+                }
+
+                /// Checks an `[N, C, H, W]` shape against this network's channels and size rules.
+                pub fn check_input(shape: [usize; 4]) -> ::core::result::Result<(), ::unet::ShapeError> {
+                    ::unet::check_input(shape, #in_ch, #depth, #padding, #input_tokens)
+                }
+
+                /// The output `[height, width]` for an input of `height` x `width`, or why it does not fit.
+                pub fn output_size(height: usize, width: usize) -> ::core::result::Result<[usize; 2], ::unet::ShapeError> {
+                    Self::check_input([1, #in_ch, height, width])?;
+                    Ok([height - #margin, width - #margin])
+                }
+
+                /// Runs the network on an untyped `[N, C, H, W]` tensor, checking its shape first.
+                pub fn forward(&self, x: burn::tensor::Tensor<B, 4>) -> ::core::result::Result<burn::tensor::Tensor<B, 4>, ::unet::ShapeError> {
+                    Self::check_input(x.dims())?;
+                    Ok(self.forward_typed(::unet::Feature::try_new(x)?).into_tensor())
+                }
+
+                /// Runs the network on a typed input. Spatial sizes are not checked here: a size
+                /// `check_input` rejects gives a cropped output (or a burn panic if too small).
+                pub fn forward_typed(&self, x: ::unet::Feature<B, #in_ch, #l0>) -> ::unet::Feature<B, #classes, #l0> {
+                    let (bottom, skips) = self.encoder.forward(x);
+                    self.decoder.forward(bottom, skips)
+                }
+
+                /// A per-layer table (name, type, output, params) ending with the parameter total.
+                pub fn summary() -> ::unet::Summary {
+                    const ROWS: [::unet::SummaryRow; #n_rows] = [#(#rows),*];
+                    ::unet::Summary { name: #name_str, config: #config, rows: &ROWS }
+                }
+            }
+        }
+        #vis use #module::{#net, #encoder, #skips, #decoder};
+    }
+}

@@ -1,0 +1,406 @@
+//! Checking: every configuration mistake becomes a `syn::Error` at the span that caused it.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::LitInt;
+
+use crate::ast::{Entry, Input, Value};
+use crate::geometry::{self, PaddingKind, SizeProblem};
+use crate::plan::{self, Plan, Shape, Up};
+use crate::suggest::did_you_mean;
+
+/// Every key the grammar knows, in the README's order.
+pub const KEYS: &[&str] = &[
+    "depth",
+    "base",
+    "up",
+    "in_channels",
+    "classes",
+    "padding",
+    "growth",
+    "channels",
+    "input",
+];
+
+/// Largest depth: 2^8 = 256x down-sampling.
+pub const MAX_DEPTH: usize = 8;
+
+/// Largest width of any level; far beyond any real U-Net, small enough to keep counts sane.
+pub const MAX_WIDTH: usize = 1 << 20;
+
+/// Largest declared input size along an axis.
+pub const MAX_INPUT: usize = 1 << 20;
+
+/// Collects errors so one invocation reports all of its independent mistakes at once.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let e = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    fn finish(self) -> Result<(), syn::Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+fn int_value(lit: &LitInt, negative: bool, key: &str, errors: &mut Errors) -> Option<i128> {
+    match lit.base10_parse::<u64>() {
+        Ok(v) => Some(if negative { -(v as i128) } else { v as i128 }),
+        Err(_) => {
+            errors.push(lit.span(), format!("`{key}` value is not a valid integer"));
+            None
+        }
+    }
+}
+
+/// An integer in `min..=max`, or an error naming the key, the range and what was found.
+fn int_in(
+    key: &str,
+    value: &Value,
+    min: usize,
+    max: usize,
+    what: &str,
+    errors: &mut Errors,
+) -> Option<usize> {
+    let Value::Int {
+        lit,
+        negative,
+        span,
+    } = value
+    else {
+        errors.push(
+            value.span(),
+            format!(
+                "`{key}` expects an integer ({what}), found {}",
+                value.kind()
+            ),
+        );
+        return None;
+    };
+    let v = int_value(lit, *negative, key, errors)?;
+    if v < min as i128 || v > max as i128 {
+        let range = if max == usize::MAX || max >= MAX_WIDTH {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        errors.push(
+            *span,
+            format!("`{key}` must be {range} ({what}), found {v}"),
+        );
+        return None;
+    }
+    Some(v as usize)
+}
+
+/// One of `names`, with "did you mean" for near misses.
+fn word_in<'a>(
+    key: &str,
+    value: &Value,
+    names: &[&'a str],
+    errors: &mut Errors,
+) -> Option<&'a str> {
+    let expected = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Value::Word(word) = value else {
+        errors.push(
+            value.span(),
+            format!("`{key}` expects one of {expected}, found {}", value.kind()),
+        );
+        return None;
+    };
+    let text = word.to_string();
+    if let Some(found) = names.iter().find(|n| **n == text) {
+        return Some(found);
+    }
+    errors.push(
+        word.span(),
+        format!(
+            "unknown `{key}` value `{text}`{}; expected one of {expected}",
+            did_you_mean(&text, names)
+        ),
+    );
+    None
+}
+
+fn channels_list(value: &Value, errors: &mut Errors) -> Option<(Vec<usize>, Span)> {
+    let Value::List { items, span } = value else {
+        errors.push(
+            value.span(),
+            format!(
+                "`channels` expects a list `[c0, c1, ...]`, found {}",
+                value.kind()
+            ),
+        );
+        return None;
+    };
+    let widths: Vec<Option<usize>> = items
+        .iter()
+        .map(|v| int_in("channels", v, 1, MAX_WIDTH, "a level's width", errors))
+        .collect();
+    widths
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .map(|w| (w, *span))
+}
+
+fn input_tuple(value: &Value, errors: &mut Errors) -> Option<[(usize, Span); 2]> {
+    let Value::Tuple { items, .. } = value else {
+        errors.push(
+            value.span(),
+            format!("`input` expects `(height, width)`, found {}", value.kind()),
+        );
+        return None;
+    };
+    if items.len() != 2 {
+        errors.push(
+            value.span(),
+            format!(
+                "`input` expects `(height, width)`, found {} values",
+                items.len()
+            ),
+        );
+        return None;
+    }
+    let h = int_in("input", &items[0], 1, MAX_INPUT, "the input height", errors);
+    let w = int_in("input", &items[1], 1, MAX_INPUT, "the input width", errors);
+    Some([(h?, items[0].span()), (w?, items[1].span())])
+}
+
+fn nearest_text(below: Option<usize>, above: usize) -> String {
+    match below {
+        Some(b) => format!("nearest valid sizes: {b} and {above}"),
+        None => format!("the smallest valid size is {above}"),
+    }
+}
+
+/// The message for an input size that does not fit, naming level, size and nearest valid sizes.
+fn input_message(
+    axis: &str,
+    size: usize,
+    depth: usize,
+    padding: PaddingKind,
+    problem: &SizeProblem,
+) -> String {
+    let (below, above) = geometry::nearest_valid(depth, padding, size);
+    let nearest = nearest_text(below, above);
+    match problem {
+        SizeProblem::TooSmall { minimum } => format!(
+            "input {axis} {size} is too small for depth {depth}: the bottleneck would be empty; the smallest valid size is {minimum}"
+        ),
+        SizeProblem::NotMultiple { multiple } => format!(
+            "input {axis} {size} is not divisible by 2^{depth} = {multiple}; {nearest}"
+        ),
+        SizeProblem::OddAtLevel { level, size: odd } => format!(
+            "with `padding: valid`, input {axis} {size} leaves odd size {odd} at level {level} before its 2x2 max-pool; {nearest}"
+        ),
+        SizeProblem::NonPositiveAtLevel { level, size: bad, decoder } => {
+            let stage = if *decoder { "decoder level" } else { "level" };
+            let small = if below.is_none() { format!(" (too small for depth {depth})") } else { String::new() };
+            format!(
+                "with `padding: valid`, input {axis} {size} leaves non-positive size {bad} at {stage} {level}{small}; {nearest}"
+            )
+        }
+    }
+}
+
+/// Checks an invocation and computes its plan.
+pub fn check(input: &Input) -> Result<Plan, syn::Error> {
+    let mut errors = Errors::default();
+    let mut given: HashMap<String, &Entry> = HashMap::new();
+    for entry in &input.entries {
+        let key = entry.key.to_string();
+        if !KEYS.contains(&key.as_str()) {
+            errors.push(
+                entry.key.span(),
+                format!(
+                    "unknown key `{key}`{}; expected one of {}",
+                    did_you_mean(&key, KEYS),
+                    KEYS.join(", ")
+                ),
+            );
+        } else if let Some(first) = given.get(&key) {
+            errors.push(
+                entry.key.span(),
+                format!("duplicate key `{key}`: each key may be given once"),
+            );
+            errors.push(first.key.span(), format!("`{key}` first given here"));
+        } else {
+            given.insert(key, entry);
+        }
+    }
+    let get = |k: &str| given.get(k).copied();
+    let name_span = input.header.name.span();
+
+    let depth = match get("depth") {
+        Some(e) => int_in(
+            "depth",
+            &e.value,
+            1,
+            MAX_DEPTH,
+            "the number of 2x down-samplings",
+            &mut errors,
+        ),
+        None => {
+            errors.push(
+                name_span,
+                "missing required key `depth` (the number of 2x down-samplings, 1..=8)",
+            );
+            None
+        }
+    };
+    let base = get("base").and_then(|e| {
+        int_in(
+            "base",
+            &e.value,
+            1,
+            MAX_WIDTH,
+            "channels of level 0",
+            &mut errors,
+        )
+    });
+    let growth = get("growth").map_or(Some(2), |e| {
+        int_in(
+            "growth",
+            &e.value,
+            1,
+            MAX_WIDTH,
+            "channel multiplier per level",
+            &mut errors,
+        )
+    });
+    let list = get("channels").and_then(|e| channels_list(&e.value, &mut errors));
+    let in_channels = get("in_channels").map_or(Some(1), |e| {
+        int_in(
+            "in_channels",
+            &e.value,
+            1,
+            MAX_WIDTH,
+            "input channels",
+            &mut errors,
+        )
+    });
+    let classes = get("classes").map_or(Some(1), |e| {
+        int_in(
+            "classes",
+            &e.value,
+            1,
+            MAX_WIDTH,
+            "output channels of the 1x1 head",
+            &mut errors,
+        )
+    });
+    let up = get("up").map_or(Some(Up::Transposed), |e| {
+        word_in("up", &e.value, Up::NAMES, &mut errors).and_then(Up::from_name)
+    });
+    let padding = get("padding").map_or(Some(PaddingKind::Same), |e| {
+        word_in("padding", &e.value, plan::PADDING_NAMES, &mut errors)
+            .and_then(plan::padding_from_name)
+    });
+    let input_size = get("input").and_then(|e| input_tuple(&e.value, &mut errors));
+
+    if let Some(ch) = get("channels") {
+        for other in ["base", "growth"] {
+            if let Some(e) = get(other) {
+                errors.push(
+                    e.key.span(),
+                    format!(
+                        "`{other}` cannot be combined with `channels`, which gives every width"
+                    ),
+                );
+                errors.push(ch.key.span(), "`channels` given here");
+            }
+        }
+    } else if get("base").is_none() {
+        errors.push(name_span, "missing required key `base` (channels of level 0), or give every width with `channels: [c0, ..., c_depth]`");
+    }
+
+    let channels = match (depth, &list) {
+        (Some(d), Some((widths, span))) => {
+            if widths.len() == d + 1 {
+                Some(widths.clone())
+            } else {
+                errors.push(
+                    *span,
+                    format!(
+                        "`channels` needs depth + 1 = {} widths (c0..c{d}, one per level and the bottleneck), found {}",
+                        d + 1,
+                        widths.len()
+                    ),
+                );
+                None
+            }
+        }
+        (Some(d), None) if get("channels").is_none() => base.zip(growth).and_then(|(b, g)| {
+            let widths: Option<Vec<usize>> = (0..=d as u32).map(|k| g.checked_pow(k)?.checked_mul(b).filter(|w| *w <= MAX_WIDTH)).collect();
+            if widths.is_none() {
+                let span = get("growth").or(get("base")).map_or(name_span, |e| e.value.span());
+                errors.push(span, format!("channel widths exceed {MAX_WIDTH} at depth {d}: base * growth^depth is too large"));
+            }
+            widths
+        }),
+        _ => None,
+    };
+
+    if let (Some(d), Some(pad), Some(axes)) = (depth, padding, &input_size) {
+        let same_value = axes[0].0 == axes[1].0;
+        for (i, (axis, (size, span))) in ["height", "width"].iter().zip(axes).enumerate() {
+            if i == 1 && same_value {
+                break; // one mistake, one message
+            }
+            if let Err(problem) = geometry::output_size(d, pad, *size) {
+                errors.push(*span, input_message(axis, *size, d, pad, &problem));
+            }
+        }
+    }
+
+    errors.finish()?;
+    let (Some(depth), Some(channels), Some(in_channels), Some(classes), Some(up), Some(padding)) =
+        (depth, channels, in_channels, classes, up, padding)
+    else {
+        // Every `None` above pushed an error, so this is unreachable in practice; stay total.
+        return Err(syn::Error::new(
+            input.list_span,
+            "invalid U-Net configuration",
+        ));
+    };
+    let shape = Shape {
+        depth,
+        channels,
+        in_channels,
+        classes,
+        up,
+        padding,
+        input: input_size.map(|[(h, _), (w, _)]| [h, w]),
+    };
+    let Some((rows, params)) = plan::layers(&shape) else {
+        return Err(syn::Error::new(
+            input.list_span,
+            "the parameter count of this configuration overflows `usize`",
+        ));
+    };
+    Ok(Plan {
+        attrs: input.header.attrs.clone(),
+        vis: input.header.vis.clone(),
+        name: input.header.name.clone(),
+        depth: shape.depth,
+        channels: shape.channels,
+        in_channels: shape.in_channels,
+        classes: shape.classes,
+        up: shape.up,
+        padding: shape.padding,
+        input: shape.input,
+        rows,
+        params,
+    })
+}
