@@ -76,7 +76,7 @@ pub fn output_size(depth: usize, padding: PaddingKind, input: usize) -> Result<u
         PaddingKind::Same => {
             if input < multiple {
                 Err(SizeProblem::TooSmall { minimum: multiple })
-            } else if input % multiple != 0 {
+            } else if !input.is_multiple_of(multiple) {
                 Err(SizeProblem::NotMultiple { multiple })
             } else {
                 Ok(input)

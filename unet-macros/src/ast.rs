@@ -28,12 +28,9 @@ pub struct Entry {
 
 /// A value, parsed by shape only; [`crate::valid`] decides what each key accepts.
 pub enum Value {
-    /// An integer literal, possibly negated (`-1`): kept so the error can name it.
-    Int {
-        lit: LitInt,
-        negative: bool,
-        span: Span,
-    },
+    /// An integer literal, possibly negative: syn reads `-1` as one literal, kept so the
+    /// error can name it.
+    Int { lit: LitInt, span: Span },
     /// A float literal.
     Float(LitFloat),
     /// A bare word: `transposed`, `same`, `true`.
@@ -70,28 +67,19 @@ impl Parse for Value {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let look = input.lookahead1();
         if look.peek(LitInt) {
+            // Also `-1`: syn parses a `-` followed by an integer as one negative literal.
             let lit: LitInt = input.parse()?;
             let span = lit.span();
-            Ok(Value::Int {
-                lit,
-                negative: false,
-                span,
-            })
+            Ok(Value::Int { lit, span })
         } else if look.peek(Token![-]) {
+            // A `-` not starting an integer: `-1.5`, `- -1`, `-x`.
             let minus: Token![-] = input.parse()?;
-            if input.peek(LitFloat) {
-                return Err(syn::Error::new(
-                    minus.span,
-                    "negative values are not allowed here",
-                ));
-            }
-            let lit: LitInt = input.parse()?;
-            let span = minus.span.join(lit.span()).unwrap_or(lit.span());
-            Ok(Value::Int {
-                lit,
-                negative: true,
-                span,
-            })
+            let message = if input.peek(LitFloat) || input.peek(LitInt) {
+                "negative values are not allowed here"
+            } else {
+                "expected a number after `-`"
+            };
+            Err(syn::Error::new(minus.span, message))
         } else if look.peek(LitFloat) {
             Ok(Value::Float(input.parse()?))
         } else if look.peek(Ident) {
@@ -180,7 +168,8 @@ fn parse_entries(input: ParseStream) -> syn::Result<(Vec<Entry>, Span)> {
         entries.push(Entry { key, value });
         if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
-        } else if !input.peek(Token![>]) {
+        } else if !input.peek(Token![>]) && !input.is_empty() {
+            // (At the end, the loop's `is_empty` check reports the unclosed `<`.)
             return Err(input.error("expected `,` or `>` after a value"));
         }
     };

@@ -2,6 +2,7 @@
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 
 use crate::ast;
 use crate::fallback;
@@ -33,12 +34,14 @@ pub struct Names {
 impl Names {
     pub fn new(net: &Ident) -> Self {
         let span = net.span();
+        // `r#Net` may name the network, but `r#NetEncoder` is no identifier: derive from `Net`.
+        let net_text = net.unraw();
         Names {
             net: net.clone(),
-            encoder: Ident::new(&format!("{net}Encoder"), span),
-            skips: Ident::new(&format!("{net}Skips"), span),
-            decoder: Ident::new(&format!("{net}Decoder"), span),
-            module: Ident::new(&format!("__unet_{net}"), span),
+            encoder: Ident::new(&format!("{net_text}Encoder"), span),
+            skips: Ident::new(&format!("{net_text}Skips"), span),
+            decoder: Ident::new(&format!("{net_text}Decoder"), span),
+            module: Ident::new(&format!("__unet_{net_text}"), span),
         }
     }
 }
@@ -134,7 +137,7 @@ fn emit(plan: &Plan) -> TokenStream {
         PaddingKind::Same => 0,
         PaddingKind::Valid => geometry::valid_margin(depth),
     };
-    let name_str = net.to_string();
+    let name_str = net.unraw().to_string();
     let config = plan.config_line();
     let rows = plan.rows.iter().map(|r| {
         let (name, kind, channels, level, params) = (&r.name, r.kind, r.channels, r.level, r.params);
@@ -291,6 +294,7 @@ fn emit(plan: &Plan) -> TokenStream {
                 }
             }
         }
+        #[allow(unused_imports)]
         #vis use #module::{#net, #encoder, #skips, #decoder};
     }
 }

@@ -45,6 +45,7 @@ pub fn emit(error: syn::Error, header: Option<&Header>) -> TokenStream {
                 pub fn summary() -> ::unet::Summary { unreachable!() }
             }
         }
+        #[allow(unused_imports)]
         #vis use #module::{#net, #encoder, #skips, #decoder};
     }
 }

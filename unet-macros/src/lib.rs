@@ -9,6 +9,8 @@
 mod ast;
 mod expand;
 mod fallback;
+// The one source of size arithmetic, shared with unet-core so compile-time and run-time
+// checks agree; some of its items are only used at run time.
 #[allow(dead_code)]
 #[path = "../../unet-core/src/geometry.rs"]
 mod geometry;
@@ -30,3 +32,6 @@ use proc_macro::TokenStream;
 pub fn unet(input: TokenStream) -> TokenStream {
     expand::expand(input.into()).into()
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,8 +8,8 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -37,10 +37,10 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
-/// ", did you mean `x`?" or nothing.
+/// ": did you mean `x`?" or nothing.
 pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
     match closest(word, candidates) {
-        Some(c) => format!("; did you mean `{c}`?"),
+        Some(c) => format!(": did you mean `{c}`?"),
         None => String::new(),
     }
 }

@@ -8,7 +8,7 @@ use syn::LitInt;
 use crate::ast::{Entry, Input, Value};
 use crate::geometry::{self, PaddingKind, SizeProblem};
 use crate::plan::{self, Plan, Shape, Up};
-use crate::suggest::did_you_mean;
+use crate::suggest::{closest, did_you_mean};
 
 /// Every key the grammar knows, in the README's order.
 pub const KEYS: &[&str] = &[
@@ -50,9 +50,10 @@ impl Errors {
     }
 }
 
-fn int_value(lit: &LitInt, negative: bool, key: &str, errors: &mut Errors) -> Option<i128> {
-    match lit.base10_parse::<u64>() {
-        Ok(v) => Some(if negative { -(v as i128) } else { v as i128 }),
+fn int_value(lit: &LitInt, key: &str, errors: &mut Errors) -> Option<i128> {
+    // Signed: syn reads `-1` as one literal, whose digits keep the `-`.
+    match lit.base10_parse::<i128>() {
+        Ok(v) => Some(v),
         Err(_) => {
             errors.push(lit.span(), format!("`{key}` value is not a valid integer"));
             None
@@ -69,12 +70,7 @@ fn int_in(
     what: &str,
     errors: &mut Errors,
 ) -> Option<usize> {
-    let Value::Int {
-        lit,
-        negative,
-        span,
-    } = value
-    else {
+    let Value::Int { lit, span } = value else {
         errors.push(
             value.span(),
             format!(
@@ -84,12 +80,14 @@ fn int_in(
         );
         return None;
     };
-    let v = int_value(lit, *negative, key, errors)?;
+    let v = int_value(lit, key, errors)?;
     if v < min as i128 || v > max as i128 {
-        let range = if max == usize::MAX || max >= MAX_WIDTH {
+        let range = if max < MAX_WIDTH {
+            format!("between {min} and {max}")
+        } else if v < min as i128 {
             format!("at least {min}")
         } else {
-            format!("between {min} and {max}")
+            format!("at most {max}")
         };
         errors.push(
             *span,
@@ -126,7 +124,7 @@ fn word_in<'a>(
     errors.push(
         word.span(),
         format!(
-            "unknown `{key}` value `{text}`{}; expected one of {expected}",
+            "unknown `{key}` value `{text}`{} (expected one of {expected})",
             did_you_mean(&text, names)
         ),
     );
@@ -166,8 +164,9 @@ fn input_tuple(value: &Value, errors: &mut Errors) -> Option<[(usize, Span); 2]>
         errors.push(
             value.span(),
             format!(
-                "`input` expects `(height, width)`, found {} values",
-                items.len()
+                "`input` expects `(height, width)`, found {} value{}",
+                items.len(),
+                if items.len() == 1 { "" } else { "s" }
             ),
         );
         return None;
@@ -201,15 +200,23 @@ fn input_message(
         SizeProblem::NotMultiple { multiple } => format!(
             "input {axis} {size} is not divisible by 2^{depth} = {multiple}; {nearest}"
         ),
-        SizeProblem::OddAtLevel { level, size: odd } => format!(
+        SizeProblem::OddAtLevel { level, size: odd } if below.is_some() => format!(
             "with `padding: valid`, input {axis} {size} leaves odd size {odd} at level {level} before its 2x2 max-pool; {nearest}"
+        ),
+        SizeProblem::OddAtLevel { level, size: odd } => format!(
+            "input {axis} {size} is too small for depth {depth} with `padding: valid`: level {level} would have odd size {odd}; {nearest}"
         ),
         SizeProblem::NonPositiveAtLevel { level, size: bad, decoder } => {
             let stage = if *decoder { "decoder level" } else { "level" };
-            let small = if below.is_none() { format!(" (too small for depth {depth})") } else { String::new() };
-            format!(
-                "with `padding: valid`, input {axis} {size} leaves non-positive size {bad} at {stage} {level}{small}; {nearest}"
-            )
+            if below.is_none() {
+                format!(
+                    "input {axis} {size} is too small for depth {depth} with `padding: valid`: {stage} {level} would have size {bad}; {nearest}"
+                )
+            } else {
+                format!(
+                    "with `padding: valid`, input {axis} {size} leaves non-positive size {bad} at {stage} {level}; {nearest}"
+                )
+            }
         }
     }
 }
@@ -218,15 +225,22 @@ fn input_message(
 pub fn check(input: &Input) -> Result<Plan, syn::Error> {
     let mut errors = Errors::default();
     let mut given: HashMap<String, &Entry> = HashMap::new();
+    // Keys suggested for a misspelling: their "missing" error would repeat the same mistake.
+    let mut suggested = Vec::new();
+    let key_list = KEYS
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     for entry in &input.entries {
         let key = entry.key.to_string();
         if !KEYS.contains(&key.as_str()) {
+            suggested.extend(closest(&key, KEYS));
             errors.push(
                 entry.key.span(),
                 format!(
-                    "unknown key `{key}`{}; expected one of {}",
-                    did_you_mean(&key, KEYS),
-                    KEYS.join(", ")
+                    "unknown key `{key}`{} (expected one of {key_list})",
+                    did_you_mean(&key, KEYS)
                 ),
             );
         } else if let Some(first) = given.get(&key) {
@@ -252,10 +266,12 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
             &mut errors,
         ),
         None => {
-            errors.push(
-                name_span,
-                "missing required key `depth` (the number of 2x down-samplings, 1..=8)",
-            );
+            if !suggested.contains(&"depth") {
+                errors.push(
+                    name_span,
+                    "missing required key `depth` (the number of 2x down-samplings, 1..=8)",
+                );
+            }
             None
         }
     };
@@ -321,7 +337,10 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
                 errors.push(ch.key.span(), "`channels` given here");
             }
         }
-    } else if get("base").is_none() {
+    } else if get("base").is_none()
+        && !suggested.contains(&"base")
+        && !suggested.contains(&"channels")
+    {
         errors.push(name_span, "missing required key `base` (channels of level 0), or give every width with `channels: [c0, ..., c_depth]`");
     }
 

@@ -1,0 +1,5 @@
+use unet::prelude::*;
+
+unet!(pub Net<depth: 3>);
+
+fn main() {}

@@ -1,0 +1,5 @@
+use unet::prelude::*;
+
+unet!(pub Net<depth: transposed, base: 8>);
+
+fn main() {}
