@@ -9,17 +9,22 @@
 
 pub mod backend;
 pub mod blocks;
+pub mod data;
 mod error;
 mod feature;
 pub mod geometry;
+pub mod infer;
 mod level;
+mod network;
 mod summary;
+pub mod train;
 
 pub use burn;
 pub use error::ShapeError;
 pub use feature::{center_crop, Concat, Feature};
 pub use geometry::PaddingKind;
 pub use level::{Down, Level, L0, L1, L2, L3, L4, L5, L6, L7, L8};
+pub use network::{Network, TrainableNetwork};
 pub use summary::{group_thousands, Summary, SummaryRow};
 
 /// Checks an untyped `[N, C, H, W]` input against a network's channels and spatial rules,

@@ -293,6 +293,47 @@ fn emit(plan: &Plan) -> TokenStream {
                     ::unet::Summary { name: #name_str, config: #config, rows: &ROWS }
                 }
             }
+
+            impl<B: burn::tensor::backend::Backend> ::unet::Network<B> for #net<B> {
+                const NAME: &'static str = #name_str;
+                const DEPTH: usize = #depth;
+                const IN_CHANNELS: usize = #in_ch;
+                const CLASSES: usize = #classes;
+                const PARAMS: usize = #params;
+                const PADDING: ::unet::PaddingKind = #padding;
+                const MARGIN: usize = #margin;
+                const INPUT: ::core::option::Option<[usize; 2]> = #input_tokens;
+
+                fn init(device: &B::Device) -> Self {
+                    Self::new(device)
+                }
+
+                fn forward_checked(&self, x: burn::tensor::Tensor<B, 4>) -> ::core::result::Result<burn::tensor::Tensor<B, 4>, ::unet::ShapeError> {
+                    self.forward(x)
+                }
+
+                fn layer_summary() -> ::unet::Summary {
+                    Self::summary()
+                }
+            }
+
+            impl<B: burn::tensor::backend::AutodiffBackend> burn::train::TrainStep for #net<B> {
+                type Input = ::unet::train::SegBatch<B>;
+                type Output = ::unet::train::SegOutput<B>;
+
+                fn step(&self, batch: Self::Input) -> burn::train::TrainOutput<Self::Output> {
+                    ::unet::train::train_step(self, batch)
+                }
+            }
+
+            impl<B: burn::tensor::backend::Backend> burn::train::InferenceStep for #net<B> {
+                type Input = ::unet::train::SegBatch<B>;
+                type Output = ::unet::train::SegOutput<B>;
+
+                fn step(&self, batch: Self::Input) -> Self::Output {
+                    ::unet::train::valid_step(self, batch)
+                }
+            }
         }
         #[allow(unused_imports)]
         #vis use #module::{#net, #encoder, #skips, #decoder};

@@ -1,0 +1,110 @@
+//! `unet eval`: pixel accuracy, Dice and IoU of a checkpoint on a folder or synthetic images.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use unet::data::{self, MaskMode, Sample};
+use unet::infer::metrics::{Confusion, EvalReport};
+use unet::infer::segment;
+use unet::train::checkpoint;
+use unet::Network;
+
+use super::models::with_model;
+use super::predict::{model_of, tile_spec};
+use super::{with_backend, BackendArgs, CliError};
+
+/// Options of `unet eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Checkpoint: `runs/NAME/best` (or `.../best.mpk`).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// `synthetic` (freshly generated shapes) or a folder with `image/` and `label/`.
+    #[arg(long, default_value = "synthetic")]
+    data: String,
+    /// Seed of the synthetic images.
+    #[arg(long, default_value_t = 4242)]
+    seed: u64,
+    /// Number of synthetic images.
+    #[arg(long, default_value_t = 128)]
+    count: usize,
+    /// Side of the synthetic images [default: the run's crop size, else 64].
+    #[arg(long)]
+    size: Option<usize>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Tile side for overlap-tile inference [default: near 256].
+    #[arg(long)]
+    tile: Option<usize>,
+    /// Overlap between neighbouring tiles' outputs, in pixels.
+    #[arg(long, default_value_t = 32)]
+    overlap: usize,
+    /// Model name, when the checkpoint's run folder has no `config.json`.
+    #[arg(long)]
+    model: Option<String>,
+    #[command(flatten)]
+    backend: BackendArgs,
+}
+
+/// Runs `unet eval`.
+pub fn run(args: &EvalArgs) -> Result<(), CliError> {
+    let model = model_of(&args.checkpoint, args.model.as_deref())?;
+    with_model!(model.as_str(), N => with_backend!(&args.backend, B, device => eval::<B, N<B>>(args, &device)))
+}
+
+fn samples(args: &EvalArgs, channels: usize, classes: usize) -> Result<Vec<Sample>, CliError> {
+    if args.data == "synthetic" {
+        let run = checkpoint::resolve(&args.checkpoint)
+            .ok()
+            .and_then(|f| checkpoint::run_config(&f));
+        let size = args
+            .size
+            .or(run.filter(|c| c.data == "synthetic").map(|c| c.crop))
+            .unwrap_or(64);
+        if args.count == 0 || size < 8 {
+            return Err(CliError(
+                "--count must be at least 1 and --size at least 8".into(),
+            ));
+        }
+        return Ok(data::generate(args.seed, args.count, size, channels));
+    }
+    let mode = if classes <= 2 {
+        MaskMode::Binary
+    } else {
+        MaskMode::Indexed { classes }
+    };
+    Ok(data::load_folder(
+        std::path::Path::new(&args.data),
+        channels,
+        mode,
+    )?)
+}
+
+fn eval<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
+    args: &EvalArgs,
+    device: &B::Device,
+) -> Result<(), CliError> {
+    let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
+    let samples = samples(args, N::IN_CHANNELS, N::CLASSES)?;
+    let net: N = checkpoint::load_network(&args.checkpoint, device)?;
+    let mut confusion = Confusion::new(N::CLASSES.max(2));
+    for sample in &samples {
+        let mask = segment::segment::<B, N>(&net, &sample.image, &spec, device)
+            .map_err(|e| CliError(format!("{}: {e}", sample.name)))?;
+        confusion.add(&mask.data, &sample.mask.data)?;
+    }
+    let report = EvalReport::from_confusion(&confusion, samples.len());
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!(
+            "{} images: pixel accuracy {:.4}, Dice {:.4}, IoU {:.4}",
+            report.images, report.pixel_accuracy, report.dice, report.iou
+        );
+        for (k, c) in report.per_class.iter().enumerate() {
+            println!("  class {k}: Dice {:.4}, IoU {:.4}", c.dice, c.iou);
+        }
+    }
+    Ok(())
+}

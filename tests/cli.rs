@@ -1,0 +1,476 @@
+//! The `unet` tool end to end: a tiny training run, resume, time budget, prediction and
+//! evaluation; and every kind of bad input giving one line on stderr, exit code 2 and no
+//! partial output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn unet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unet"))
+        .args(args)
+        .output()
+        .expect("run unet")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("unet-cli-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Exit code 2 and exactly one stderr line, containing every fragment.
+fn assert_one_line_error(out: &Output, fragments: &[&str]) {
+    let (stdout, stderr) = text(out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got:\n{stderr}");
+    for f in fragments {
+        assert!(lines[0].contains(f), "`{f}` missing from: {}", lines[0]);
+    }
+}
+
+/// One tiny training run shared by the tests that need a checkpoint.
+fn trained() -> &'static Path {
+    static RUN: OnceLock<PathBuf> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = scratch("trained").join("run");
+        let out = unet(&[
+            "train",
+            "--model",
+            "tiny",
+            "--epochs",
+            "2",
+            "--epoch-size",
+            "64",
+            "--synthetic-count",
+            "64",
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "train failed:\n{stdout}\n{stderr}");
+        dir
+    })
+}
+
+fn write_png(path: &Path, w: u32, h: u32, value: u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::GrayImage::from_pixel(w, h, image::Luma([value]))
+        .save(path)
+        .unwrap();
+}
+
+/// A file name with its image and mask sizes (width, height).
+type Pair<'a> = (&'a str, (u32, u32), (u32, u32));
+
+fn folder(name: &str, pairs: &[Pair]) -> PathBuf {
+    let dir = scratch(name);
+    for (file, image_size, mask_size) in pairs {
+        write_png(
+            &dir.join("image").join(file),
+            image_size.0,
+            image_size.1,
+            100,
+        );
+        write_png(&dir.join("label").join(file), mask_size.0, mask_size.1, 255);
+    }
+    dir
+}
+
+#[test]
+fn training_writes_config_metrics_pictures_and_atomic_checkpoints() {
+    let dir = trained();
+    for file in [
+        "config.json",
+        "metrics.csv",
+        "curves.png",
+        "best.mpk",
+        "last.mpk",
+        "samples/epoch-001.png",
+        "samples/epoch-002.png",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,train_loss,valid_loss,pixel_accuracy,dice,iou,seconds"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn resume_continues_from_the_last_checkpoint() {
+    let src = trained();
+    let dir = scratch("resume").join("run");
+    // Copy the finished run, then ask for one more epoch.
+    copy_dir(src, &dir);
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--resume",
+        "--epochs",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let epochs: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(epochs, ["1", "2", "3"], "{csv}");
+    assert!(dir.join("checkpoint/model-3.mpk").is_file());
+}
+
+#[test]
+fn a_run_folder_is_never_overwritten_without_resume() {
+    let dir = trained();
+    let before = std::fs::read(dir.join("best.mpk")).unwrap();
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--epochs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["already holds a run", "--resume"]);
+    assert_eq!(std::fs::read(dir.join("best.mpk")).unwrap(), before);
+}
+
+#[test]
+fn time_budget_stops_after_the_epoch_it_runs_out_in() {
+    let dir = scratch("budget").join("run");
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--minutes",
+        "0.001",
+        "--epoch-size",
+        "16",
+        "--synthetic-count",
+        "16",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "one epoch expected:\n{csv}");
+    assert!(dir.join("best.mpk").is_file());
+}
+
+#[test]
+fn predict_writes_masks_and_overlays_of_the_input_size() {
+    let run = trained();
+    let input = scratch("predict-in");
+    write_png(&input.join("a.png"), 37, 53, 120);
+    write_png(&input.join("b.png"), 300, 90, 30);
+    let output = scratch("predict-out").join("masks");
+    let out = unet(&[
+        "predict",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--overlay",
+        "--tile",
+        "32",
+        "--overlap",
+        "8",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    for (name, w, h) in [("a", 37, 53), ("b", 300, 90)] {
+        let mask = image::open(output.join(format!("{name}.png"))).unwrap();
+        assert_eq!((mask.width(), mask.height()), (w, h));
+        let overlay = image::open(output.join(format!("{name}_overlay.png"))).unwrap();
+        assert_eq!((overlay.width(), overlay.height()), (w, h));
+    }
+}
+
+#[test]
+fn eval_prints_one_json_object_with_the_agreed_keys() {
+    let run = trained();
+    let out = unet(&[
+        "eval",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--data",
+        "synthetic",
+        "--seed",
+        "4242",
+        "--count",
+        "8",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let (stdout, _) = text(&out);
+    let line = stdout.trim();
+    assert!(
+        line.starts_with('{') && line.ends_with('}') && !line.contains('\n'),
+        "{stdout}"
+    );
+    for key in [
+        "\"pixel_accuracy\":",
+        "\"dice\":",
+        "\"iou\":",
+        "\"per_class\":",
+        "\"images\": 8",
+    ] {
+        assert!(line.contains(key), "{key} missing from {line}");
+    }
+}
+
+#[test]
+fn unknown_model_is_a_one_line_error() {
+    let dir = scratch("unknown-model").join("run");
+    let out = unet(&["train", "--model", "huge", "--out", dir.to_str().unwrap()]);
+    assert_one_line_error(
+        &out,
+        &["unknown model `huge`", "tiny, small, classic, paper"],
+    );
+    assert!(!dir.exists(), "no run folder may be created");
+}
+
+#[test]
+fn empty_folder_is_a_one_line_error() {
+    let data = scratch("empty");
+    std::fs::create_dir_all(data.join("image")).unwrap();
+    std::fs::create_dir_all(data.join("label")).unwrap();
+    let run = scratch("empty-run").join("run");
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &[data.to_str().unwrap()]);
+    assert!(!run.join("config.json").exists());
+}
+
+#[test]
+fn mask_without_image_names_the_mask() {
+    let data = folder("orphan-mask", &[("a.png", (32, 32), (32, 32))]);
+    write_png(&data.join("label").join("b.png"), 32, 32, 255);
+    let run = scratch("orphan-run").join("run");
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["b.png"]);
+    assert!(!run.join("config.json").exists());
+}
+
+#[test]
+fn image_without_mask_names_the_image() {
+    let data = folder("orphan-image", &[("a.png", (32, 32), (32, 32))]);
+    write_png(&data.join("image").join("c.png"), 32, 32, 9);
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        scratch("orphan-image-run").join("r").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["c.png"]);
+}
+
+#[test]
+fn mismatched_image_and_mask_sizes_name_both_sizes() {
+    let data = folder(
+        "mismatch",
+        &[("a.png", (32, 32), (32, 32)), ("b.png", (32, 32), (16, 32))],
+    );
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        scratch("mismatch-run").join("r").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["b.png", "32x32", "16x32"]);
+}
+
+#[test]
+fn unreadable_image_names_the_file() {
+    let data = folder(
+        "corrupt-image",
+        &[("a.png", (32, 32), (32, 32)), ("b.png", (32, 32), (32, 32))],
+    );
+    std::fs::write(data.join("image").join("b.png"), b"not a png").unwrap();
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        scratch("corrupt-image-run").join("r").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["b.png"]);
+}
+
+#[test]
+fn missing_prediction_input_is_an_error_and_writes_nothing() {
+    let run = trained();
+    let output = scratch("missing-input").join("out");
+    let out = unet(&[
+        "predict",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--input",
+        "/nonexistent/x.png",
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["/nonexistent/x.png"]);
+    assert!(!output.exists());
+}
+
+#[test]
+fn one_bad_image_among_good_ones_writes_no_mask_at_all() {
+    let run = trained();
+    let input = scratch("partial-in");
+    write_png(&input.join("a.png"), 16, 16, 10);
+    std::fs::write(input.join("b.png"), b"garbage").unwrap();
+    let output = scratch("partial-out").join("out");
+    let out = unet(&[
+        "predict",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["b.png"]);
+    assert!(!output.exists(), "no partial output");
+}
+
+#[test]
+fn corrupt_checkpoint_is_a_one_line_error() {
+    let run = trained();
+    let dir = scratch("corrupt-ckpt");
+    std::fs::copy(run.join("config.json"), dir.join("config.json")).unwrap();
+    std::fs::write(dir.join("best.mpk"), b"\x93not msgpack at all").unwrap();
+    let out = unet(&[
+        "eval",
+        "--checkpoint",
+        dir.join("best").to_str().unwrap(),
+        "--count",
+        "2",
+    ]);
+    assert_one_line_error(&out, &["corrupt", "best.mpk"]);
+}
+
+#[test]
+fn checkpoint_of_another_model_is_a_one_line_error() {
+    let run = trained();
+    let dir = scratch("foreign-ckpt");
+    std::fs::copy(run.join("best.mpk"), dir.join("best.mpk")).unwrap();
+    let out = unet(&[
+        "eval",
+        "--checkpoint",
+        dir.join("best").to_str().unwrap(),
+        "--model",
+        "small",
+        "--count",
+        "2",
+    ]);
+    assert_one_line_error(&out, &["best.mpk", "another model"]);
+    // With the run's config.json beside it, the mismatch is named before loading.
+    let out = unet(&[
+        "eval",
+        "--checkpoint",
+        run.join("best").to_str().unwrap(),
+        "--model",
+        "small",
+        "--count",
+        "2",
+    ]);
+    assert_one_line_error(&out, &["trained as model `tiny`, not `small`"]);
+}
+
+#[test]
+fn missing_checkpoint_is_a_one_line_error() {
+    let out = unet(&[
+        "eval",
+        "--checkpoint",
+        "/nonexistent/run/best",
+        "--model",
+        "tiny",
+    ]);
+    assert_one_line_error(&out, &["checkpoint /nonexistent/run/best not found"]);
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_backend_without_cuda_is_a_one_line_error() {
+    let dir = scratch("cuda").join("run");
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--backend",
+        "cuda",
+        "--epochs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["cuda"]);
+    assert!(!dir.join("checkpoint").exists());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! Segmentation metrics: a confusion matrix over class indices, pixel
+//! accuracy, per-class Dice and IoU (Jaccard), and a JSON evaluation report.
+//!
+//! # Conventions
+//!
+//! - Means ([`Confusion::mean_dice`], [`Confusion::mean_iou`]) are taken over
+//!   **all** classes, background (class 0) included.
+//! - A class that appears neither in the prediction nor in the ground truth
+//!   scores **1.0** for both Dice and IoU: there was nothing to find and
+//!   nothing was found. (Without this rule the score would be 0/0.)
+//! - With no pixel counted at all, [`Confusion::pixel_accuracy`] is 1.0 for
+//!   the same reason.
+
+use std::fmt::Write as _;
+
+/// Errors of [`Confusion::add`] and [`Confusion::merge`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetricsError {
+    /// The prediction and the ground truth have different pixel counts.
+    #[error("prediction has {pred} pixels but ground truth has {truth}")]
+    LengthMismatch {
+        /// Number of predicted pixels.
+        pred: usize,
+        /// Number of ground-truth pixels.
+        truth: usize,
+    },
+    /// A pixel holds a class index that is not below the number of classes.
+    #[error("class index {class} out of range for {classes} classes")]
+    ClassOutOfRange {
+        /// The offending class index.
+        class: u8,
+        /// Number of classes of the confusion matrix.
+        classes: usize,
+    },
+    /// Two confusion matrices with different class counts were merged.
+    #[error("cannot merge a {other}-class confusion matrix into a {this}-class one")]
+    ClassCountMismatch {
+        /// Class count of the receiving matrix.
+        this: usize,
+        /// Class count of the matrix being merged in.
+        other: usize,
+    },
+}
+
+/// A `classes x classes` confusion matrix of pixel counts.
+///
+/// Entry `(t, p)` counts the pixels whose ground truth is class `t` and whose
+/// prediction is class `p`. Rows are ground truth, columns are prediction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Confusion {
+    classes: usize,
+    /// Row-major `classes * classes` counts, `counts[t * classes + p]`.
+    counts: Vec<u64>,
+}
+
+impl Confusion {
+    /// An all-zero confusion matrix for `classes` classes (background included).
+    pub fn new(classes: usize) -> Self {
+        Self {
+            classes,
+            counts: vec![0; classes * classes],
+        }
+    }
+
+    /// Number of classes (rows and columns).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Number of pixels whose ground truth is `truth` and prediction is `pred`.
+    ///
+    /// # Panics
+    /// If either index is not below [`Confusion::classes`].
+    pub fn get(&self, truth: usize, pred: usize) -> u64 {
+        assert!(truth < self.classes && pred < self.classes);
+        self.counts[truth * self.classes + pred]
+    }
+
+    /// Total number of pixels counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Counts one image (or any batch of pixels): `pred[i]` against `truth[i]`.
+    ///
+    /// The inputs are checked before anything is counted, so on error the
+    /// matrix is left unchanged.
+    ///
+    /// # Errors
+    /// [`MetricsError::LengthMismatch`] if the slices differ in length,
+    /// [`MetricsError::ClassOutOfRange`] if a value is not below
+    /// [`Confusion::classes`].
+    pub fn add(&mut self, pred: &[u8], truth: &[u8]) -> Result<(), MetricsError> {
+        if pred.len() != truth.len() {
+            return Err(MetricsError::LengthMismatch {
+                pred: pred.len(),
+                truth: truth.len(),
+            });
+        }
+        if let Some(&class) = pred
+            .iter()
+            .chain(truth.iter())
+            .find(|&&c| c as usize >= self.classes)
+        {
+            return Err(MetricsError::ClassOutOfRange {
+                class,
+                classes: self.classes,
+            });
+        }
+        for (&p, &t) in pred.iter().zip(truth) {
+            self.counts[t as usize * self.classes + p as usize] += 1;
+        }
+        Ok(())
+    }
+
+    /// Adds the counts of `other` (e.g. from another worker or batch).
+    ///
+    /// # Errors
+    /// [`MetricsError::ClassCountMismatch`] if the class counts differ.
+    pub fn merge(&mut self, other: &Confusion) -> Result<(), MetricsError> {
+        if other.classes != self.classes {
+            return Err(MetricsError::ClassCountMismatch {
+                this: self.classes,
+                other: other.classes,
+            });
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        Ok(())
+    }
+
+    /// Fraction of pixels whose prediction equals the ground truth.
+    ///
+    /// 1.0 when no pixel has been counted.
+    pub fn pixel_accuracy(&self) -> f64 {
+        let total = self.total();
+        if total == 0 {
+            return 1.0;
+        }
+        let correct: u64 = (0..self.classes).map(|k| self.get(k, k)).sum();
+        correct as f64 / total as f64
+    }
+
+    /// `(true positives, false positives, false negatives)` of class `k`.
+    fn tp_fp_fn(&self, k: usize) -> (u64, u64, u64) {
+        let tp = self.get(k, k);
+        let predicted: u64 = (0..self.classes).map(|t| self.get(t, k)).sum();
+        let actual: u64 = (0..self.classes).map(|p| self.get(k, p)).sum();
+        (tp, predicted - tp, actual - tp)
+    }
+
+    /// Dice coefficient `2 TP / (2 TP + FP + FN)` of every class, background
+    /// first. A class absent from both prediction and truth scores 1.0.
+    pub fn dice_per_class(&self) -> Vec<f64> {
+        (0..self.classes)
+            .map(|k| {
+                let (tp, fp, fn_) = self.tp_fp_fn(k);
+                let denom = 2 * tp + fp + fn_;
+                if denom == 0 {
+                    1.0
+                } else {
+                    (2 * tp) as f64 / denom as f64
+                }
+            })
+            .collect()
+    }
+
+    /// IoU (Jaccard index) `TP / (TP + FP + FN)` of every class, background
+    /// first. A class absent from both prediction and truth scores 1.0.
+    pub fn iou_per_class(&self) -> Vec<f64> {
+        (0..self.classes)
+            .map(|k| {
+                let (tp, fp, fn_) = self.tp_fp_fn(k);
+                let denom = tp + fp + fn_;
+                if denom == 0 {
+                    1.0
+                } else {
+                    tp as f64 / denom as f64
+                }
+            })
+            .collect()
+    }
+
+    /// Mean of [`Confusion::dice_per_class`] over all classes, background
+    /// included (1.0 for a 0-class matrix).
+    pub fn mean_dice(&self) -> f64 {
+        mean(&self.dice_per_class())
+    }
+
+    /// Mean of [`Confusion::iou_per_class`] over all classes, background
+    /// included (1.0 for a 0-class matrix).
+    pub fn mean_iou(&self) -> f64 {
+        mean(&self.iou_per_class())
+    }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        1.0
+    } else {
+        values.iter().sum::<f64>() / values.len() as f64
+    }
+}
+
+/// Dice and IoU of one class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClassScore {
+    /// Dice coefficient of the class.
+    pub dice: f64,
+    /// IoU (Jaccard index) of the class.
+    pub iou: f64,
+}
+
+/// Summary of an evaluation run, serialisable with [`EvalReport::to_json`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalReport {
+    /// Fraction of correctly classified pixels.
+    pub pixel_accuracy: f64,
+    /// Mean Dice over all classes, background included.
+    pub dice: f64,
+    /// Mean IoU over all classes, background included.
+    pub iou: f64,
+    /// Per-class scores, index = class (0 = background).
+    pub per_class: Vec<ClassScore>,
+    /// Number of images evaluated.
+    pub images: usize,
+}
+
+impl EvalReport {
+    /// Builds the report from an accumulated confusion matrix and the number
+    /// of images that went into it.
+    pub fn from_confusion(confusion: &Confusion, images: usize) -> Self {
+        let per_class = confusion
+            .dice_per_class()
+            .into_iter()
+            .zip(confusion.iou_per_class())
+            .map(|(dice, iou)| ClassScore { dice, iou })
+            .collect();
+        Self {
+            pixel_accuracy: confusion.pixel_accuracy(),
+            dice: confusion.mean_dice(),
+            iou: confusion.mean_iou(),
+            per_class,
+            images,
+        }
+    }
+
+    /// One JSON object on one line:
+    /// `{"pixel_accuracy": 0.975000, "dice": 0.900000, "iou": 0.830000,
+    /// "per_class": [{"dice": 0.990000, "iou": 0.980000}, ...], "images": 12}`.
+    ///
+    /// Numbers have 6 decimals; a non-finite value (only possible when the
+    /// fields were set by hand) is written as `null`, since JSON has no NaN.
+    pub fn to_json(&self) -> String {
+        let mut s = String::from("{");
+        // Writing into a String cannot fail.
+        let _ = write!(
+            s,
+            "\"pixel_accuracy\": {}, \"dice\": {}, \"iou\": {}, \"per_class\": [",
+            json_num(self.pixel_accuracy),
+            json_num(self.dice),
+            json_num(self.iou)
+        );
+        for (i, c) in self.per_class.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            let _ = write!(
+                s,
+                "{{\"dice\": {}, \"iou\": {}}}",
+                json_num(c.dice),
+                json_num(c.iou)
+            );
+        }
+        let _ = write!(s, "], \"images\": {}}}", self.images);
+        s
+    }
+}
+
+fn json_num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.6}")
+    } else {
+        "null".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn binary_hand_computed() {
+        // truth: 0 0 0 0 1 1 1 1 1 1
+        // pred:  0 0 0 1 1 1 1 1 0 0
+        let truth = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        let pred = [0, 0, 0, 1, 1, 1, 1, 1, 0, 0];
+        let mut c = Confusion::new(2);
+        c.add(&pred, &truth).unwrap();
+        // rows = truth, cols = pred
+        assert_eq!(c.get(0, 0), 3);
+        assert_eq!(c.get(0, 1), 1);
+        assert_eq!(c.get(1, 0), 2);
+        assert_eq!(c.get(1, 1), 4);
+        assert_eq!(c.total(), 10);
+        assert!(close(c.pixel_accuracy(), 0.7));
+        // class 0: tp 3, fp 2, fn 1 -> dice 6/9, iou 3/6
+        // class 1: tp 4, fp 1, fn 2 -> dice 8/11, iou 4/7
+        let d = c.dice_per_class();
+        let j = c.iou_per_class();
+        assert!(close(d[0], 6.0 / 9.0) && close(d[1], 8.0 / 11.0));
+        assert!(close(j[0], 0.5) && close(j[1], 4.0 / 7.0));
+        assert!(close(c.mean_dice(), (6.0 / 9.0 + 8.0 / 11.0) / 2.0));
+        assert!(close(c.mean_iou(), (0.5 + 4.0 / 7.0) / 2.0));
+    }
+
+    #[test]
+    fn three_classes_with_absent_class() {
+        // Class 2 appears nowhere -> dice = iou = 1.
+        let truth = [0, 0, 1, 1, 1, 0];
+        let pred = [0, 1, 1, 1, 0, 0];
+        let mut c = Confusion::new(3);
+        c.add(&pred, &truth).unwrap();
+        // class 0: tp 2, fp 1, fn 1; class 1: tp 2, fp 1, fn 1
+        let d = c.dice_per_class();
+        let j = c.iou_per_class();
+        assert!(close(d[0], 4.0 / 6.0) && close(d[1], 4.0 / 6.0) && close(d[2], 1.0));
+        assert!(close(j[0], 0.5) && close(j[1], 0.5) && close(j[2], 1.0));
+        assert!(close(c.mean_dice(), (4.0 / 6.0 * 2.0 + 1.0) / 3.0));
+        assert!(close(c.mean_iou(), 2.0 / 3.0));
+        assert!(close(c.pixel_accuracy(), 4.0 / 6.0));
+    }
+
+    #[test]
+    fn class_only_in_prediction_scores_zero() {
+        let truth = [0, 0, 0, 0];
+        let pred = [0, 0, 0, 1];
+        let mut c = Confusion::new(2);
+        c.add(&pred, &truth).unwrap();
+        assert_eq!(c.dice_per_class()[1], 0.0);
+        assert_eq!(c.iou_per_class()[1], 0.0);
+        assert!(close(c.dice_per_class()[0], 6.0 / 7.0));
+        assert!(close(c.iou_per_class()[0], 0.75));
+    }
+
+    #[test]
+    fn perfect_and_empty() {
+        let mut c = Confusion::new(2);
+        assert_eq!(c.pixel_accuracy(), 1.0);
+        assert_eq!(c.mean_dice(), 1.0);
+        c.add(&[1, 0, 1], &[1, 0, 1]).unwrap();
+        assert_eq!(c.pixel_accuracy(), 1.0);
+        assert_eq!(c.dice_per_class(), vec![1.0, 1.0]);
+        assert_eq!(c.iou_per_class(), vec![1.0, 1.0]);
+    }
+
+    #[test]
+    fn merge_equals_adding_both() {
+        let (p1, t1) = ([0, 1, 1, 2], [0, 1, 2, 2]);
+        let (p2, t2) = ([2, 2, 0], [1, 2, 0]);
+        let mut a = Confusion::new(3);
+        a.add(&p1, &t1).unwrap();
+        let mut b = Confusion::new(3);
+        b.add(&p2, &t2).unwrap();
+        let mut both = Confusion::new(3);
+        both.add(&p1, &t1).unwrap();
+        both.add(&p2, &t2).unwrap();
+        a.merge(&b).unwrap();
+        assert_eq!(a, both);
+        assert_eq!(
+            a.merge(&Confusion::new(2)),
+            Err(MetricsError::ClassCountMismatch { this: 3, other: 2 })
+        );
+    }
+
+    #[test]
+    fn add_errors_leave_matrix_unchanged() {
+        let mut c = Confusion::new(2);
+        assert_eq!(
+            c.add(&[0, 1], &[0]),
+            Err(MetricsError::LengthMismatch { pred: 2, truth: 1 })
+        );
+        assert_eq!(
+            c.add(&[0, 1], &[0, 2]),
+            Err(MetricsError::ClassOutOfRange {
+                class: 2,
+                classes: 2
+            })
+        );
+        assert_eq!(c.total(), 0);
+    }
+
+    #[test]
+    fn report_json() {
+        let truth = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        let pred = [0, 0, 0, 1, 1, 1, 1, 1, 0, 0];
+        let mut c = Confusion::new(2);
+        c.add(&pred, &truth).unwrap();
+        let r = EvalReport::from_confusion(&c, 1);
+        assert_eq!(r.per_class.len(), 2);
+        assert_eq!(
+            r.to_json(),
+            "{\"pixel_accuracy\": 0.700000, \"dice\": 0.696970, \"iou\": 0.535714, \
+             \"per_class\": [{\"dice\": 0.666667, \"iou\": 0.500000}, \
+             {\"dice\": 0.727273, \"iou\": 0.571429}], \"images\": 1}"
+        );
+        let odd = EvalReport {
+            pixel_accuracy: f64::NAN,
+            dice: 1.0,
+            iou: 1.0,
+            per_class: vec![],
+            images: 0,
+        };
+        assert_eq!(
+            odd.to_json(),
+            "{\"pixel_accuracy\": null, \"dice\": 1.000000, \"iou\": 1.000000, \
+             \"per_class\": [], \"images\": 0}"
+        );
+    }
+}

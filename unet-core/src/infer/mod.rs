@@ -1,0 +1,12 @@
+//! Inference: metrics, overlap-tile prediction, whole-image segmentation, pictures.
+//!
+//! - [`metrics`]: confusion matrix, pixel accuracy, Dice and IoU, JSON report.
+//! - [`tiling`]: overlap-tile inference with mirror padding (U-Net paper).
+//! - [`segment`]: whole-image segmentation with a network (tiling + class decision).
+//! - [`imaging`]: atomic file writes and PNG encoding (masks, overlays,
+//!   sample grids, training curves).
+
+pub mod imaging;
+pub mod metrics;
+pub mod segment;
+pub mod tiling;

@@ -1,0 +1,92 @@
+//! Whole-image segmentation with a network: overlap-tile inference, then class decisions.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use super::tiling::{predict_tiled, TileSpec, TiledError};
+use crate::data::{Image, Mask};
+use crate::error::ShapeError;
+use crate::network::Network;
+
+/// A tile size for `N` near `wanted` output pixels: the input side must fit the network, and
+/// its output side is `input - N::MARGIN`.
+pub fn default_tile<B: Backend, N: Network<B>>(wanted: usize) -> usize {
+    if let Some([h, _]) = N::INPUT {
+        return h;
+    }
+    (wanted + N::MARGIN..)
+        .find(|&s| N::fits(s))
+        .unwrap_or(wanted)
+}
+
+/// `spec` with its tile shrunk to the smallest the network takes that still covers an image
+/// of side `side` in one window (and no overlap, which one window does not need); `spec`
+/// itself when the image needs several tiles.
+pub fn fitted_spec<B: Backend, N: Network<B>>(spec: &TileSpec, side: usize) -> TileSpec {
+    let needed = side + N::MARGIN;
+    match (needed..spec.tile).find(|&s| N::fits(s)) {
+        Some(tile) if N::INPUT.is_none() => TileSpec {
+            tile,
+            overlap: 0,
+            margin: spec.margin,
+        },
+        _ => *spec,
+    }
+}
+
+/// Per-class logits `[classes, H, W]` for an image of any size, by overlap-tile inference
+/// with mirror padding (the paper's strategy).
+pub fn logits<B: Backend, N: Network<B>>(
+    net: &N,
+    image: &Image,
+    spec: &TileSpec,
+    device: &B::Device,
+) -> Result<Vec<f32>, TiledError<ShapeError>> {
+    predict_tiled(image, spec, N::CLASSES, |window| {
+        let x = Tensor::<B, 4>::from_data(
+            TensorData::new(
+                window.data.clone(),
+                [1, window.channels, window.height, window.width],
+            ),
+            device,
+        );
+        let y = net.forward_checked(x)?;
+        Ok(y.into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .expect("float logits"))
+    })
+}
+
+/// Class per pixel from `[classes, H, W]` logits (threshold 0 for a single sigmoid output).
+pub fn decide(logits: &[f32], classes: usize, height: usize, width: usize) -> Mask {
+    let plane = height * width;
+    let data = (0..plane)
+        .map(|i| {
+            if classes == 1 {
+                u8::from(logits[i] > 0.0)
+            } else {
+                let best = (0..classes)
+                    .max_by(|&a, &b| logits[a * plane + i].total_cmp(&logits[b * plane + i]));
+                best.unwrap_or(0) as u8
+            }
+        })
+        .collect();
+    Mask {
+        height,
+        width,
+        data,
+    }
+}
+
+/// Segments `image`: overlap-tile logits, then a class per pixel. The mask has the image's size.
+pub fn segment<B: Backend, N: Network<B>>(
+    net: &N,
+    image: &Image,
+    spec: &TileSpec,
+    device: &B::Device,
+) -> Result<Mask, TiledError<ShapeError>> {
+    let spec = fitted_spec::<B, N>(spec, image.height.max(image.width));
+    let l = logits::<B, N>(net, image, &spec, device)?;
+    Ok(decide(&l, N::CLASSES, image.height, image.width))
+}

@@ -1,0 +1,53 @@
+//! What every `unet!` network implements, so training, prediction and I/O can be generic.
+
+use burn::module::{AutodiffModule, Module};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
+
+use crate::error::ShapeError;
+use crate::geometry::{self, PaddingKind};
+use crate::summary::Summary;
+
+/// A generated U-Net: its configuration as consts, construction and the checked forward.
+///
+/// `unet!` implements it (and burn-train's `TrainStep`/`InferenceStep`) for every network.
+pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
+    /// The network's type name.
+    const NAME: &'static str;
+    /// Number of 2x down-samplings.
+    const DEPTH: usize;
+    /// Input channels.
+    const IN_CHANNELS: usize;
+    /// Output channels (class logits; 1 means binary with a sigmoid).
+    const CLASSES: usize;
+    /// Trainable parameters.
+    const PARAMS: usize;
+    /// Border handling of the 3x3 convolutions.
+    const PADDING: PaddingKind;
+    /// Pixels lost between input and output along each axis.
+    const MARGIN: usize;
+    /// Declared input `[height, width]`, if any.
+    const INPUT: Option<[usize; 2]>;
+
+    /// Initialises all weights on `device`.
+    fn init(device: &B::Device) -> Self;
+
+    /// The checked forward pass on an untyped `[N, C, H, W]` tensor.
+    fn forward_checked(&self, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, ShapeError>;
+
+    /// The per-layer table.
+    fn layer_summary() -> Summary;
+
+    /// Whether an input side of `size` pixels fits (ignoring a declared `input`).
+    fn fits(size: usize) -> bool {
+        geometry::output_size(Self::DEPTH, Self::PADDING, size).is_ok()
+    }
+}
+
+/// A [`Network`] on an autodiff backend whose inner (inference) module is the same network.
+pub trait TrainableNetwork<B: AutodiffBackend>:
+    Network<B> + AutodiffModule<B, InnerModule = Self::Inner>
+{
+    /// The same network on the inner backend.
+    type Inner: Network<B::InnerBackend>;
+}

@@ -1,0 +1,186 @@
+//! Loading and saving a network's weights, with clear errors for missing, corrupt or foreign
+//! checkpoints.
+
+use std::path::{Path, PathBuf};
+
+use burn::record::Recorder;
+use burn::tensor::backend::Backend;
+
+use super::record::CheckpointRecorder;
+use super::TrainConfig;
+use crate::network::Network;
+
+/// Why a checkpoint cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// No file at the path (with or without `.mpk`).
+    #[error("checkpoint {path} not found")]
+    Missing {
+        /// The path asked for.
+        path: String,
+    },
+    /// The file is not a readable burn record.
+    #[error("checkpoint {path} is corrupt or not a unet checkpoint: {message}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// The decoder's message, first line.
+        message: String,
+    },
+    /// The file's layers are not the model's.
+    #[error(
+        "checkpoint {path} does not fit model {model} ({detail}): it was saved from another model"
+    )]
+    Structure {
+        /// The file.
+        path: String,
+        /// The model asked for.
+        model: String,
+        /// What the decoder missed, e.g. "missing field `down3`".
+        detail: String,
+    },
+    /// The file holds weights of another architecture.
+    #[error("checkpoint {path} holds {found} parameters, but model {model} has {expected}: it was saved from another model")]
+    WrongModel {
+        /// The file.
+        path: String,
+        /// The model asked for.
+        model: String,
+        /// Its parameter count.
+        expected: usize,
+        /// What the file holds.
+        found: usize,
+    },
+    /// The run folder's `config.json` names another model.
+    #[error("checkpoint {path} was trained as model `{trained}`, not `{asked}`")]
+    ModelMismatch {
+        /// The file.
+        path: String,
+        /// The model in `config.json`.
+        trained: String,
+        /// The model asked for.
+        asked: String,
+    },
+    /// Writing failed.
+    #[error("writing checkpoint {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// `runs/x/best` or `runs/x/best.mpk` -> the `.mpk` file, which must exist.
+pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
+    let candidates = [path.to_path_buf(), path.with_extension("mpk")];
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| CheckpointError::Missing {
+            path: path.display().to_string(),
+        })
+}
+
+/// The `config.json` of the run a checkpoint belongs to, if there is one.
+pub fn run_config(checkpoint: &Path) -> Option<TrainConfig> {
+    let dir = checkpoint.parent()?;
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Loads `N`'s weights from `path` (see [`resolve`]), checking they are `N`'s.
+pub fn load_network<B: Backend, N: Network<B>>(
+    path: &Path,
+    device: &B::Device,
+) -> Result<N, CheckpointError> {
+    let file = resolve(path)?;
+    let shown = file.display().to_string();
+    let record = Recorder::<B>::load::<N::Record>(&CheckpointRecorder::default(), file, device)
+        .map_err(|e| {
+            let message = decoder_message(&e.to_string());
+            if message.starts_with("missing field") || message.starts_with("unknown field") {
+                CheckpointError::Structure {
+                    path: shown.clone(),
+                    model: N::NAME.to_string(),
+                    detail: message,
+                }
+            } else {
+                CheckpointError::Corrupt {
+                    path: shown.clone(),
+                    message,
+                }
+            }
+        })?;
+    let net = N::init(device).load_record(record);
+    let found = net.num_params();
+    if found != N::PARAMS {
+        return Err(CheckpointError::WrongModel {
+            path: shown,
+            model: N::NAME.to_string(),
+            expected: N::PARAMS,
+            found,
+        });
+    }
+    Ok(net)
+}
+
+/// The innermost message of a burn recorder error, on one line. burn nests `Debug`-formatted
+/// `Unknown("...")` wrappers, so the text holds escaped quotes and `\n` sequences.
+fn decoder_message(text: &str) -> String {
+    const WRAPPER: &str = "Unknown(";
+    let inner = text
+        .rfind(WRAPPER)
+        .map_or(text, |i| &text[i + WRAPPER.len()..]);
+    let inner = inner
+        .trim_start_matches(['\\', '"'])
+        .trim_end_matches(['"', ')', '\\']);
+    let inner = inner
+        .replace("\\\"", "\"")
+        .replace("\\n", " ")
+        .replace('\n', " ");
+    let message = inner.split_whitespace().collect::<Vec<_>>().join(" ");
+    if message.is_empty() {
+        "unreadable".to_string()
+    } else {
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decoder_message;
+
+    #[test]
+    fn nested_recorder_errors_are_flattened_to_their_cause() {
+        let text =
+            r#"Unknown("Unable to load record.\nError: Unknown(\"missing field `down3`\")")"#;
+        assert_eq!(decoder_message(text), "missing field `down3`");
+        assert_eq!(
+            decoder_message(r#"Unknown("invalid type: integer")"#),
+            "invalid type: integer"
+        );
+        assert_eq!(
+            decoder_message("io error\nsecond line"),
+            "io error second line"
+        );
+    }
+}
+
+/// Saves `net`'s weights to `path` (`.mpk` added), atomically.
+pub fn save_network<B: Backend, N: Network<B>>(
+    net: &N,
+    path: &Path,
+) -> Result<PathBuf, CheckpointError> {
+    let file = path.with_extension("mpk");
+    Recorder::<B>::record(
+        &CheckpointRecorder::default(),
+        net.clone().into_record(),
+        file.clone(),
+    )
+    .map_err(|e| CheckpointError::Write {
+        path: file.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(file)
+}

@@ -1,0 +1,180 @@
+//! The training and validation steps every generated network runs under burn's Learner.
+
+use std::sync::Arc;
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor, Transaction};
+use burn::train::metric::{Adaptor, ItemLazy, LossInput};
+use burn::train::TrainOutput;
+
+use super::batch::SegBatch;
+use super::loss::{predict_classes, segmentation_loss};
+use crate::data::{Image, Mask};
+use crate::infer::metrics::Confusion;
+use crate::network::Network;
+
+/// Validation samples kept for the per-epoch picture: image, truth, prediction.
+pub type Preview = Vec<(Image, Mask, Mask)>;
+
+/// What a step returns: the loss, the predicted and true classes, and for validation batches
+/// the images for the picture. Moved to the CPU lazily by the metric processor.
+pub struct SegOutput<B: Backend> {
+    /// Mean loss of the batch.
+    pub loss: Tensor<B, 1>,
+    /// Predicted class per pixel.
+    pub predicted: Tensor<B, 3, Int>,
+    /// True class per pixel.
+    pub targets: Tensor<B, 3, Int>,
+    /// Input images, when the batch asked for a preview.
+    pub images: Option<Tensor<B, 4>>,
+    /// Number of classes the confusion matrix counts (2 for a sigmoid output).
+    pub classes: usize,
+}
+
+/// [`SegOutput`] on the CPU: the confusion matrix of the batch and its loss.
+pub struct SegOutputSync {
+    loss: Tensor<burn::backend::Flex, 1>,
+    stats: SegStats,
+}
+
+/// The per-batch statistics the metrics read.
+#[derive(Clone, Debug)]
+pub struct SegStats {
+    /// Mean loss of the batch.
+    pub loss: f64,
+    /// Images in the batch.
+    pub images: usize,
+    /// Pixel confusion matrix of the batch.
+    pub confusion: Confusion,
+    /// Samples for the picture (validation only).
+    pub preview: Arc<Preview>,
+}
+
+fn to_u8(values: Vec<i32>) -> Vec<u8> {
+    values.into_iter().map(|v| v.clamp(0, 255) as u8).collect()
+}
+
+impl<B: Backend> ItemLazy for SegOutput<B> {
+    type ItemSync = SegOutputSync;
+
+    fn sync(self) -> SegOutputSync {
+        let [n, h, w] = self.targets.dims();
+        let mut tx = Transaction::default()
+            .register(self.loss)
+            .register(self.predicted)
+            .register(self.targets);
+        if let Some(images) = self.images.clone() {
+            tx = tx.register(images);
+        }
+        let mut data = tx.execute().into_iter();
+        let mut next = || data.next().expect("registered tensor");
+        let loss_data = next();
+        let loss: f64 = loss_data
+            .to_vec::<f32>()
+            .map(|v| f64::from(v[0]))
+            .unwrap_or(f64::NAN);
+        let predicted = to_u8(next().convert::<i32>().to_vec().expect("int data"));
+        let targets = to_u8(next().convert::<i32>().to_vec().expect("int data"));
+        let mut confusion = Confusion::new(self.classes);
+        confusion
+            .add(&predicted, &targets)
+            .expect("predictions and targets share a shape and the class range");
+        let preview = match self.images {
+            Some(images) => {
+                let [_, c, ih, iw] = images.dims();
+                let pixels: Vec<f32> = next().convert::<f32>().to_vec().expect("float data");
+                (0..n)
+                    .map(|i| {
+                        let image = Image {
+                            channels: c,
+                            height: ih,
+                            width: iw,
+                            data: pixels[i * c * ih * iw..(i + 1) * c * ih * iw].to_vec(),
+                        };
+                        let truth = Mask {
+                            height: h,
+                            width: w,
+                            data: targets[i * h * w..(i + 1) * h * w].to_vec(),
+                        };
+                        let pred = Mask {
+                            height: h,
+                            width: w,
+                            data: predicted[i * h * w..(i + 1) * h * w].to_vec(),
+                        };
+                        (image, truth, pred)
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let device = Default::default();
+        SegOutputSync {
+            loss: Tensor::from_floats([loss as f32], &device),
+            stats: SegStats {
+                loss,
+                images: n,
+                confusion,
+                preview: Arc::new(preview),
+            },
+        }
+    }
+}
+
+impl Adaptor<LossInput<burn::backend::Flex>> for SegOutputSync {
+    fn adapt(&self) -> LossInput<burn::backend::Flex> {
+        LossInput::new(self.loss.clone())
+    }
+}
+
+impl Adaptor<SegStats> for SegOutputSync {
+    fn adapt(&self) -> SegStats {
+        self.stats.clone()
+    }
+}
+
+/// Forward, loss and predictions shared by both steps. The network's output is cropped to the
+/// targets with `padding: valid`, so targets are center-cropped to the output here.
+fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>, SegOutput<B>) {
+    let logits = net
+        .forward_checked(batch.images.clone())
+        .unwrap_or_else(|e| panic!("training batch does not fit {}: {e}", N::NAME));
+    let [_, c, h, w] = logits.dims();
+    let [n, th, tw] = batch.targets.dims();
+    let targets = if (th, tw) == (h, w) {
+        batch.targets
+    } else {
+        let (top, left) = ((th - h) / 2, (tw - w) / 2);
+        batch.targets.slice([0..n, top..top + h, left..left + w])
+    };
+    let loss = segmentation_loss(batch.loss, logits.clone(), targets.clone());
+    let images = batch.preview.then(|| {
+        let [_, ic, ih, iw] = batch.images.dims();
+        let (top, left) = ((ih - h) / 2, (iw - w) / 2);
+        batch
+            .images
+            .slice([0..n, 0..ic, top..top + h, left..left + w])
+    });
+    let output = SegOutput {
+        loss: loss.clone(),
+        predicted: predict_classes(logits),
+        targets,
+        images,
+        classes: c.max(2),
+    };
+    (loss, output)
+}
+
+/// A training step: forward, loss, backward.
+pub fn train_step<B: AutodiffBackend, N: Network<B> + burn::module::AutodiffModule<B>>(
+    net: &N,
+    batch: SegBatch<B>,
+) -> TrainOutput<SegOutput<B>> {
+    let (loss, mut output) = run(net, batch);
+    output.loss = output.loss.detach();
+    TrainOutput::new(net, loss.backward(), output)
+}
+
+/// A validation step: forward and loss, no gradients.
+pub fn valid_step<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> SegOutput<B> {
+    run(net, batch).1
+}
