@@ -20,10 +20,11 @@
 
 extern crate self as unet;
 
+pub use unet_core::bench;
 pub use unet_core::{
-    backend, blocks, burn, center_crop, check_input, data, geometry, group_thousands, infer, train,
-    Concat, Down, Feature, Level, Network, PaddingKind, ShapeError, Summary, SummaryRow, L0, L1,
-    L2, L3, L4, L5, L6, L7, L8,
+    backend, blocks, burn, center_crop, check_input, data, geometry, group_thousands, infer,
+    interop, train, Concat, Down, Feature, Level, Network, PaddingKind, ShapeError, Summary,
+    SummaryRow, L0, L1, L2, L3, L4, L5, L6, L7, L8,
 };
 pub use unet_macros::unet;
 

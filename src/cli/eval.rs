@@ -50,7 +50,7 @@ pub struct EvalArgs {
 /// Runs `unet eval`.
 pub fn run(args: &EvalArgs) -> Result<(), CliError> {
     let model = model_of(&args.checkpoint, args.model.as_deref())?;
-    with_model!(model.as_str(), N => with_backend!(&args.backend, B, device => eval::<B, N<B>>(args, &device)))
+    with_model!(model.as_str(), N => with_backend!(&args.backend, B, devices => eval::<B, N<B>>(args, &devices[0])))
 }
 
 fn samples(args: &EvalArgs, channels: usize, classes: usize) -> Result<Vec<Sample>, CliError> {

@@ -1,6 +1,8 @@
 //! Command-line parsing and dispatch. Every failure is one line on stderr and exit code 2.
 
+pub mod bench;
 pub mod eval;
+pub mod import;
 pub mod models;
 pub mod predict;
 pub mod train;
@@ -52,6 +54,10 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Evaluate a checkpoint on synthetic images or a folder: pixel accuracy, Dice, IoU.
     Eval(eval::EvalArgs),
+    /// Import PyTorch weights (.pt/.pth/.safetensors) into a run folder.
+    Import(import::ImportArgs),
+    /// Time forward passes and training steps of the benchmark networks (`classic`, `small`).
+    Bench(bench::BenchArgs),
 }
 
 /// Where to compute.
@@ -111,22 +117,23 @@ impl BackendArgs {
     }
 }
 
-/// Runs `$body` with `$B` bound to the chosen inference backend and `$device` to its device.
+/// Runs `$body` with `$B` bound to the chosen backend and `$devices` to its devices (one for
+/// the CPU; `--devices` for CUDA, each checked against the driver first).
 macro_rules! with_backend {
-    ($args:expr, $B:ident, $device:ident => $body:expr) => {{
+    ($args:expr, $B:ident, $devices:ident => $body:expr) => {{
         let args: &$crate::cli::BackendArgs = $args;
         match args.backend {
             $crate::cli::BackendKind::Cpu => {
                 args.check_cpu()?;
                 type $B = unet::backend::Cpu;
-                let $device: unet::burn::tensor::Device<$B> = Default::default();
+                let $devices: Vec<unet::burn::tensor::Device<$B>> = vec![Default::default()];
                 $body
             }
             $crate::cli::BackendKind::Cuda => {
                 #[cfg(feature = "cuda")]
                 {
                     type $B = unet::backend::Cuda;
-                    let $device = args.cuda_devices()?.remove(0);
+                    let $devices = args.cuda_devices()?;
                     $body
                 }
                 #[cfg(not(feature = "cuda"))]
@@ -172,6 +179,8 @@ pub fn main() -> i32 {
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(()) => 0,

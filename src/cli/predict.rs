@@ -95,7 +95,7 @@ pub fn tile_spec<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
 /// Runs `unet predict`.
 pub fn run(args: &PredictArgs) -> Result<(), CliError> {
     let model = model_of(&args.checkpoint, args.model.as_deref())?;
-    with_model!(model.as_str(), N => with_backend!(&args.backend, B, device => predict::<B, N<B>>(args, &device)))
+    with_model!(model.as_str(), N => with_backend!(&args.backend, B, devices => predict::<B, N<B>>(args, &devices[0])))
 }
 
 fn predict<B: unet::burn::tensor::backend::Backend, N: Network<B>>(

@@ -8,12 +8,14 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod bench;
 pub mod blocks;
 pub mod data;
 mod error;
 mod feature;
 pub mod geometry;
 pub mod infer;
+pub mod interop;
 mod level;
 mod network;
 mod summary;

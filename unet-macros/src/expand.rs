@@ -63,6 +63,8 @@ fn up_tokens(up: Up) -> TokenStream {
         Up::Transposed => quote!(::unet::blocks::UpMode::Transposed),
         Up::Bilinear => quote!(::unet::blocks::UpMode::Bilinear),
         Up::Nearest => quote!(::unet::blocks::UpMode::Nearest),
+        Up::BilinearConcat => quote!(::unet::blocks::UpMode::BilinearConcat),
+        Up::NearestConcat => quote!(::unet::blocks::UpMode::NearestConcat),
     }
 }
 
@@ -122,7 +124,8 @@ fn emit(plan: &Plan) -> TokenStream {
     let up_tys = (1..=depth).map(|i| {
         let level = depth - i;
         let (deep, out) = (ch[level + 1], ch[level]);
-        quote!(::unet::blocks::UpBlock<B, #deep, #out, #out, #out>)
+        let up = plan.up.channels(deep, out);
+        quote!(::unet::blocks::UpBlock<B, #deep, #up, #out, #out>)
     });
     let up_skips: Vec<&Ident> = (1..=depth).map(|i| &skip_fields[depth - i]).collect();
 
@@ -291,6 +294,17 @@ fn emit(plan: &Plan) -> TokenStream {
                 pub fn summary() -> ::unet::Summary {
                     const ROWS: [::unet::SummaryRow; #n_rows] = [#(#rows),*];
                     ::unet::Summary { name: #name_str, config: #config, rows: &ROWS }
+                }
+
+                /// Loads weights saved by PyTorch (a `.pt`/`.pth` state dict or `.safetensors`)
+                /// under the seeds' key names; every mismatch is listed in one error.
+                pub fn load_pytorch(path: impl ::core::convert::AsRef<::std::path::Path>, device: &B::Device) -> ::core::result::Result<Self, ::unet::interop::InteropError> {
+                    ::unet::interop::load_pytorch::<B, Self>(path, device)
+                }
+
+                /// Writes the weights as `.safetensors` under the seeds' PyTorch key names, atomically.
+                pub fn save_safetensors(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::unet::interop::InteropError> {
+                    ::unet::interop::save_safetensors::<B, Self>(self, path)
                 }
             }
 

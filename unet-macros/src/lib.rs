@@ -25,7 +25,8 @@ use proc_macro::TokenStream;
 /// Emits `CellNet<B>`, `CellNetEncoder<B>`, `CellNetSkips<B>` and `CellNetDecoder<B>`, with
 /// every channel count written into the block types. Keys: `depth` (1..=8, required),
 /// `base` (channels of level 0), `growth` (default 2), `channels: [c0, .., c_depth]`
-/// (instead of `base`/`growth`), `up` (`transposed` | `bilinear` | `nearest`),
+/// (instead of `base`/`growth`), `up` (`transposed` | `bilinear` | `nearest` |
+/// `bilinear_concat` | `nearest_concat`),
 /// `in_channels` (default 1), `classes` (default 1), `padding` (`same` | `valid`),
 /// `input: (H, W)` (optional, checked here). See the README for the full table.
 #[proc_macro]

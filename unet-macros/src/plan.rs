@@ -10,16 +10,28 @@ pub enum Up {
     Transposed,
     Bilinear,
     Nearest,
+    /// Interpolation only: the decoder conv sees `C(k+1) + C(k)` channels.
+    BilinearConcat,
+    NearestConcat,
 }
 
 impl Up {
-    pub const NAMES: &'static [&'static str] = &["transposed", "bilinear", "nearest"];
+    /// In declaration order, so `NAMES[up as usize]` is `up`'s name.
+    pub const NAMES: &'static [&'static str] = &[
+        "transposed",
+        "bilinear",
+        "nearest",
+        "bilinear_concat",
+        "nearest_concat",
+    ];
 
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "transposed" => Some(Up::Transposed),
             "bilinear" => Some(Up::Bilinear),
             "nearest" => Some(Up::Nearest),
+            "bilinear_concat" => Some(Up::BilinearConcat),
+            "nearest_concat" => Some(Up::NearestConcat),
             _ => None,
         }
     }
@@ -28,9 +40,27 @@ impl Up {
         Self::NAMES[self as usize]
     }
 
+    /// Whether up-sampling keeps the deep map's channels (interpolation with no conv).
+    pub fn keeps_channels(self) -> bool {
+        matches!(self, Up::BilinearConcat | Up::NearestConcat)
+    }
+
+    /// Channels out of the up-sampling of a `deep`-channel map at a level of width `out`.
+    pub fn channels(self, deep: usize, out: usize) -> usize {
+        if self.keeps_channels() {
+            deep
+        } else {
+            out
+        }
+    }
+
     /// Parameters of one up-sampling step `cin -> cout`.
     fn params(self, cin: usize, cout: usize) -> Option<usize> {
-        let k: usize = if self == Up::Transposed { 4 } else { 1 };
+        let k: usize = match self {
+            Up::Transposed => 4,
+            Up::Bilinear | Up::Nearest => 1,
+            Up::BilinearConcat | Up::NearestConcat => return Some(0),
+        };
         k.checked_mul(cin)?.checked_mul(cout)?.checked_add(cout)
     }
 
@@ -39,6 +69,8 @@ impl Up {
             Up::Transposed => "ConvTranspose 2x2, stride 2",
             Up::Bilinear => "Upsample bilinear x2 + Conv 1x1",
             Up::Nearest => "Upsample nearest x2 + Conv 1x1",
+            Up::BilinearConcat => "Upsample bilinear x2",
+            Up::NearestConcat => "Upsample nearest x2",
         }
     }
 }
@@ -185,10 +217,12 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
     for i in 1..=depth {
         let level = depth - i;
         let (deep, out) = (channels[level + 1], channels[level]);
+        let up_channels = up.channels(deep, out);
+        let merged = up_channels.checked_add(out)?;
         rows.push(Row {
             name: format!("decoder.up{i}.up"),
             kind: up.kind(),
-            channels: out,
+            channels: up_channels,
             level,
             size: size(&|t| t.up[level]),
             params: up.params(deep, out)?,
@@ -196,7 +230,7 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         rows.push(Row {
             name: format!("decoder.up{i}.concat"),
             kind: "Concat [up, skip]",
-            channels: out.checked_mul(2)?,
+            channels: merged,
             level,
             size: size(&|t| t.up[level]),
             params: 0,
@@ -207,7 +241,7 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
             channels: out,
             level,
             size: size(&|t| t.dec[level]),
-            params: double_conv(out.checked_mul(2)?, out)?,
+            params: double_conv(merged, out)?,
         });
     }
     rows.push(Row {
@@ -287,6 +321,45 @@ mod tests {
             Some([28, 28])
         );
         assert_eq!(rows.last().unwrap().size, Some([388, 388]));
+    }
+
+    #[test]
+    fn every_up_name_round_trips_through_from_name() {
+        for name in Up::NAMES {
+            assert_eq!(Up::from_name(name).map(Up::name), Some(*name));
+        }
+    }
+
+    #[test]
+    fn concat_modes_widen_the_decoder_conv_and_add_no_up_params() {
+        // The seeds' bilinear U-Net at depth 4, base 64: Upsample then concat 1024 + 512, etc.
+        let dc = |i: usize, o: usize| 9 * i * o + o + 9 * o * o + o;
+        for up in [Up::BilinearConcat, Up::NearestConcat] {
+            let (rows, total) = layers(&Shape { up, ..classic() }).unwrap();
+            let row = |name: &str| rows.iter().find(|r| r.name == name).unwrap().clone();
+            assert_eq!(
+                (row("decoder.up1.up").channels, row("decoder.up1.up").params),
+                (1024, 0)
+            );
+            assert_eq!(row("decoder.up1.concat").channels, 1536);
+            assert_eq!(row("decoder.up1.conv").params, dc(1536, 512));
+            assert_eq!(row("decoder.up4.concat").channels, 128 + 64);
+            let encoder = dc(1, 64) + dc(64, 128) + dc(128, 256) + dc(256, 512) + dc(512, 1024);
+            let decoder = dc(1536, 512) + dc(768, 256) + dc(384, 128) + dc(192, 64);
+            assert_eq!(total, encoder + decoder + 64 + 1);
+        }
+    }
+
+    #[test]
+    fn projecting_modes_keep_the_level_width_after_up_sampling() {
+        for up in [Up::Transposed, Up::Bilinear, Up::Nearest] {
+            let (rows, _) = layers(&Shape { up, ..classic() }).unwrap();
+            let concat = rows
+                .iter()
+                .find(|r| r.name == "decoder.up1.concat")
+                .unwrap();
+            assert_eq!(concat.channels, 1024, "{up:?}");
+        }
     }
 
     #[test]

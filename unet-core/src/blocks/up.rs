@@ -1,4 +1,6 @@
-//! 2x up-sampling: transposed convolution, or interpolation followed by a 1x1 convolution.
+//! 2x up-sampling: transposed convolution, interpolation followed by a 1x1 convolution, or
+//! interpolation alone (the `*_concat` modes, whose decoder convolution sees the deep map's
+//! channels).
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
@@ -17,6 +19,18 @@ pub enum UpMode {
     Bilinear,
     /// Nearest 2x interpolation, then 1x1 conv.
     Nearest,
+    /// Bilinear 2x interpolation only (align_corners false), channels kept: `CIN == COUT`, so
+    /// the decoder convolution sees `CIN + SKIP` channels (the seeds' bilinear `Up`).
+    BilinearConcat,
+    /// Nearest 2x interpolation only, channels kept: `CIN == COUT`.
+    NearestConcat,
+}
+
+impl UpMode {
+    /// Whether the mode keeps the deep map's channels (no convolution after interpolating).
+    pub fn keeps_channels(self) -> bool {
+        matches!(self, UpMode::BilinearConcat | UpMode::NearestConcat)
+    }
 }
 
 /// Configuration of [`UpSample`].
@@ -33,6 +47,11 @@ impl UpSampleConfig {
     }
 
     /// An [`UpSample`] taking `CIN` channels to `COUT`.
+    ///
+    /// # Panics
+    ///
+    /// For [`UpMode::BilinearConcat`] and [`UpMode::NearestConcat`] if `CIN != COUT`: they
+    /// do not change the channel count.
     pub fn init<B: Backend, const CIN: usize, const COUT: usize>(
         &self,
         device: &B::Device,
@@ -67,6 +86,23 @@ impl UpSampleConfig {
                 interpolate: interpolate(InterpolateMode::Nearest),
                 project: project(),
             },
+            UpMode::BilinearConcat | UpMode::NearestConcat => {
+                assert_eq!(
+                    CIN, COUT,
+                    "{:?} keeps the channel count: UpSample<B, {CIN}, {COUT}> needs CIN == COUT",
+                    self.mode
+                );
+                let mode = if self.mode == UpMode::BilinearConcat {
+                    InterpolateMode::Linear
+                } else {
+                    InterpolateMode::Nearest
+                };
+                UpSample {
+                    transposed: None,
+                    interpolate: interpolate(mode),
+                    project: None,
+                }
+            }
         }
     }
 }
@@ -78,12 +114,12 @@ pub struct UpSample<B: Backend, const CIN: usize, const COUT: usize> {
     pub transposed: Option<ConvTranspose2d<B>>,
     /// Set for the interpolating modes.
     pub interpolate: Option<Interpolate2d>,
-    /// The 1x1 convolution after interpolation.
+    /// The 1x1 convolution after interpolation ([`UpMode::Bilinear`], [`UpMode::Nearest`]).
     pub project: Option<Conv2d<B>>,
 }
 
 impl<B: Backend, const CIN: usize, const COUT: usize> UpSample<B, CIN, COUT> {
-    /// Doubles H and W and maps `CIN` to `COUT` channels.
+    /// Doubles H and W and maps `CIN` to `COUT` channels (equal for the `*_concat` modes).
     pub fn forward<L: Level>(&self, x: Feature<B, CIN, Down<L>>) -> Feature<B, COUT, L> {
         let mut x = x.into_tensor();
         if let Some(t) = &self.transposed {

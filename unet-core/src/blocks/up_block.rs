@@ -43,8 +43,8 @@ impl UpBlockConfig {
 }
 
 /// One decoder level (the tutorials' `Up`): `CDEEP` channels one level down are up-sampled to
-/// `UP` channels, concatenated with a `SKIP`-channel skip of this level (up-sampled first), and
-/// convolved to `COUT` channels.
+/// `UP` channels (`UP == CDEEP` for the `*_concat` modes), concatenated with a `SKIP`-channel
+/// skip of this level (up-sampled first), and convolved to `COUT` channels.
 #[derive(Module, Debug)]
 pub struct UpBlock<
     B: Backend,

@@ -1,7 +1,8 @@
 //! Samples to tensors: the augmented dataset and the batcher burn's data loader drives.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -60,12 +61,19 @@ impl<B: Backend> Batcher<B, Sample, SegBatch<B>> for SegBatcher {
 
 /// Serves samples, augmenting each draw reproducibly: draw `k` of item `i` uses a generator
 /// seeded from `(seed, i, k)`, whatever the worker thread or order.
+///
+/// With a deadline, it ends the epoch early once the deadline has passed (after serving at
+/// least `min_items` in the run): burn's loader takes a missing item as the end of the data, so
+/// the epoch's validation and checkpoint still run. This is how `--minutes` stops on time.
 pub struct AugmentedDataset {
     samples: Arc<Vec<Sample>>,
     augment: Augment,
     seed: u64,
     draws: Vec<AtomicU32>,
     len: usize,
+    deadline: Option<Instant>,
+    min_items: usize,
+    served: AtomicUsize,
 }
 
 impl AugmentedDataset {
@@ -79,7 +87,17 @@ impl AugmentedDataset {
             seed,
             draws,
             len,
+            deadline: None,
+            min_items: 0,
+            served: AtomicUsize::new(0),
         }
+    }
+
+    /// Ends epochs early once `deadline` has passed, after at least `min_items` items.
+    pub fn with_deadline(mut self, deadline: Instant, min_items: usize) -> Self {
+        self.deadline = Some(deadline);
+        self.min_items = min_items;
+        self
     }
 }
 
@@ -88,6 +106,12 @@ impl Dataset<Sample> for AugmentedDataset {
         if index >= self.len || self.samples.is_empty() {
             return None;
         }
+        if self.deadline.is_some_and(|d| Instant::now() >= d)
+            && self.served.load(Ordering::Relaxed) >= self.min_items
+        {
+            return None;
+        }
+        self.served.fetch_add(1, Ordering::Relaxed);
         let sample = &self.samples[index % self.samples.len()];
         let draw = self.draws[index].fetch_add(1, Ordering::Relaxed);
         let mut rng =

@@ -147,6 +147,24 @@ fn decoder_message(text: &str) -> String {
     }
 }
 
+/// Saves `net`'s weights to `path` (`.mpk` added), atomically.
+pub fn save_network<B: Backend, N: Network<B>>(
+    net: &N,
+    path: &Path,
+) -> Result<PathBuf, CheckpointError> {
+    let file = path.with_extension("mpk");
+    Recorder::<B>::record(
+        &CheckpointRecorder::default(),
+        net.clone().into_record(),
+        file.clone(),
+    )
+    .map_err(|e| CheckpointError::Write {
+        path: file.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::decoder_message;
@@ -165,22 +183,4 @@ mod tests {
             "io error second line"
         );
     }
-}
-
-/// Saves `net`'s weights to `path` (`.mpk` added), atomically.
-pub fn save_network<B: Backend, N: Network<B>>(
-    net: &N,
-    path: &Path,
-) -> Result<PathBuf, CheckpointError> {
-    let file = path.with_extension("mpk");
-    Recorder::<B>::record(
-        &CheckpointRecorder::default(),
-        net.clone().into_record(),
-        file.clone(),
-    )
-    .map_err(|e| CheckpointError::Write {
-        path: file.display().to_string(),
-        message: e.to_string(),
-    })?;
-    Ok(file)
 }

@@ -103,13 +103,13 @@ pub struct EpochHook {
 
 impl EpochHook {
     /// A hook for a run in `run_dir` whose first epoch this process trains is `first_epoch`,
-    /// continuing `previous` rows; `budget` is the time budget, if any.
+    /// continuing `previous` rows; training stops after the epoch that ends past `deadline`.
     pub fn new(
         run_dir: &Path,
         board: EpochBoard,
         first_epoch: usize,
         previous: Vec<EpochRow>,
-        budget: Option<Duration>,
+        deadline: Option<Instant>,
         classes: usize,
     ) -> Self {
         let started = Instant::now();
@@ -121,7 +121,7 @@ impl EpochHook {
             run_dir: run_dir.to_path_buf(),
             board,
             first_epoch,
-            deadline: budget.map(|b| started + b),
+            deadline,
             classes,
             state: Arc::new(Mutex::new(State {
                 rows: previous,

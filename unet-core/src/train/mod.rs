@@ -55,7 +55,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Total epochs (with `--minutes`, an upper bound).
     pub epochs: usize,
-    /// Time budget in minutes: stop after the epoch in which it runs out.
+    /// Time budget in minutes: when it runs out, the epoch's training ends early, its
+    /// validation and checkpoint run, and training stops.
     pub minutes: Option<f64>,
     /// Batch size.
     pub batch: usize,
@@ -218,8 +219,15 @@ where
     } else {
         config.epoch_size
     };
-    let train_set =
+    let deadline = config
+        .minutes
+        .map(|m| std::time::Instant::now() + Duration::from_secs_f64(m * 60.0));
+    let mut train_set =
         AugmentedDataset::new(Arc::new(train), augmentation(config), config.seed, items);
+    if let Some(deadline) = deadline {
+        // The epoch in which the budget runs out ends early; its validation and save still run.
+        train_set = train_set.with_deadline(deadline, config.batch);
+    }
     // Validation sees whole images when they share a size the network takes; otherwise the
     // middle crop of the training crop size (mirror-padded if smaller).
     let (h, w) = (valid[0].image.height, valid[0].image.width);
@@ -236,11 +244,15 @@ where
             .map(|s| crate::data::center_crop(s, config.crop))
             .collect()
     };
-    let loader_train = DataLoaderBuilder::new(SegBatcher::new(config.loss, false))
+    let mut loader_train = DataLoaderBuilder::new(SegBatcher::new(config.loss, false))
         .batch_size(config.batch)
-        .shuffle(config.seed)
-        .num_workers(config.workers.max(1))
-        .build(train_set);
+        .shuffle(config.seed);
+    // Worker threads prefetch a whole epoch ahead of training, which would defeat the deadline;
+    // under a time budget, items are made on demand (augmentation is cheap next to a step).
+    if deadline.is_none() && config.workers > 0 {
+        loader_train = loader_train.num_workers(config.workers);
+    }
+    let loader_train = loader_train.build(train_set);
     let loader_valid =
         DataLoaderBuilder::<B::InnerBackend, _, _>::new(SegBatcher::new(config.loss, true))
             .batch_size(config.batch)
@@ -249,13 +261,12 @@ where
     let board = EpochBoard::default();
     let first_epoch = start.map_or(1, |e| e + 1);
     let previous = read_rows(&run_dir.join("metrics.csv"), first_epoch - 1);
-    let budget = config.minutes.map(|m| Duration::from_secs_f64(m * 60.0));
     let hook = EpochHook::new(
         run_dir,
         board.clone(),
         first_epoch,
         previous,
-        budget,
+        deadline,
         N::CLASSES,
     );
 

@@ -1,11 +1,11 @@
 //! A line-based progress renderer for runs whose output is not a terminal (CI logs, pipes).
 //! On a terminal, burn's own TUI renderer is used instead.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use burn::data::dataloader::Progress;
-use burn::train::metric::MetricDefinition;
+use burn::train::metric::{MetricDefinition, MetricId};
 use burn::train::renderer::{
     EvaluationName, EvaluationProgress, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining, ProgressType, TrainingProgress,
@@ -18,6 +18,7 @@ pub struct LineRenderer {
     last_print: Option<Instant>,
     split_started: Option<(bool, usize, Instant)>,
     metrics: BTreeMap<String, String>,
+    names: HashMap<MetricId, String>,
 }
 
 impl LineRenderer {
@@ -28,19 +29,26 @@ impl LineRenderer {
             last_print: None,
             split_started: None,
             metrics: BTreeMap::new(),
+            names: HashMap::new(),
         }
     }
 
     fn record(&mut self, valid: bool, state: MetricState) {
-        let entry = match state {
-            MetricState::Generic(entry) | MetricState::Numeric(entry, _) => entry,
+        // Only numeric metrics; their text reads "epoch <running> - batch <current>".
+        let MetricState::Numeric(entry, _) = state else {
+            return;
         };
+        let Some(name) = self.names.get(&entry.metric_id) else {
+            return;
+        };
+        let text = &entry.serialized_entry.formatted;
+        let running = text
+            .strip_prefix("epoch ")
+            .and_then(|rest| rest.split(" - ").next())
+            .unwrap_or(text);
         let split = if valid { "valid" } else { "train" };
-        let text = entry.serialized_entry.formatted;
-        if let Some((name, value)) = text.split_once(':') {
-            self.metrics
-                .insert(format!("{split} {}", name.trim()), value.trim().to_string());
-        }
+        self.metrics
+            .insert(format!("{split} {name}"), running.trim().to_string());
     }
 
     fn render(&mut self, valid: bool, item: TrainingProgress) {
@@ -116,5 +124,7 @@ impl MetricsRendererEvaluation for LineRenderer {
 impl MetricsRenderer for LineRenderer {
     fn manual_close(&mut self) {}
 
-    fn register_metric(&mut self, _definition: MetricDefinition) {}
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.names.insert(definition.metric_id, definition.name);
+    }
 }

@@ -83,7 +83,7 @@ fn up_given_an_integer_lists_the_methods() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_one_error(
         &errors,
-        &["`up` expects one of `transposed`, `bilinear`, `nearest`, found an integer"],
+        &["`up` expects one of `transposed`, `bilinear`, `nearest`, `bilinear_concat`, `nearest_concat`, found an integer"],
     );
 }
 
@@ -222,10 +222,25 @@ fn unknown_up_value_suggests_bilinear() {
         &[
             "unknown `up` value `bilinaer`",
             "did you mean `bilinear`?",
-            "`transposed`, `bilinear`, `nearest`",
+            "`transposed`, `bilinear`, `nearest`, `bilinear_concat`, `nearest_concat`",
         ],
     );
     assert_declares(&out, "Net");
+}
+
+#[test]
+fn misspelled_concat_mode_suggests_the_concat_mode() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, up: bilinear_conact>");
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_one_error(
+        &errors,
+        &[
+            "unknown `up` value `bilinear_conact`",
+            "did you mean `bilinear_concat`?",
+        ],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, up: nearest_concta>");
+    assert_one_error(&errors, &["did you mean `nearest_concat`?"]);
 }
 
 #[test]

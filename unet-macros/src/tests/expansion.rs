@@ -230,3 +230,44 @@ fn expansion_parses_as_rust_items() {
             .unwrap_or_else(|e| panic!("{src:?} expands to invalid Rust ({e}):\n{out}"));
     }
 }
+
+#[test]
+fn concat_up_modes_feed_the_deep_width_into_the_decoder_conv() {
+    let dc = |i: usize, o: usize| 9 * i * o + o + 9 * o * o + o;
+    for (mode, variant, kind) in [
+        ("bilinear_concat", "BilinearConcat", "Upsample bilinear x2"),
+        ("nearest_concat", "NearestConcat", "Upsample nearest x2"),
+    ] {
+        let out = expect_ok(&format!("Net<depth: 2, base: 8, up: {mode}>"));
+        for expected in [
+            // UP = CDEEP: the up-sampled map keeps the deep level's width.
+            "pub up1 : :: unet :: blocks :: UpBlock < B , 32usize , 32usize , 16usize , 16usize >".to_string(),
+            "pub up2 : :: unet :: blocks :: UpBlock < B , 16usize , 16usize , 8usize , 8usize >".to_string(),
+            format!("pub const UP : :: unet :: blocks :: UpMode = :: unet :: blocks :: UpMode :: {variant} ;"),
+            format!("name : \"decoder.up1.up\" , kind : \"{kind}\" , channels : 32usize , level : 1usize , size : :: core :: option :: Option :: None , params : 0usize"),
+            "name : \"decoder.up1.concat\" , kind : \"Concat [up, skip]\" , channels : 48usize".to_string(),
+            format!("name : \"decoder.up1.conv\" , kind : \"DoubleConv (2x Conv 3x3 + ReLU)\" , channels : 16usize , level : 1usize , size : :: core :: option :: Option :: None , params : {}usize", dc(48, 16)),
+            format!("up {mode}, padding same"),
+        ] {
+            assert!(out.contains(&expected), "expected `{expected}` in:\n{out}");
+        }
+        let params = dc(1, 8) + dc(8, 16) + dc(16, 32) + dc(48, 16) + dc(24, 8) + 8 + 1;
+        assert!(
+            out.contains(&format!("pub const PARAMS : usize = {params}usize ;")),
+            "{params} in {out}"
+        );
+    }
+}
+
+#[test]
+fn every_network_gets_pytorch_load_and_save_methods() {
+    let out = expect_ok("pub Net<depth: 2, base: 8>");
+    for expected in [
+        "pub fn load_pytorch (path : impl :: core :: convert :: AsRef < :: std :: path :: Path > , device : & B :: Device) -> :: core :: result :: Result < Self , :: unet :: interop :: InteropError >",
+        ":: unet :: interop :: load_pytorch :: < B , Self > (path , device)",
+        "pub fn save_safetensors (& self , path : impl :: core :: convert :: AsRef < :: std :: path :: Path >) -> :: core :: result :: Result < () , :: unet :: interop :: InteropError >",
+        ":: unet :: interop :: save_safetensors :: < B , Self > (self , path)",
+    ] {
+        assert!(out.contains(expected), "expected `{expected}` in:\n{out}");
+    }
+}

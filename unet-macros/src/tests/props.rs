@@ -57,6 +57,8 @@ fn word() -> BoxedStrategy<String> {
             "transposed",
             "bilinear",
             "nearest",
+            "bilinear_concat",
+            "nearest_concat",
             "same",
             "valid",
             "bilinaer",
@@ -147,7 +149,7 @@ fn plausible_entry() -> BoxedStrategy<(String, Pieces)> {
         3 => (Just("depth"), int_pieces(0..=9)),
         3 => (Just("base"), int_pieces(0..=64)),
         1 => (Just("growth"), int_pieces(0..=4)),
-        1 => (Just("up"), word(vec!["transposed", "bilinear", "nearest", "bilinaer"])),
+        1 => (Just("up"), word(vec!["transposed", "bilinear", "nearest", "bilinear_concat", "nearest_concat", "bilinaer"])),
         1 => (Just("padding"), word(vec!["same", "valid", "vaild"])),
         1 => (Just("in_channels"), int_pieces(0..=8)),
         1 => (Just("classes"), int_pieces(0..=8)),
@@ -370,8 +372,15 @@ impl Valid {
         let d = self.depth;
         let conv3 = |i: u128, o: u128| 9 * i * o + o;
         let double = |i: u128, o: u128| conv3(i, o) + conv3(o, o);
-        let transposed = self.up.unwrap_or("transposed") == "transposed";
-        let up = |i: u128, o: u128| if transposed { 4 * i * o + o } else { i * o + o };
+        let mode = self.up.unwrap_or("transposed");
+        let concat = mode.ends_with("_concat");
+        // Parameters of the up-sampling, and channels it hands to the concatenation.
+        let up = |i: u128, o: u128| match mode {
+            "transposed" => 4 * i * o + o,
+            _ if concat => 0,
+            _ => i * o + o,
+        };
+        let up_width = |i: u128, o: u128| if concat { i } else { o };
         let in_ch = self.in_channels.unwrap_or(1) as u128;
         let classes = self.classes.unwrap_or(1) as u128;
         let mut total = 0;
@@ -380,7 +389,7 @@ impl Valid {
         }
         total += double(c[d - 1], c[d]);
         for k in 0..d {
-            total += up(c[k + 1], c[k]) + double(2 * c[k], c[k]);
+            total += up(c[k + 1], c[k]) + double(up_width(c[k + 1], c[k]) + c[k], c[k]);
         }
         total + c[0] * classes + classes
     }
@@ -430,6 +439,8 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
             "transposed",
             "bilinear",
             "nearest",
+            "bilinear_concat",
+            "nearest_concat",
         ])),
         prop::option::of(prop::sample::select(vec!["same", "valid"])),
         prop::option::of(1usize..=8),

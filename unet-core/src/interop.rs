@@ -1,0 +1,767 @@
+//! PyTorch interop: load weights saved by PyTorch into a generated network, and write a
+//! network's weights back under PyTorch's names, so outputs match and round trips are exact.
+//!
+//! Key convention (the seeds' tutorial U-Net: `DoubleConv.net = Sequential(Conv2d, ReLU,
+//! Conv2d, ReLU)`, `Down` = `conv` then max-pool, `Up` = `up` then concat then `conv`):
+//!
+//! | PyTorch | module path |
+//! |---|---|
+//! | `down{k}.conv.net.{0,2}.{weight,bias}` | `encoder.down{k}.conv.conv{1,2}` |
+//! | `bottleneck.net.{0,2}` | `encoder.bottleneck.conv{1,2}` |
+//! | `up{k}.up.{weight,bias}` (ConvTranspose2d; `up1` is the deepest) | `decoder.up{k}.up.transposed` |
+//! | `up{k}.up.1.{weight,bias}` (`Sequential(Upsample, Conv2d 1x1)`) | `decoder.up{k}.up.project` |
+//! | `up{k}.conv.net.{0,2}` | `decoder.up{k}.conv.conv{1,2}` |
+//! | `out.{weight,bias}` | `decoder.out.conv` |
+//!
+//! Indices are read as PyTorch writes them (`nn.Sequential` numbers its ReLUs too, so the
+//! convolutions are `0` and `2`): burn-store's renumbering of `.pt` files is turned off, so
+//! `.pt` and `.safetensors` files share one table. milesial/Pytorch-UNet's convention
+//! (`inc.double_conv.*`) is recognised and refused: it needs BatchNorm.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use burn::tensor::backend::Backend;
+use burn_store::{
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, ModuleStore,
+    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+};
+use regex::Regex;
+
+use crate::infer::imaging::atomic_write;
+use crate::network::Network;
+
+/// The seeds' PyTorch names -> module paths (regex, replacement), anchored.
+const SEEDS_TO_MODULE: &[(&str, &str)] = &[
+    (
+        r"^down(\d+)\.conv\.net\.0\.(weight|bias)$",
+        "encoder.down$1.conv.conv1.$2",
+    ),
+    (
+        r"^down(\d+)\.conv\.net\.2\.(weight|bias)$",
+        "encoder.down$1.conv.conv2.$2",
+    ),
+    (
+        r"^bottleneck\.net\.0\.(weight|bias)$",
+        "encoder.bottleneck.conv1.$1",
+    ),
+    (
+        r"^bottleneck\.net\.2\.(weight|bias)$",
+        "encoder.bottleneck.conv2.$1",
+    ),
+    (
+        r"^up(\d+)\.up\.(weight|bias)$",
+        "decoder.up$1.up.transposed.$2",
+    ),
+    (
+        r"^up(\d+)\.up\.1\.(weight|bias)$",
+        "decoder.up$1.up.project.$2",
+    ),
+    (
+        r"^up(\d+)\.conv\.net\.0\.(weight|bias)$",
+        "decoder.up$1.conv.conv1.$2",
+    ),
+    (
+        r"^up(\d+)\.conv\.net\.2\.(weight|bias)$",
+        "decoder.up$1.conv.conv2.$2",
+    ),
+    (r"^out\.(weight|bias)$", "decoder.out.conv.$1"),
+];
+
+/// Module paths -> the seeds' PyTorch names: the inverse of [`SEEDS_TO_MODULE`].
+const MODULE_TO_SEEDS: &[(&str, &str)] = &[
+    (
+        r"^encoder\.down(\d+)\.conv\.conv1\.(weight|bias)$",
+        "down$1.conv.net.0.$2",
+    ),
+    (
+        r"^encoder\.down(\d+)\.conv\.conv2\.(weight|bias)$",
+        "down$1.conv.net.2.$2",
+    ),
+    (
+        r"^encoder\.bottleneck\.conv1\.(weight|bias)$",
+        "bottleneck.net.0.$1",
+    ),
+    (
+        r"^encoder\.bottleneck\.conv2\.(weight|bias)$",
+        "bottleneck.net.2.$1",
+    ),
+    (
+        r"^decoder\.up(\d+)\.up\.transposed\.(weight|bias)$",
+        "up$1.up.$2",
+    ),
+    (
+        r"^decoder\.up(\d+)\.up\.project\.(weight|bias)$",
+        "up$1.up.1.$2",
+    ),
+    (
+        r"^decoder\.up(\d+)\.conv\.conv1\.(weight|bias)$",
+        "up$1.conv.net.0.$2",
+    ),
+    (
+        r"^decoder\.up(\d+)\.conv\.conv2\.(weight|bias)$",
+        "up$1.conv.net.2.$2",
+    ),
+    (r"^decoder\.out\.conv\.(weight|bias)$", "out.$1"),
+];
+
+fn compile(table: &[(&str, &str)]) -> Vec<(Regex, String)> {
+    table
+        .iter()
+        .map(|(from, to)| {
+            (
+                Regex::new(from).expect("the key tables are valid regexes"),
+                to.to_string(),
+            )
+        })
+        .collect()
+}
+
+static TO_MODULE: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| compile(SEEDS_TO_MODULE));
+static TO_SEEDS: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| compile(MODULE_TO_SEEDS));
+
+fn rename(table: &[(Regex, String)], name: &str) -> Option<String> {
+    table
+        .iter()
+        .find(|(from, _)| from.is_match(name))
+        .map(|(from, to)| from.replace(name, to.as_str()).into_owned())
+}
+
+/// The module path of a tensor named `name` in the seeds' PyTorch convention, e.g.
+/// `down1.conv.net.2.weight` -> `encoder.down1.conv.conv2.weight`; `None` if it is not one.
+pub fn module_path(name: &str) -> Option<String> {
+    rename(&TO_MODULE, name)
+}
+
+/// The seeds' PyTorch name of the tensor at module path `path`, e.g. `decoder.out.conv.bias`
+/// -> `out.bias`; `None` for a path outside a generated network.
+pub fn pytorch_name(path: &str) -> Option<String> {
+    rename(&TO_SEEDS, path)
+}
+
+/// A key naming convention of PyTorch U-Net weight files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Convention {
+    /// The seeds' tutorial U-Net: `down1.conv.net.0.weight`, ..., `out.weight` (supported).
+    Seeds,
+    /// milesial/Pytorch-UNet: `inc.double_conv.0.weight`, ..., `outc.conv.weight` (needs
+    /// BatchNorm, not supported yet).
+    Milesial,
+}
+
+impl Convention {
+    /// Recognises the convention from a file's tensor names.
+    pub fn detect<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let mut seeds = false;
+        for name in names {
+            if name.starts_with("inc.double_conv.") || name.contains(".double_conv.") {
+                return Some(Convention::Milesial);
+            }
+            seeds |= module_path(name).is_some();
+        }
+        seeds.then_some(Convention::Seeds)
+    }
+}
+
+/// One way a weight file does not fit a network, named by PyTorch tensor name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The network has this tensor, the file does not.
+    Missing {
+        /// PyTorch name.
+        name: String,
+        /// The network's shape.
+        expected: Vec<usize>,
+    },
+    /// The file has this tensor, the network does not.
+    Unexpected {
+        /// PyTorch name.
+        name: String,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// Both have it, with different shapes.
+    Shape {
+        /// PyTorch name.
+        name: String,
+        /// The network's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// The tensor could not be converted or read.
+    Other {
+        /// PyTorch name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Problem {
+    /// The PyTorch name the problem is about.
+    pub fn name(&self) -> &str {
+        match self {
+            Problem::Missing { name, .. }
+            | Problem::Unexpected { name, .. }
+            | Problem::Shape { name, .. }
+            | Problem::Other { name, .. } => name,
+        }
+    }
+
+    /// Wrong shapes first, then missing, unexpected, other; each in network order
+    /// (`down1` .. `bottleneck` .. `up1` .. `out`, indices compared as numbers, weight
+    /// before bias).
+    fn sort_key(&self) -> (u8, String) {
+        let kind = match self {
+            Problem::Shape { .. } => 0,
+            Problem::Missing { .. } => 1,
+            Problem::Unexpected { .. } => 2,
+            Problem::Other { .. } => 3,
+        };
+        let name = self.name();
+        // PyTorch's order within a layer: weight, then bias.
+        let name = match (name.strip_suffix("weight"), name.strip_suffix("bias")) {
+            (Some(stem), _) => format!("{stem}0"),
+            (_, Some(stem)) => format!("{stem}1"),
+            _ => name.to_string(),
+        };
+        let part = ["down", "bottleneck", "up", "out"]
+            .iter()
+            .position(|p| name.starts_with(p))
+            .unwrap_or(4);
+        let mut key = part.to_string();
+        let mut digits = String::new();
+        for c in name.chars().chain(std::iter::once('.')) {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if !digits.is_empty() {
+                key.push_str(&format!("{digits:0>8}"));
+                digits.clear();
+            }
+            key.push(c);
+        }
+        (kind, key)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing { name, expected } => {
+                write!(f, "missing `{name}` (the network expects {expected:?})")
+            }
+            Problem::Unexpected { name, found } => {
+                write!(f, "unexpected `{name}` {found:?} (not in the network)")
+            }
+            Problem::Shape {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "wrong shape `{name}`: the file has {found:?}, the network expects {expected:?}"
+            ),
+            Problem::Other { name, message } => write!(f, "`{name}`: {message}"),
+        }
+    }
+}
+
+/// Why PyTorch weights could not be loaded or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum InteropError {
+    /// The extension is not one of `.pt`, `.pth`, `.safetensors`.
+    #[error("{path}: unknown weight file type `{extension}` (expected .pt, .pth or .safetensors)")]
+    UnknownFormat {
+        /// The file.
+        path: String,
+        /// Its extension (empty if none).
+        extension: String,
+    },
+    /// No file at the path.
+    #[error("{path}: no such file")]
+    NotFound {
+        /// The file.
+        path: String,
+    },
+    /// The file could not be parsed.
+    #[error("{path}: cannot read the weights: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The reader's message, first line.
+        message: String,
+    },
+    /// milesial/Pytorch-UNet's keys: BatchNorm after every convolution.
+    #[error("{path} uses milesial/Pytorch-UNet's key convention (`inc.double_conv.*`), which needs `norm: batch` (BatchNorm after each convolution); that is not supported yet")]
+    NeedsBatchNorm {
+        /// The file.
+        path: String,
+    },
+    /// No tensor name follows a known convention.
+    #[error("{path}: no tensor follows a known key convention (expected the seeds' `down1.conv.net.0.weight`, ..., `out.weight`); the file has {keys}")]
+    UnknownConvention {
+        /// The file.
+        path: String,
+        /// The first few tensor names.
+        keys: String,
+    },
+    /// The file's tensors are not the network's: every problem, one per line.
+    #[error("{path} does not fit network {model} ({} problem{}){}:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, holds(file_holds), list(problems))]
+    Mismatch {
+        /// The file.
+        path: String,
+        /// The network's type name.
+        model: String,
+        /// The `unet!` configuration the file's shapes show (padding cannot be told), if any.
+        file_holds: Option<String>,
+        /// Each missing, unexpected or wrongly shaped tensor.
+        problems: Vec<Problem>,
+    },
+    /// Writing failed.
+    #[error("writing {path}: {message}")]
+    Write {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn holds(config: &Option<String>) -> String {
+    config
+        .as_ref()
+        .map(|c| format!("; the file holds `{c}`"))
+        .unwrap_or_default()
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The weight file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    /// `torch.save(model.state_dict())`: `.pt` / `.pth`.
+    Pytorch,
+    /// `safetensors.torch.save_file`: `.safetensors`.
+    Safetensors,
+}
+
+impl Format {
+    fn of(path: &Path) -> Result<Self, InteropError> {
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        match extension.as_str() {
+            "pt" | "pth" => Ok(Format::Pytorch),
+            "safetensors" => Ok(Format::Safetensors),
+            _ => Err(InteropError::UnknownFormat {
+                path: path.display().to_string(),
+                extension,
+            }),
+        }
+    }
+}
+
+fn first_line(message: impl fmt::Display) -> String {
+    let text = message.to_string();
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    line.unwrap_or("unreadable").to_string()
+}
+
+/// A store over `path` with the given key remapping; burn-store's index renumbering off.
+enum Store {
+    Pytorch(PytorchStore),
+    Safetensors(SafetensorsStore),
+}
+
+impl Store {
+    fn open(format: Format, path: &Path, remap: Option<KeyRemapper>) -> Self {
+        match format {
+            Format::Pytorch => {
+                let store = PytorchStore::from_file(path)
+                    .map_indices_contiguous(false)
+                    .allow_partial(true)
+                    .validate(false);
+                Store::Pytorch(match remap {
+                    Some(r) => store.remap(r),
+                    None => store,
+                })
+            }
+            Format::Safetensors => {
+                let store = SafetensorsStore::from_file(path)
+                    .map_indices_contiguous(false)
+                    .with_from_adapter(PyTorchToBurnAdapter)
+                    .allow_partial(true)
+                    .validate(false);
+                Store::Safetensors(match remap {
+                    Some(r) => store.remap(r),
+                    None => store,
+                })
+            }
+        }
+    }
+
+    /// Every tensor's name and shape.
+    fn shapes(&mut self) -> Result<BTreeMap<String, Vec<usize>>, String> {
+        fn collect<S: ModuleStore>(store: &mut S) -> Result<BTreeMap<String, Vec<usize>>, String> {
+            let all = store.get_all_snapshots().map_err(first_line)?;
+            Ok(all
+                .iter()
+                .map(|(name, s)| (name.clone(), s.shape.to_vec()))
+                .collect())
+        }
+        match self {
+            Store::Pytorch(s) => collect(s),
+            Store::Safetensors(s) => collect(s),
+        }
+    }
+
+    fn load_into<B: Backend, N: Network<B>>(&mut self, net: &mut N) -> Result<ApplyResult, String> {
+        match self {
+            Store::Pytorch(s) => net.load_from(s).map_err(first_line),
+            Store::Safetensors(s) => net.load_from(s).map_err(first_line),
+        }
+    }
+}
+
+/// The `unet!` configuration (`depth: 2, base: 8, up: transposed, ...`) that a file in the
+/// seeds' convention holds, as far as its shapes tell: padding cannot be told (same and valid
+/// convolutions have the same weights), nor bilinear from nearest. `None` if it is incomplete.
+pub fn describe(shapes: &BTreeMap<String, Vec<usize>>) -> Option<String> {
+    let dim = |name: &str, i: usize| shapes.get(name).and_then(|s| s.get(i).copied());
+    let depth = (1..)
+        .take_while(|k| shapes.contains_key(&format!("down{k}.conv.net.0.weight")))
+        .count();
+    if depth == 0 {
+        return None;
+    }
+    let mut channels: Vec<usize> = (1..=depth)
+        .map(|k| dim(&format!("down{k}.conv.net.0.weight"), 0))
+        .collect::<Option<_>>()?;
+    channels.push(dim("bottleneck.net.0.weight", 0)?);
+    let in_channels = dim("down1.conv.net.0.weight", 1)?;
+    let classes = dim("out.weight", 0)?;
+    let up = if shapes.contains_key("up1.up.weight") {
+        "transposed"
+    } else if shapes.contains_key("up1.up.1.weight") {
+        "bilinear or nearest"
+    } else {
+        "bilinear_concat or nearest_concat"
+    };
+    let doubling = channels.iter().enumerate().all(|(k, c)| {
+        2usize
+            .checked_pow(k as u32)
+            .and_then(|f| channels[0].checked_mul(f))
+            == Some(*c)
+    });
+    let widths = if doubling {
+        format!("base: {}", channels[0])
+    } else {
+        format!("channels: {channels:?}")
+    };
+    Some(format!(
+        "depth: {depth}, {widths}, up: {up}, in_channels: {in_channels}, classes: {classes}"
+    ))
+}
+
+fn seeds_remapper() -> KeyRemapper {
+    KeyRemapper::from_patterns(SEEDS_TO_MODULE.to_vec()).expect("the key tables are valid regexes")
+}
+
+/// Loads PyTorch weights (`.pt`/`.pth` from `torch.save(model.state_dict())`, or
+/// `.safetensors`) saved under the seeds' key names into a new `N` on `device`.
+///
+/// Every missing, unexpected (other than `num_batches_tracked`) or wrongly shaped tensor is
+/// listed, by PyTorch name, in one [`InteropError::Mismatch`].
+pub fn load_pytorch<B: Backend, N: Network<B>>(
+    path: impl AsRef<Path>,
+    device: &B::Device,
+) -> Result<N, InteropError> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let format = Format::of(path)?;
+    if !path.is_file() {
+        return Err(InteropError::NotFound { path: shown });
+    }
+    let read_error = |message| InteropError::Read {
+        path: shown.clone(),
+        message,
+    };
+    let file = Store::open(format, path, None)
+        .shapes()
+        .map_err(read_error)?;
+    match Convention::detect(file.keys().map(String::as_str)) {
+        Some(Convention::Seeds) => {}
+        Some(Convention::Milesial) => return Err(InteropError::NeedsBatchNorm { path: shown }),
+        None => {
+            let mut keys: Vec<String> = file.keys().take(4).map(|k| format!("`{k}`")).collect();
+            if file.len() > keys.len() {
+                keys.push(format!("... ({} tensors)", file.len()));
+            }
+            if keys.is_empty() {
+                keys.push("no tensors".into());
+            }
+            return Err(InteropError::UnknownConvention {
+                path: shown,
+                keys: keys.join(", "),
+            });
+        }
+    }
+    // Module path -> PyTorch name, for the file's tensors (unmatched ones keep their name).
+    let original: HashMap<String, String> = file
+        .keys()
+        .map(|k| (module_path(k).unwrap_or_else(|| k.clone()), k.clone()))
+        .collect();
+    let file_name = |p: &str| original.get(p).cloned().unwrap_or_else(|| p.to_string());
+
+    let mut net = N::init(device);
+    let expected: HashMap<String, Vec<usize>> =
+        ModuleSnapshot::<B>::collect(&net, None, None, false)
+            .into_iter()
+            .map(|s| (s.full_path(), s.shape.to_vec()))
+            .collect();
+    let result = Store::open(format, path, Some(seeds_remapper()))
+        .load_into(&mut net)
+        .map_err(read_error)?;
+
+    let mut problems = Vec::new();
+    for (p, _) in &result.missing {
+        problems.push(Problem::Missing {
+            name: pytorch_name(p).unwrap_or_else(|| p.clone()),
+            expected: expected.get(p).cloned().unwrap_or_default(),
+        });
+    }
+    for error in &result.errors {
+        problems.push(match error {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => Problem::Shape {
+                name: file_name(path),
+                expected: expected.to_vec(),
+                found: found.to_vec(),
+            },
+            ApplyError::DTypeMismatch { path, .. }
+            | ApplyError::AdapterError { path, .. }
+            | ApplyError::LoadError { path, .. } => Problem::Other {
+                name: file_name(path),
+                message: first_line(error),
+            },
+        });
+    }
+    for p in &result.unused {
+        let name = file_name(p);
+        if name.ends_with("num_batches_tracked") {
+            continue;
+        }
+        let found = file.get(&name).cloned().unwrap_or_default();
+        problems.push(Problem::Unexpected { name, found });
+    }
+    if problems.is_empty() {
+        Ok(net)
+    } else {
+        problems.sort_by_cached_key(Problem::sort_key);
+        Err(InteropError::Mismatch {
+            path: shown,
+            model: N::NAME.to_string(),
+            file_holds: describe(&file),
+            problems,
+        })
+    }
+}
+
+/// Writes `net`'s weights to `path` as `.safetensors` under the seeds' PyTorch names
+/// (`safetensors.torch.load_file` + `load_state_dict` read it back), atomically.
+pub fn save_safetensors<B: Backend, N: Network<B>>(
+    net: &N,
+    path: impl AsRef<Path>,
+) -> Result<(), InteropError> {
+    let path = path.as_ref();
+    let write_error = |message: String| InteropError::Write {
+        path: path.display().to_string(),
+        message,
+    };
+    let remap = KeyRemapper::from_patterns(MODULE_TO_SEEDS.to_vec())
+        .expect("the key tables are valid regexes");
+    let mut store = SafetensorsStore::from_bytes(None)
+        .remap(remap)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        // What `safetensors.torch.save_file` writes; some PyTorch loaders check it.
+        .metadata("format", "pt");
+    net.save_into(&mut store)
+        .map_err(|e| write_error(first_line(e)))?;
+    let bytes = store.get_bytes().map_err(|e| write_error(first_line(e)))?;
+    atomic_write(path, &bytes).map_err(|e| write_error(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seeds_name_maps_to_a_module_path_and_back() {
+        for (name, path) in [
+            ("down1.conv.net.0.weight", "encoder.down1.conv.conv1.weight"),
+            ("down3.conv.net.2.bias", "encoder.down3.conv.conv2.bias"),
+            ("bottleneck.net.0.weight", "encoder.bottleneck.conv1.weight"),
+            ("bottleneck.net.2.bias", "encoder.bottleneck.conv2.bias"),
+            ("up1.up.weight", "decoder.up1.up.transposed.weight"),
+            ("up2.up.1.bias", "decoder.up2.up.project.bias"),
+            ("up4.conv.net.0.weight", "decoder.up4.conv.conv1.weight"),
+            ("up4.conv.net.2.weight", "decoder.up4.conv.conv2.weight"),
+            ("out.weight", "decoder.out.conv.weight"),
+            ("out.bias", "decoder.out.conv.bias"),
+        ] {
+            assert_eq!(module_path(name).as_deref(), Some(path), "{name}");
+            assert_eq!(pytorch_name(path).as_deref(), Some(name), "{path}");
+        }
+    }
+
+    #[test]
+    fn relu_slots_and_foreign_names_map_to_nothing() {
+        for name in [
+            "down1.conv.net.1.weight",
+            "up1.up.0.weight",
+            "inc.double_conv.0.weight",
+            "down1.conv.net.0.running_mean",
+            "xdown1.conv.net.0.weight",
+        ] {
+            assert_eq!(module_path(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn conventions_are_told_apart_by_their_keys() {
+        assert_eq!(
+            Convention::detect(["down1.conv.net.0.weight", "out.bias"]),
+            Some(Convention::Seeds)
+        );
+        assert_eq!(
+            Convention::detect([
+                "inc.double_conv.0.weight",
+                "inc.double_conv.1.num_batches_tracked"
+            ]),
+            Some(Convention::Milesial)
+        );
+        assert_eq!(Convention::detect(["fc.weight"]), None);
+        assert_eq!(Convention::detect([]), None);
+    }
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(Format::of(Path::new("a.pt")).unwrap(), Format::Pytorch);
+        assert_eq!(Format::of(Path::new("a.PTH")).unwrap(), Format::Pytorch);
+        assert_eq!(
+            Format::of(Path::new("a.safetensors")).unwrap(),
+            Format::Safetensors
+        );
+        let err = Format::of(Path::new("model.onnx")).unwrap_err().to_string();
+        assert!(err.contains("unknown weight file type `onnx`"), "{err}");
+    }
+
+    #[test]
+    fn problems_sort_by_kind_then_network_order() {
+        let missing = |name: &str| Problem::Missing {
+            name: name.into(),
+            expected: vec![],
+        };
+        let mut problems = [
+            missing("out.bias"),
+            missing("out.weight"),
+            missing("up10.up.weight"),
+            missing("up2.up.weight"),
+            Problem::Unexpected {
+                name: "down1.conv.net.0.weight".into(),
+                found: vec![],
+            },
+            missing("bottleneck.net.0.bias"),
+            missing("down3.conv.net.2.weight"),
+        ];
+        problems.sort_by_cached_key(Problem::sort_key);
+        let names: Vec<&str> = problems.iter().map(Problem::name).collect();
+        assert_eq!(
+            names,
+            [
+                "down3.conv.net.2.weight",
+                "bottleneck.net.0.bias",
+                "up2.up.weight",
+                "up10.up.weight",
+                "out.weight",
+                "out.bias",
+                "down1.conv.net.0.weight"
+            ]
+        );
+    }
+
+    fn shapes(entries: &[(&str, &[usize])]) -> BTreeMap<String, Vec<usize>> {
+        entries
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn describe_reads_the_configuration_off_the_shapes() {
+        let file = shapes(&[
+            ("down1.conv.net.0.weight", &[8, 3, 3, 3]),
+            ("down2.conv.net.0.weight", &[16, 8, 3, 3]),
+            ("bottleneck.net.0.weight", &[32, 16, 3, 3]),
+            ("up1.up.weight", &[32, 16, 2, 2]),
+            ("out.weight", &[2, 8, 1, 1]),
+        ]);
+        assert_eq!(
+            describe(&file).as_deref(),
+            Some("depth: 2, base: 8, up: transposed, in_channels: 3, classes: 2")
+        );
+        let file = shapes(&[
+            ("down1.conv.net.0.weight", &[4, 1, 3, 3]),
+            ("bottleneck.net.0.weight", &[6, 4, 3, 3]),
+            ("out.weight", &[1, 4, 1, 1]),
+        ]);
+        assert_eq!(
+            describe(&file).as_deref(),
+            Some("depth: 1, channels: [4, 6], up: bilinear_concat or nearest_concat, in_channels: 1, classes: 1")
+        );
+        assert_eq!(describe(&shapes(&[("out.weight", &[1, 4, 1, 1])])), None);
+    }
+
+    #[test]
+    fn mismatch_lists_one_problem_per_line() {
+        let e = InteropError::Mismatch {
+            path: "w.pt".into(),
+            model: "Net".into(),
+            file_holds: None,
+            problems: vec![
+                Problem::Missing {
+                    name: "out.bias".into(),
+                    expected: vec![1],
+                },
+                Problem::Shape {
+                    name: "out.weight".into(),
+                    expected: vec![1, 8, 1, 1],
+                    found: vec![1, 16, 1, 1],
+                },
+            ],
+        };
+        let text = e.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "w.pt does not fit network Net (2 problems):");
+        assert_eq!(lines[1], "  missing `out.bias` (the network expects [1])");
+        assert_eq!(
+            lines[2],
+            "  wrong shape `out.weight`: the file has [1, 16, 1, 1], the network expects [1, 8, 1, 1]"
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Expansion time of `unet!`: `expand::expand` on proc-macro2 tokens, outside the compiler.
+//!
+//! A proc-macro crate exports only its macros, so this bench is its own crate root that
+//! compiles the macro's modules by path (the same module list as `src/lib.rs`); their
+//! `crate::` paths resolve here.
+//!
+//! ```sh
+//! cargo bench -p unet-macros --bench expand                     # 1000 runs per invocation
+//! UNET_EXPAND_REPEATS=50 cargo bench -p unet-macros --bench expand
+//! ```
+//!
+//! Prints the median (and minimum) per invocation in ms and whether it is under the 5 ms
+//! target; exits with status 1 if a median is over it.
+
+// `cargo clippy --all-targets` checks benches with `cfg(test)` but, with `harness = false`,
+// no test harness: the modules' `#[cfg(test)] mod tests` then compile without their `#[test]`
+// functions, leaving their helpers and imports unused.
+#![cfg_attr(test, allow(dead_code, unused_imports))]
+
+#[path = "../src/ast.rs"]
+mod ast;
+#[path = "../src/expand.rs"]
+mod expand;
+#[path = "../src/fallback.rs"]
+mod fallback;
+// As in lib.rs: the size arithmetic shared with unet-core; some items are used only there.
+#[allow(dead_code)]
+#[path = "../../unet-core/src/geometry.rs"]
+mod geometry;
+#[path = "../src/plan.rs"]
+mod plan;
+#[path = "../src/suggest.rs"]
+mod suggest;
+#[path = "../src/valid.rs"]
+mod valid;
+
+use std::hint::black_box;
+use std::str::FromStr;
+use std::time::Instant;
+
+use proc_macro2::TokenStream;
+
+/// Median expansion time must stay below this, in milliseconds.
+const TARGET_MS: f64 = 5.0;
+
+/// `(label, invocation, whether it is meant to be an error)`.
+const INVOCATIONS: &[(&str, &str, bool)] = &[
+    (
+        "depth 8, every key but channels",
+        "#[doc = \"deep\"] pub Deep<depth: 8, base: 4, growth: 2, up: bilinear, in_channels: 3, classes: 5, padding: same, input: (512, 512)>",
+        false,
+    ),
+    (
+        "depth 8, channels instead of base/growth",
+        "pub Deep<depth: 8, channels: [4, 8, 16, 32, 64, 128, 256, 512, 1024], up: transposed, in_channels: 3, classes: 5, padding: valid, input: (3068, 3068)>",
+        false,
+    ),
+    (
+        "classic (depth 4, base 64)",
+        "pub CellNet<depth: 4, base: 64, up: transposed>",
+        false,
+    ),
+    (
+        "an error (unknown key)",
+        "pub Net<depth: 8, base: 4, dpeth: 3>",
+        true,
+    ),
+];
+
+fn main() {
+    let repeats: usize = std::env::var("UNET_EXPAND_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+        .max(1);
+    println!("unet! expansion time: median (min) of {repeats} runs after 10 warm-up runs");
+    let mut over = false;
+    for &(label, source, error) in INVOCATIONS {
+        let tokens = TokenStream::from_str(source).expect("the invocation tokenizes");
+        let expanded = expand::expand(tokens.clone());
+        let errors = expanded.to_string().matches("compile_error").count();
+        assert_eq!(
+            errors > 0,
+            error,
+            "`{source}` expanded to {errors} compile_error!(s)"
+        );
+        for _ in 0..10 {
+            black_box(expand::expand(black_box(tokens.clone())));
+        }
+        let mut ms: Vec<f64> = (0..repeats)
+            .map(|_| {
+                let tokens = tokens.clone();
+                let start = Instant::now();
+                black_box(expand::expand(black_box(tokens)));
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        let median = ms[ms.len() / 2];
+        let ok = median < TARGET_MS;
+        over |= !ok;
+        println!(
+            "{label:<42} {median:>8.3} ms ({:.3} ms min), {:.1} KiB of code out{}: {} the {TARGET_MS} ms target",
+            ms[0],
+            expanded.to_string().len() as f64 / 1024.0,
+            if errors > 0 {
+                format!(", {errors} compile_error!")
+            } else {
+                String::new()
+            },
+            if ok { "under" } else { "OVER" },
+        );
+    }
+    if over {
+        std::process::exit(1);
+    }
+}
