@@ -90,6 +90,21 @@ fn folder(name: &str, pairs: &[Pair]) -> PathBuf {
     dir
 }
 
+/// `unet train --model tiny` on a data folder into a fresh run folder named `label`.
+fn train_on(data: &Path, label: &str) -> (Output, PathBuf) {
+    let run = scratch(label).join("run");
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    (out, run)
+}
+
 #[test]
 fn training_writes_config_metrics_pictures_and_atomic_checkpoints() {
     let dir = trained();
@@ -272,16 +287,7 @@ fn empty_folder_is_a_one_line_error() {
     let data = scratch("empty");
     std::fs::create_dir_all(data.join("image")).unwrap();
     std::fs::create_dir_all(data.join("label")).unwrap();
-    let run = scratch("empty-run").join("run");
-    let out = unet(&[
-        "train",
-        "--model",
-        "tiny",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let (out, run) = train_on(&data, "empty-run");
     assert_one_line_error(&out, &[data.to_str().unwrap()]);
     assert!(!run.join("config.json").exists());
 }
@@ -290,16 +296,7 @@ fn empty_folder_is_a_one_line_error() {
 fn mask_without_image_names_the_mask() {
     let data = folder("orphan-mask", &[("a.png", (32, 32), (32, 32))]);
     write_png(&data.join("label").join("b.png"), 32, 32, 255);
-    let run = scratch("orphan-run").join("run");
-    let out = unet(&[
-        "train",
-        "--model",
-        "tiny",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let (out, run) = train_on(&data, "orphan-run");
     assert_one_line_error(&out, &["b.png"]);
     assert!(!run.join("config.json").exists());
 }
@@ -308,15 +305,7 @@ fn mask_without_image_names_the_mask() {
 fn image_without_mask_names_the_image() {
     let data = folder("orphan-image", &[("a.png", (32, 32), (32, 32))]);
     write_png(&data.join("image").join("c.png"), 32, 32, 9);
-    let out = unet(&[
-        "train",
-        "--model",
-        "tiny",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        scratch("orphan-image-run").join("r").to_str().unwrap(),
-    ]);
+    let (out, _) = train_on(&data, "orphan-image-run");
     assert_one_line_error(&out, &["c.png"]);
 }
 
@@ -326,15 +315,7 @@ fn mismatched_image_and_mask_sizes_name_both_sizes() {
         "mismatch",
         &[("a.png", (32, 32), (32, 32)), ("b.png", (32, 32), (16, 32))],
     );
-    let out = unet(&[
-        "train",
-        "--model",
-        "tiny",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        scratch("mismatch-run").join("r").to_str().unwrap(),
-    ]);
+    let (out, _) = train_on(&data, "mismatch-run");
     assert_one_line_error(&out, &["b.png", "32x32", "16x32"]);
 }
 
@@ -345,15 +326,7 @@ fn unreadable_image_names_the_file() {
         &[("a.png", (32, 32), (32, 32)), ("b.png", (32, 32), (32, 32))],
     );
     std::fs::write(data.join("image").join("b.png"), b"not a png").unwrap();
-    let out = unet(&[
-        "train",
-        "--model",
-        "tiny",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        scratch("corrupt-image-run").join("r").to_str().unwrap(),
-    ]);
+    let (out, _) = train_on(&data, "corrupt-image-run");
     assert_one_line_error(&out, &["b.png"]);
 }
 
