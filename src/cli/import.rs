@@ -80,9 +80,7 @@ fn import<B: Backend, N: Network<B>>(args: &ImportArgs) -> Result<(), CliError> 
         epochs: 0,
         minutes: None,
         batch: 8,
-        crop: (CROP + N::MARGIN..)
-            .find(|&s| N::fits(s))
-            .unwrap_or(CROP + N::MARGIN),
+        crop: N::fitting_size(CROP + N::MARGIN),
         lr: 1e-3,
         loss: LossKind::default_for(N::CLASSES),
         val_split: 0.2,

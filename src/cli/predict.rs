@@ -71,9 +71,7 @@ pub fn tile_spec<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
     let tile = match tile {
         Some(t) if !N::fits(t) => {
             let (below, above) = unet::geometry::nearest_valid(N::DEPTH, N::PADDING, t);
-            let near = below
-                .map(|b| format!("{b} or {above}"))
-                .unwrap_or(above.to_string());
+            let near = unet::geometry::nearest_text(below, above);
             return Err(CliError(format!(
                 "--tile {t} does not fit model {}: nearest valid tiles {near}",
                 N::NAME

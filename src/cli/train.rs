@@ -84,11 +84,6 @@ fn parse_loss(text: &str) -> Result<LossKind, String> {
         .ok_or_else(|| format!("unknown loss `{text}` (expected bce, ce, dice or bce+dice)"))
 }
 
-/// The nearest crop side `N` accepts at or above `wanted`.
-fn fitting_crop<N: Network<unet::backend::Cpu>>(wanted: usize) -> usize {
-    (wanted..).find(|&s| N::fits(s)).unwrap_or(wanted)
-}
-
 fn load_data(
     config: &TrainConfig,
     channels: usize,
@@ -182,7 +177,7 @@ fn train_model<N: Network<unet::backend::Cpu>>(
                 args.data
             )));
         }
-        let crop = fitting_crop::<N>(args.crop.unwrap_or(if synthetic {
+        let crop = N::fitting_size(args.crop.unwrap_or(if synthetic {
             SYNTHETIC_SIZE + N::MARGIN
         } else {
             FOLDER_CROP

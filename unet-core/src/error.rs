@@ -16,7 +16,7 @@ pub enum ShapeError {
         shape: [usize; 4],
     },
     /// A spatial size the network cannot take.
-    #[error("input {axis} {actual} does not fit this network: {}; nearest valid {axis}s: {}", problem.describe(), nearest_text(*below, *above))]
+    #[error("input {axis} {actual} does not fit this network: {}; nearest valid {axis}s: {}", problem.describe(), crate::geometry::nearest_text(*below, *above))]
     Spatial {
         /// `"height"` or `"width"`.
         axis: &'static str,
@@ -49,11 +49,4 @@ pub enum ShapeError {
         /// The whole `[N, C, H, W]` shape.
         shape: [usize; 4],
     },
-}
-
-fn nearest_text(below: Option<usize>, above: usize) -> String {
-    match below {
-        Some(b) => format!("{b} or {above}"),
-        None => format!("{above}"),
-    }
 }

@@ -132,6 +132,14 @@ pub fn nearest_valid(depth: usize, padding: PaddingKind, input: usize) -> (Optio
     (below, above)
 }
 
+/// "96 or 112", or "16" when no valid size lies below: the sizes [`nearest_valid`] found.
+pub fn nearest_text(below: Option<usize>, above: usize) -> String {
+    match below {
+        Some(b) => format!("{b} or {above}"),
+        None => format!("{above}"),
+    }
+}
+
 /// Pixels lost between input and output with valid padding (`12 * 2^depth - 8`; 184 at depth 4).
 pub fn valid_margin(depth: usize) -> usize {
     12 * (1usize << depth) - 8

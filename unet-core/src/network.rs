@@ -42,6 +42,11 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
     fn fits(size: usize) -> bool {
         geometry::output_size(Self::DEPTH, Self::PADDING, size).is_ok()
     }
+
+    /// The smallest input side at or above `at_least` that fits (ignoring a declared `input`).
+    fn fitting_size(at_least: usize) -> usize {
+        (at_least..).find(|&s| Self::fits(s)).unwrap_or(at_least)
+    }
 }
 
 /// A [`Network`] on an autodiff backend whose inner (inference) module is the same network.

@@ -14,9 +14,7 @@ pub fn default_tile<B: Backend, N: Network<B>>(wanted: usize) -> usize {
     if let Some([h, _]) = N::INPUT {
         return h;
     }
-    (wanted + N::MARGIN..)
-        .find(|&s| N::fits(s))
-        .unwrap_or(wanted)
+    N::fitting_size(wanted + N::MARGIN)
 }
 
 /// `spec` with its tile shrunk to the smallest the network takes that still covers an image

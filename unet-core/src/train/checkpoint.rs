@@ -86,7 +86,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf, CheckpointError> {
 pub fn run_config(checkpoint: &Path) -> Option<TrainConfig> {
     let dir = checkpoint.parent()?;
     let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
-    serde_json::from_str(&text).ok()
+    TrainConfig::from_json(&text).ok()
 }
 
 /// Loads `N`'s weights from `path` (see [`resolve`]), checking they are `N`'s.

@@ -180,12 +180,12 @@ where
     if !N::fits(config.crop) {
         let (below, above) = crate::geometry::nearest_valid(N::DEPTH, N::PADDING, config.crop);
         return Err(TrainError::Config(format!(
-            "--crop {} does not fit model {} (depth {}, {:?} padding); nearest valid: {}{above}",
+            "--crop {} does not fit model {} (depth {}, {:?} padding); nearest valid: {}",
             config.crop,
             config.model,
             N::DEPTH,
             N::PADDING,
-            below.map(|b| format!("{b} or ")).unwrap_or_default()
+            crate::geometry::nearest_text(below, above)
         )));
     }
     let device = devices

@@ -147,13 +147,9 @@ fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>,
         batch.targets.slice([0..n, top..top + h, left..left + w])
     };
     let loss = segmentation_loss(batch.loss, logits.clone(), targets.clone());
-    let images = batch.preview.then(|| {
-        let [_, ic, ih, iw] = batch.images.dims();
-        let (top, left) = ((ih - h) / 2, (iw - w) / 2);
-        batch
-            .images
-            .slice([0..n, 0..ic, top..top + h, left..left + w])
-    });
+    let images = batch
+        .preview
+        .then(|| crate::feature::center_crop(batch.images, h, w));
     let output = SegOutput {
         loss: loss.clone(),
         predicted: predict_classes(logits),
