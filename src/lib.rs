@@ -22,7 +22,8 @@ extern crate self as unet;
 
 pub use unet_core::bench;
 pub use unet_core::{
-    backend, blocks, burn, center_crop, check_input, data, geometry, group_thousands, infer,
+    backend, blocks, burn, center_crop, check_input, crop_at, data, geometry, group_thousands, infer,
+    pad_to_multiple,
     interop, train, Concat, Down, Feature, Level, Network, PaddingKind, ShapeError, Summary,
     SummaryRow, L0, L1, L2, L3, L4, L5, L6, L7, L8,
 };

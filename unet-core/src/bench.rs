@@ -179,6 +179,10 @@ impl Arch {
                     push(format!("up{i}.up"), deep, c, 1, hw);
                     c
                 }
+                UpMode::PixelShuffle => {
+                    push(format!("up{i}.up"), deep, 4 * c, 3, [hw[0] / 2, hw[1] / 2]);
+                    c
+                }
                 UpMode::BilinearConcat | UpMode::NearestConcat => deep,
             };
             hw = shrink(hw);

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, ops::PadMode, Tensor};
 
 use crate::error::ShapeError;
 use crate::level::Level;
@@ -71,6 +71,18 @@ impl<B: Backend, const C: usize, L: Level> Feature<B, C, L> {
         self.tensor.dims()
     }
 
+    /// Pads H and W up to multiples of `multiple` (see [`pad_to_multiple`]); returns the
+    /// padded map and the `[top, left]` offset of the original in it.
+    pub fn padded_to_multiple(self, multiple: usize) -> (Self, [usize; 2]) {
+        let (tensor, at) = pad_to_multiple(self.tensor, multiple);
+        (Self::trusted(tensor), at)
+    }
+
+    /// The `h` x `w` window at `[top, left]` (see [`crop_at`]).
+    pub fn cropped(self, at: [usize; 2], h: usize, w: usize) -> Self {
+        Self::trusted(crop_at(self.tensor, at, h, w))
+    }
+
     /// The level index (0 = input resolution).
     pub fn level(&self) -> usize {
         L::INDEX
@@ -120,5 +132,38 @@ pub fn center_crop<B: Backend>(x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B,
     );
     let top = (xh - h) / 2;
     let left = (xw - w) / 2;
+    x.slice([0..n, 0..c, top..top + h, left..left + w])
+}
+
+/// Pads H and W of `x` up to multiples of `multiple`, splitting each pad evenly before and
+/// after: by reflection, or by repeating the edge where the map is too small to reflect.
+/// Returns the padded map and the `[top, left]` offset of the original inside it.
+pub fn pad_to_multiple<B: Backend>(x: Tensor<B, 4>, multiple: usize) -> (Tensor<B, 4>, [usize; 2]) {
+    let [_, _, h, w] = x.dims();
+    let split = |size: usize| {
+        let total = size.div_ceil(multiple) * multiple - size;
+        (total / 2, total - total / 2)
+    };
+    let ((top, bottom), (left, right)) = (split(h), split(w));
+    if top + bottom + left + right == 0 {
+        return (x, [0, 0]);
+    }
+    let mode = if bottom < h && right < w {
+        PadMode::Reflect
+    } else {
+        PadMode::Edge
+    };
+    (
+        x.pad([(0, 0), (0, 0), (top, bottom), (left, right)], mode),
+        [top, left],
+    )
+}
+
+/// Crops the `h` x `w` window at `[top, left]`: the inverse of [`pad_to_multiple`].
+pub fn crop_at<B: Backend>(x: Tensor<B, 4>, [top, left]: [usize; 2], h: usize, w: usize) -> Tensor<B, 4> {
+    let [n, c, xh, xw] = x.dims();
+    if (xh, xw) == (h, w) {
+        return x;
+    }
     x.slice([0..n, 0..c, top..top + h, left..left + w])
 }

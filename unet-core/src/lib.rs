@@ -23,7 +23,7 @@ pub mod train;
 
 pub use burn;
 pub use error::ShapeError;
-pub use feature::{center_crop, Concat, Feature};
+pub use feature::{center_crop, crop_at, pad_to_multiple, Concat, Feature};
 pub use geometry::PaddingKind;
 pub use level::{Down, Level, L0, L1, L2, L3, L4, L5, L6, L7, L8};
 pub use network::{Network, TrainableNetwork};
@@ -31,12 +31,14 @@ pub use summary::{group_thousands, Summary, SummaryRow};
 
 /// Checks an untyped `[N, C, H, W]` input against a network's channels and spatial rules,
 /// naming the expected and actual sizes on failure. Used by every generated `forward`.
+/// With `pad_input`, any height and width fit: the network pads them itself.
 pub fn check_input(
     shape: [usize; 4],
     in_channels: usize,
     depth: usize,
     padding: PaddingKind,
     declared: Option<[usize; 2]>,
+    pad_input: bool,
 ) -> Result<(), ShapeError> {
     let [n, c, h, w] = shape;
     if c != in_channels {
@@ -58,6 +60,9 @@ pub fn check_input(
                 actual_w: w,
             });
         }
+    }
+    if pad_input {
+        return Ok(());
     }
     for (axis, size) in [("height", h), ("width", w)] {
         if let Err(problem) = geometry::output_size(depth, padding, size) {

@@ -28,6 +28,8 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
     const MARGIN: usize;
     /// Declared input `[height, width]`, if any.
     const INPUT: Option<[usize; 2]>;
+    /// Whether the network pads any input size itself (`pad_input: true`).
+    const PAD_INPUT: bool = false;
 
     /// Initialises all weights on `device`.
     fn init(device: &B::Device) -> Self;
@@ -35,12 +37,18 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
     /// The checked forward pass on an untyped `[N, C, H, W]` tensor.
     fn forward_checked(&self, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, ShapeError>;
 
+    /// The checked forward pass with the deep-supervision outputs: the main logits and, for
+    /// `deep_supervision: k`, the logits of decoder levels 1..=k (level `j` at 1/2^j size).
+    fn forward_deep(&self, x: Tensor<B, 4>) -> Result<(Tensor<B, 4>, Vec<Tensor<B, 4>>), ShapeError> {
+        Ok((self.forward_checked(x)?, Vec::new()))
+    }
+
     /// The per-layer table.
     fn layer_summary() -> Summary;
 
     /// Whether an input side of `size` pixels fits (ignoring a declared `input`).
     fn fits(size: usize) -> bool {
-        geometry::output_size(Self::DEPTH, Self::PADDING, size).is_ok()
+        (Self::PAD_INPUT && size > 0) || geometry::output_size(Self::DEPTH, Self::PADDING, size).is_ok()
     }
 
     /// The smallest input side at or above `at_least` that fits (ignoring a declared `input`).

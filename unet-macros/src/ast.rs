@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{bracketed, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility};
+use syn::{braced, bracketed, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility};
 
 /// What comes before `<`: enough to emit fallback items when the rest is broken.
 pub struct Header {
@@ -39,6 +39,14 @@ pub enum Value {
     List { items: Vec<Value>, span: Span },
     /// `(a, b, ...)`.
     Tuple { items: Vec<Value>, span: Span },
+    /// `word(a, ...)`: `group(8)`, `leaky_relu(0.01)`.
+    Call {
+        name: Ident,
+        args: Vec<Value>,
+        span: Span,
+    },
+    /// `{ key: value, ... }`: `dropout: { bottleneck: 0.5, blocks: 0.1 }`.
+    Map { entries: Vec<Entry>, span: Span },
 }
 
 impl Value {
@@ -47,7 +55,10 @@ impl Value {
             Value::Int { span, .. } => *span,
             Value::Float(f) => f.span(),
             Value::Word(w) => w.span(),
-            Value::List { span, .. } | Value::Tuple { span, .. } => *span,
+            Value::List { span, .. }
+            | Value::Tuple { span, .. }
+            | Value::Call { span, .. }
+            | Value::Map { span, .. } => *span,
         }
     }
 
@@ -59,6 +70,8 @@ impl Value {
             Value::Word(_) => "a word",
             Value::List { .. } => "a list",
             Value::Tuple { .. } => "a tuple",
+            Value::Call { .. } => "a call",
+            Value::Map { .. } => "a map",
         }
     }
 }
@@ -82,8 +95,35 @@ impl Parse for Value {
             Err(syn::Error::new(minus.span, message))
         } else if look.peek(LitFloat) {
             Ok(Value::Float(input.parse()?))
-        } else if look.peek(Ident) {
-            Ok(Value::Word(input.call(Ident::parse_any_word)?))
+        } else if look.peek(<Ident as syn::ext::IdentExt>::peek_any) {
+            let word = input.call(Ident::parse_any_word)?;
+            if input.peek(syn::token::Paren) {
+                let content;
+                let paren = parenthesized!(content in input);
+                let args = Punctuated::<Value, Token![,]>::parse_terminated(&content)?;
+                let span = word.span().join(paren.span.close()).unwrap_or(word.span());
+                return Ok(Value::Call {
+                    name: word,
+                    args: args.into_iter().collect(),
+                    span,
+                });
+            }
+            Ok(Value::Word(word))
+        } else if look.peek(syn::token::Brace) {
+            let content;
+            let brace = braced!(content in input);
+            let mut entries = Vec::new();
+            while !content.is_empty() {
+                entries.push(parse_entry(&content)?);
+                if content.is_empty() {
+                    break;
+                }
+                content.parse::<Token![,]>()?;
+            }
+            Ok(Value::Map {
+                entries,
+                span: brace.span.join(),
+            })
         } else if look.peek(syn::token::Bracket) {
             let content;
             let bracket = bracketed!(content in input);
@@ -133,6 +173,25 @@ fn parse_header(input: ParseStream) -> syn::Result<Header> {
     Ok(Header { attrs, vis, name })
 }
 
+/// One `key: value`, in the invocation or inside a `{ ... }` map.
+fn parse_entry(input: ParseStream) -> syn::Result<Entry> {
+    let key: Ident = input
+        .call(Ident::parse_any_word)
+        .map_err(|e| syn::Error::new(e.span(), "expected `key: value`, as in `depth: 4`"))?;
+    let colon: syn::Result<Token![:]> = input.parse();
+    if colon.is_err() {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("expected `:` after `{key}`, as in `{key}: value`"),
+        ));
+    }
+    if input.peek(Token![,]) || input.peek(Token![>]) || input.is_empty() {
+        return Err(syn::Error::new(key.span(), format!("`{key}` has no value")));
+    }
+    let value: Value = input.parse()?;
+    Ok(Entry { key, value })
+}
+
 fn parse_entries(input: ParseStream) -> syn::Result<(Vec<Entry>, Span)> {
     let open: Token![<] = input.parse().map_err(|e| {
         syn::Error::new(
@@ -151,21 +210,7 @@ fn parse_entries(input: ParseStream) -> syn::Result<(Vec<Entry>, Span)> {
                 "this `<` is never closed: expected `>`",
             ));
         }
-        let key: Ident = input
-            .call(Ident::parse_any_word)
-            .map_err(|e| syn::Error::new(e.span(), "expected `key: value`, as in `depth: 4`"))?;
-        let colon: syn::Result<Token![:]> = input.parse();
-        if colon.is_err() {
-            return Err(syn::Error::new(
-                key.span(),
-                format!("expected `:` after `{key}`, as in `{key}: value`"),
-            ));
-        }
-        if input.peek(Token![,]) || input.peek(Token![>]) || input.is_empty() {
-            return Err(syn::Error::new(key.span(), format!("`{key}` has no value")));
-        }
-        let value: Value = input.parse()?;
-        entries.push(Entry { key, value });
+        entries.push(parse_entry(input)?);
         if input.peek(Token![,]) {
             input.parse::<Token![,]>()?;
         } else if !input.peek(Token![>]) && !input.is_empty() {

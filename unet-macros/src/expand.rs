@@ -7,7 +7,7 @@ use syn::ext::IdentExt;
 use crate::ast;
 use crate::fallback;
 use crate::geometry::{self, PaddingKind};
-use crate::plan::{Plan, Up};
+use crate::plan::{Act, Attention, Norm, Options, Plan, Up};
 use crate::valid;
 
 /// The whole macro as a function on tokens: parse, check, emit; errors come back as
@@ -28,6 +28,7 @@ pub struct Names {
     pub encoder: Ident,
     pub skips: Ident,
     pub decoder: Ident,
+    pub outputs: Ident,
     pub module: Ident,
 }
 
@@ -41,6 +42,7 @@ impl Names {
             encoder: Ident::new(&format!("{net_text}Encoder"), span),
             skips: Ident::new(&format!("{net_text}Skips"), span),
             decoder: Ident::new(&format!("{net_text}Decoder"), span),
+            outputs: Ident::new(&format!("{net_text}Outputs"), span),
             module: Ident::new(&format!("__unet_{net_text}"), span),
         }
     }
@@ -65,6 +67,37 @@ fn up_tokens(up: Up) -> TokenStream {
         Up::Nearest => quote!(::unet::blocks::UpMode::Nearest),
         Up::BilinearConcat => quote!(::unet::blocks::UpMode::BilinearConcat),
         Up::NearestConcat => quote!(::unet::blocks::UpMode::NearestConcat),
+        Up::PixelShuffle => quote!(::unet::blocks::UpMode::PixelShuffle),
+    }
+}
+
+/// A `::unet::blocks::BlockOptions` literal with the given dropout.
+fn options_tokens(padding: &TokenStream, o: &Options, dropout: f64) -> TokenStream {
+    let norm = match o.norm {
+        Norm::None => quote!(::unet::blocks::NormKind::None),
+        Norm::Batch => quote!(::unet::blocks::NormKind::Batch),
+        Norm::Instance => quote!(::unet::blocks::NormKind::Instance),
+        Norm::Group(g) => quote!(::unet::blocks::NormKind::Group(#g)),
+        Norm::Layer => quote!(::unet::blocks::NormKind::Layer),
+    };
+    let act = match o.act {
+        Act::Relu => quote!(::unet::blocks::ActKind::Relu),
+        Act::LeakyRelu(slope) => quote!(::unet::blocks::ActKind::LeakyRelu(#slope)),
+        Act::Gelu => quote!(::unet::blocks::ActKind::Gelu),
+        Act::Silu => quote!(::unet::blocks::ActKind::Silu),
+        Act::PRelu => quote!(::unet::blocks::ActKind::PRelu),
+    };
+    let residual = o.residual;
+    quote! {
+        ::unet::blocks::BlockOptions { padding: #padding, norm: #norm, act: #act, residual: #residual, dropout: #dropout }
+    }
+}
+
+fn attention_tokens(attention: Attention) -> TokenStream {
+    match attention {
+        Attention::None => quote!(::unet::blocks::Attention::None),
+        Attention::Gate => quote!(::unet::blocks::Attention::Gate),
+        Attention::Scse => quote!(::unet::blocks::Attention::Scse),
     }
 }
 
@@ -81,6 +114,7 @@ fn emit(plan: &Plan) -> TokenStream {
         encoder,
         skips,
         decoder,
+        outputs,
         module,
     } = Names::new(&plan.name);
     let vis = &plan.vis;
@@ -96,6 +130,32 @@ fn emit(plan: &Plan) -> TokenStream {
     let up_mode = up_tokens(plan.up);
     let bottom_ty = level_ty(depth);
     let l0 = level_ty(0);
+    let o = &plan.options;
+    let block_options = options_tokens(&padding, o, o.dropout_blocks);
+    let bottleneck_options = options_tokens(&padding, o, o.dropout_bottleneck);
+    let attention = attention_tokens(o.attention);
+    let pad_input = o.pad_input;
+    let multiple = 1usize << depth;
+
+    // Deep supervision: heads `aux{j}` on decoder levels 1..=k, returned in `NameOutputs`.
+    let k = o.deep_supervision;
+    let aux_fields: Vec<Ident> = (1..=k).map(|j| format_ident!("aux{}", j)).collect();
+    let aux_head_tys = (1..=k).map(|j| {
+        let c = ch[j];
+        quote!(::unet::blocks::Head<B, #c, #classes>)
+    });
+    let aux_feature_tys: Vec<TokenStream> = (1..=k)
+        .map(|j| {
+            let l = level_ty(j);
+            quote!(::unet::Feature<B, #classes, #l>)
+        })
+        .collect();
+    let aux_docs = (1..=k).map(|j| {
+        format!("Deep-supervision logits of decoder level {j} (1/{} resolution).", 1usize << j)
+    });
+    let aux_head_docs = (1..=k).map(|j| format!("1x1 deep-supervision head on decoder level {j}."));
+    let main_ty = quote!(::unet::Feature<B, #classes, #l0>);
+    let out_ty = if k == 0 { main_ty.clone() } else { quote!(#outputs<B>) };
 
     // Encoder: down1..downD (DoubleConv then pool), then the bottleneck.
     let downs: Vec<Ident> = (1..=depth).map(|k| format_ident!("down{}", k)).collect();
@@ -127,11 +187,81 @@ fn emit(plan: &Plan) -> TokenStream {
         let up = plan.up.channels(deep, out);
         quote!(::unet::blocks::UpBlock<B, #deep, #up, #out, #out>)
     });
-    let up_skips: Vec<&Ident> = (1..=depth).map(|i| &skip_fields[depth - i]).collect();
+    let decoder_steps = (1..=depth).map(|i| {
+        let level = depth - i;
+        let (up, skip) = (&ups[i - 1], &skip_fields[level]);
+        let aux = (1..=k).contains(&level).then(|| {
+            let field = &aux_fields[level - 1];
+            quote!(let #field = self.#field.forward(x.clone());)
+        });
+        quote! {
+            let x = self.#up.forward(x, skips.#skip);
+            #aux
+        }
+    });
+    let decoder_result = if k == 0 {
+        quote!(self.out.forward(x))
+    } else {
+        quote!(#outputs { out: self.out.forward(x), #(#aux_fields),* })
+    };
+    // `pad_input`: pad to a multiple of 2^depth, run, crop every output back.
+    let run_typed = if !pad_input {
+        quote! {
+            let (bottom, skips) = self.encoder.forward(x);
+            self.decoder.forward(bottom, skips)
+        }
+    } else {
+        let crop = if k == 0 {
+            quote!(y.cropped(at, h, w))
+        } else {
+            let crops = (1..=k).map(|j| {
+                let field = &aux_fields[j - 1];
+                quote!(#field: y.#field.cropped([at[0] >> #j, at[1] >> #j], h.div_ceil(1 << #j), w.div_ceil(1 << #j)))
+            });
+            quote!(#outputs { out: y.out.cropped(at, h, w), #(#crops),* })
+        };
+        quote! {
+            let [_, _, h, w] = x.dims();
+            let (x, at) = x.padded_to_multiple(#multiple);
+            let (bottom, skips) = self.encoder.forward(x);
+            let y = self.decoder.forward(bottom, skips);
+            #crop
+        }
+    };
+    let main_of = if k == 0 { quote!(y) } else { quote!(y.out) };
+    let outputs_item = (k > 0).then(|| {
+        let doc = format!("Every output of [`{net}`]: the main logits and {k} deep-supervision head{}.", if k == 1 { "" } else { "s" });
+        quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone)]
+            pub struct #outputs<B: burn::tensor::backend::Backend> {
+                /// The main logits, at the input's resolution.
+                pub out: #main_ty,
+                #(
+                    #[doc = #aux_docs]
+                    pub #aux_fields: #aux_feature_tys,
+                )*
+            }
+        }
+    });
+    let outputs_export = (k > 0).then(|| quote!(, #outputs));
+    let forward_deep = (k > 0).then(|| {
+        quote! {
+            fn forward_deep(&self, x: burn::tensor::Tensor<B, 4>) -> ::core::result::Result<(burn::tensor::Tensor<B, 4>, ::std::vec::Vec<burn::tensor::Tensor<B, 4>>), ::unet::ShapeError> {
+                Self::check_input(x.dims())?;
+                let y = self.forward_typed(::unet::Feature::try_new(x)?);
+                Ok((y.out.into_tensor(), ::std::vec![#(y.#aux_fields.into_tensor()),*]))
+            }
+        }
+    });
 
     let channels_len = depth + 1;
     let output = plan.input.map(|[h, w]| {
-        let out = |s| geometry::output_size(depth, plan.padding, s).unwrap_or(0);
+        // With `pad_input` the output is cropped back to the input's size.
+        let out = |s| match plan.options.pad_input {
+            true => s,
+            false => geometry::output_size(depth, plan.padding, s).unwrap_or(0),
+        };
         [out(h), out(w)]
     });
     let input_tokens = option_pair(plan.input);
@@ -143,7 +273,7 @@ fn emit(plan: &Plan) -> TokenStream {
     let name_str = net.unraw().to_string();
     let config = plan.config_line();
     let rows = plan.rows.iter().map(|r| {
-        let (name, kind, channels, level, params) = (&r.name, r.kind, r.channels, r.level, r.params);
+        let (name, kind, channels, level, params) = (&r.name, &r.kind, r.channels, r.level, r.params);
         let size = option_pair(r.size);
         quote! {
             ::unet::SummaryRow { name: #name, kind: #kind, channels: #channels, level: #level, size: #size, params: #params }
@@ -202,16 +332,27 @@ fn emit(plan: &Plan) -> TokenStream {
                     #[doc = "A decoder level: up-sample, concatenate the skip, DoubleConv."]
                     pub #ups: #up_tys,
                 )*
+                #(
+                    #[doc = #aux_head_docs]
+                    pub #aux_fields: #aux_head_tys,
+                )*
                 /// 1x1 convolution to class logits.
                 pub out: ::unet::blocks::Head<B, #c0, #classes>,
             }
+
+            #outputs_item
+
+            /// Options of every DoubleConv but the bottleneck's.
+            const BLOCK_OPTIONS: ::unet::blocks::BlockOptions = #block_options;
+            /// Options of the bottleneck's DoubleConv.
+            const BOTTLENECK_OPTIONS: ::unet::blocks::BlockOptions = #bottleneck_options;
 
             impl<B: burn::tensor::backend::Backend> #encoder<B> {
                 /// Initialises the encoder's weights on `device`.
                 pub fn new(device: &B::Device) -> Self {
                     Self {
-                        #( #downs: ::unet::blocks::DownBlockConfig::new(#padding).init(device), )*
-                        bottleneck: ::unet::blocks::DoubleConvConfig::new(#padding).init(device),
+                        #( #downs: ::unet::blocks::DownBlockConfig::new(BLOCK_OPTIONS).init(device), )*
+                        bottleneck: ::unet::blocks::DoubleConvConfig::new(BOTTLENECK_OPTIONS).init(device),
                     }
                 }
 
@@ -226,16 +367,17 @@ fn emit(plan: &Plan) -> TokenStream {
                 /// Initialises the decoder's weights on `device`.
                 pub fn new(device: &B::Device) -> Self {
                     Self {
-                        #( #ups: ::unet::blocks::UpBlockConfig::new(#up_mode, #padding).init(device), )*
+                        #( #ups: ::unet::blocks::UpBlockConfig::new(#up_mode, BLOCK_OPTIONS).with_attention(#attention).init(device), )*
+                        #( #aux_fields: ::unet::blocks::HeadConfig::new().init(device), )*
                         out: ::unet::blocks::HeadConfig::new().init(device),
                     }
                 }
 
                 /// Runs the expanding path from the bottleneck, consuming the skips deepest first.
-                pub fn forward(&self, bottom: ::unet::Feature<B, #cd, #bottom_ty>, skips: #skips<B>) -> ::unet::Feature<B, #classes, #l0> {
+                pub fn forward(&self, bottom: ::unet::Feature<B, #cd, #bottom_ty>, skips: #skips<B>) -> #out_ty {
                     let x = bottom;
-                    #( let x = self.#ups.forward(x, skips.#up_skips); )*
-                    self.out.forward(x)
+                    #( #decoder_steps )*
+                    #decoder_result
                 }
             }
 
@@ -268,7 +410,7 @@ fn emit(plan: &Plan) -> TokenStream {
 
                 /// Checks an `[N, C, H, W]` shape against this network's channels and size rules.
                 pub fn check_input(shape: [usize; 4]) -> ::core::result::Result<(), ::unet::ShapeError> {
-                    ::unet::check_input(shape, #in_ch, #depth, #padding, #input_tokens)
+                    ::unet::check_input(shape, #in_ch, #depth, #padding, #input_tokens, #pad_input)
                 }
 
                 /// The output `[height, width]` for an input of `height` x `width`, or why it does not fit.
@@ -280,14 +422,14 @@ fn emit(plan: &Plan) -> TokenStream {
                 /// Runs the network on an untyped `[N, C, H, W]` tensor, checking its shape first.
                 pub fn forward(&self, x: burn::tensor::Tensor<B, 4>) -> ::core::result::Result<burn::tensor::Tensor<B, 4>, ::unet::ShapeError> {
                     Self::check_input(x.dims())?;
-                    Ok(self.forward_typed(::unet::Feature::try_new(x)?).into_tensor())
+                    let y = self.forward_typed(::unet::Feature::try_new(x)?);
+                    Ok(#main_of.into_tensor())
                 }
 
                 /// Runs the network on a typed input. Spatial sizes are not checked here: a size
                 /// `check_input` rejects gives a cropped output (or a burn panic if too small).
-                pub fn forward_typed(&self, x: ::unet::Feature<B, #in_ch, #l0>) -> ::unet::Feature<B, #classes, #l0> {
-                    let (bottom, skips) = self.encoder.forward(x);
-                    self.decoder.forward(bottom, skips)
+                pub fn forward_typed(&self, x: ::unet::Feature<B, #in_ch, #l0>) -> #out_ty {
+                    #run_typed
                 }
 
                 /// A per-layer table (name, type, output, params) ending with the parameter total.
@@ -317,6 +459,7 @@ fn emit(plan: &Plan) -> TokenStream {
                 const PADDING: ::unet::PaddingKind = #padding;
                 const MARGIN: usize = #margin;
                 const INPUT: ::core::option::Option<[usize; 2]> = #input_tokens;
+                const PAD_INPUT: bool = #pad_input;
 
                 fn init(device: &B::Device) -> Self {
                     Self::new(device)
@@ -329,6 +472,8 @@ fn emit(plan: &Plan) -> TokenStream {
                 fn layer_summary() -> ::unet::Summary {
                     Self::summary()
                 }
+
+                #forward_deep
             }
 
             impl<B: burn::tensor::backend::AutodiffBackend> burn::train::TrainStep for #net<B> {
@@ -350,6 +495,6 @@ fn emit(plan: &Plan) -> TokenStream {
             }
         }
         #[allow(unused_imports)]
-        #vis use #module::{#net, #encoder, #skips, #decoder};
+        #vis use #module::{#net, #encoder, #skips, #decoder #outputs_export};
     }
 }

@@ -18,6 +18,7 @@ pub fn emit(error: syn::Error, header: Option<&Header>) -> TokenStream {
         skips,
         decoder,
         module,
+        ..
     } = Names::new(&header.name);
     let vis = &header.vis;
     quote! {

@@ -13,6 +13,8 @@ pub enum Up {
     /// Interpolation only: the decoder conv sees `C(k+1) + C(k)` channels.
     BilinearConcat,
     NearestConcat,
+    /// Sub-pixel convolution: 3x3 conv to `4 * out` channels, then pixel shuffle.
+    PixelShuffle,
 }
 
 impl Up {
@@ -23,6 +25,7 @@ impl Up {
         "nearest",
         "bilinear_concat",
         "nearest_concat",
+        "pixelshuffle",
     ];
 
     pub fn from_name(name: &str) -> Option<Self> {
@@ -32,6 +35,7 @@ impl Up {
             "nearest" => Some(Up::Nearest),
             "bilinear_concat" => Some(Up::BilinearConcat),
             "nearest_concat" => Some(Up::NearestConcat),
+            "pixelshuffle" => Some(Up::PixelShuffle),
             _ => None,
         }
     }
@@ -56,9 +60,10 @@ impl Up {
 
     /// Parameters of one up-sampling step `cin -> cout`.
     fn params(self, cin: usize, cout: usize) -> Option<usize> {
-        let k: usize = match self {
-            Up::Transposed => 4,
-            Up::Bilinear | Up::Nearest => 1,
+        let (k, cout): (usize, usize) = match self {
+            Up::Transposed => (4, cout),
+            Up::Bilinear | Up::Nearest => (1, cout),
+            Up::PixelShuffle => (9, cout.checked_mul(4)?),
             Up::BilinearConcat | Up::NearestConcat => return Some(0),
         };
         k.checked_mul(cin)?.checked_mul(cout)?.checked_add(cout)
@@ -71,6 +76,7 @@ impl Up {
             Up::Nearest => "Upsample nearest x2 + Conv 1x1",
             Up::BilinearConcat => "Upsample bilinear x2",
             Up::NearestConcat => "Upsample nearest x2",
+            Up::PixelShuffle => "Conv 3x3 + PixelShuffle x2",
         }
     }
 }
@@ -85,11 +91,136 @@ pub fn padding_from_name(name: &str) -> Option<PaddingKind> {
     }
 }
 
+/// Normalization after each 3x3 conv.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Norm {
+    None,
+    Batch,
+    Instance,
+    Group(usize),
+    Layer,
+}
+
+impl Norm {
+    /// The words `norm` accepts (`group` takes an argument).
+    pub const NAMES: &'static [&'static str] = &["none", "batch", "instance", "group", "layer"];
+
+    /// Trainable parameters of the norm on `c` channels: an affine scale and shift.
+    fn params(self, c: usize) -> Option<usize> {
+        match self {
+            Norm::None => Some(0),
+            _ => c.checked_mul(2),
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Norm::None => String::new(),
+            Norm::Batch => " + BatchNorm".into(),
+            Norm::Instance => " + InstanceNorm".into(),
+            Norm::Group(g) => format!(" + GroupNorm({g})"),
+            Norm::Layer => " + LayerNorm".into(),
+        }
+    }
+}
+
+/// Activation after each norm.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    Relu,
+    LeakyRelu(f64),
+    Gelu,
+    Silu,
+    PRelu,
+}
+
+impl Act {
+    pub const NAMES: &'static [&'static str] = &["relu", "leaky_relu", "gelu", "silu", "prelu"];
+
+    fn label(self) -> String {
+        match self {
+            Act::Relu => "ReLU".into(),
+            Act::LeakyRelu(s) => format!("LeakyReLU({s})"),
+            Act::Gelu => "GELU".into(),
+            Act::Silu => "SiLU".into(),
+            Act::PRelu => "PReLU".into(),
+        }
+    }
+}
+
+/// Attention in the decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attention {
+    None,
+    Gate,
+    Scse,
+}
+
+impl Attention {
+    pub const NAMES: &'static [&'static str] = &["none", "gate", "scse"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Attention::None),
+            "gate" => Some(Attention::Gate),
+            "scse" => Some(Attention::Scse),
+            _ => None,
+        }
+    }
+}
+
+/// The block options and decoder extras of a configuration; `Default` is the classic U-Net.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Options {
+    pub norm: Norm,
+    pub act: Act,
+    pub residual: bool,
+    /// Dropout on the bottleneck's output (the paper's "end of the contracting path").
+    pub dropout_bottleneck: f64,
+    /// Dropout at the end of every other DoubleConv.
+    pub dropout_blocks: f64,
+    pub attention: Attention,
+    /// Extra 1x1 heads on decoder levels 1..=k.
+    pub deep_supervision: usize,
+    /// Reflect-pad any input to a multiple of 2^depth and crop the output back.
+    pub pad_input: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            norm: Norm::None,
+            act: Act::Relu,
+            residual: false,
+            dropout_bottleneck: 0.0,
+            dropout_blocks: 0.0,
+            attention: Attention::None,
+            deep_supervision: 0,
+            pad_input: false,
+        }
+    }
+}
+
+/// Width of an attention gate's intermediate map (unet-core's `AttentionGateConfig::inner`).
+fn gate_inner(skip: usize) -> usize {
+    (skip / 2).max(1)
+}
+
+/// Width of an scSE channel squeeze (unet-core's `ScseConfig::squeeze`).
+fn scse_squeeze(channels: usize) -> usize {
+    (channels / 16).max(1)
+}
+
+/// Parameters of a 1x1 convolution with bias.
+fn conv1x1(cin: usize, cout: usize) -> Option<usize> {
+    cin.checked_mul(cout)?.checked_add(cout)
+}
+
 /// One line of the generated `summary()`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub channels: usize,
     pub level: usize,
     pub size: Option<[usize; 2]>,
@@ -109,6 +240,7 @@ pub struct Plan {
     pub up: Up,
     pub padding: PaddingKind,
     pub input: Option<[usize; 2]>,
+    pub options: Options,
     pub rows: Vec<Row>,
     pub params: usize,
 }
@@ -122,6 +254,7 @@ pub struct Shape {
     pub up: Up,
     pub padding: PaddingKind,
     pub input: Option<[usize; 2]>,
+    pub options: Options,
 }
 
 /// Output size of each stage along one axis; only called for inputs that fit.
@@ -161,16 +294,36 @@ fn trace(depth: usize, padding: PaddingKind, input: usize) -> Trace {
     }
 }
 
-fn double_conv(cin: usize, cout: usize) -> Option<usize> {
-    let first = 9usize
-        .checked_mul(cin)?
-        .checked_mul(cout)?
-        .checked_add(cout)?;
-    let second = 9usize
-        .checked_mul(cout)?
-        .checked_mul(cout)?
-        .checked_add(cout)?;
-    first.checked_add(second)
+/// Parameters of a DoubleConv `cin -> cout` with the given options: two 3x3 convs (no bias
+/// before a norm), two norms, two activations (PReLU: one slope each), and a 1x1 projection
+/// for a residual block whose widths differ.
+fn double_conv(o: &Options, cin: usize, cout: usize) -> Option<usize> {
+    let bias = if o.norm == Norm::None { cout } else { 0 };
+    let conv = |i: usize| 9usize.checked_mul(i)?.checked_mul(cout)?.checked_add(bias);
+    let norm = o.norm.params(cout)?;
+    let act = usize::from(o.act == Act::PRelu);
+    let project = if o.residual && cin != cout {
+        conv1x1(cin, cout)?
+    } else {
+        0
+    };
+    [conv(cin)?, conv(cout)?, norm, norm, act, act, project]
+        .into_iter()
+        .try_fold(0usize, |a, b| a.checked_add(b))
+}
+
+/// The summary's description of a DoubleConv with dropout `p`.
+fn double_conv_kind(o: &Options, p: f64) -> String {
+    let mut kind = format!(
+        "{}DoubleConv (2x Conv 3x3{} + {})",
+        if o.residual { "Residual " } else { "" },
+        o.norm.label(),
+        o.act.label()
+    );
+    if p > 0.0 {
+        kind.push_str(&format!(", Dropout {p}"));
+    }
+    kind
 }
 
 /// The layer table and parameter total, or `None` if a count overflows `usize`.
@@ -183,23 +336,42 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         up,
         padding,
         input,
+        ref options,
     } = *shape;
-    let traces = input.map(|[h, w]| (trace(depth, padding, h), trace(depth, padding, w)));
+    let o = options;
+    let multiple = 1usize << depth;
+    let padded = |s: usize| if o.pad_input { s.div_ceil(multiple) * multiple } else { s };
+    let traces = input.map(|[h, w]| {
+        (
+            trace(depth, padding, padded(h)),
+            trace(depth, padding, padded(w)),
+        )
+    });
     let size = |f: &dyn Fn(&Trace) -> usize| traces.as_ref().map(|(h, w)| [f(h), f(w)]);
     let mut rows = Vec::new();
+    if o.pad_input {
+        rows.push(Row {
+            name: "pad".into(),
+            kind: format!("Reflect pad to a multiple of {multiple}"),
+            channels: in_channels,
+            level: 0,
+            size: input.map(|[h, w]| [padded(h), padded(w)]),
+            params: 0,
+        });
+    }
     for k in 0..depth {
         let cin = if k == 0 { in_channels } else { channels[k - 1] };
         rows.push(Row {
             name: format!("encoder.down{}.conv", k + 1),
-            kind: "DoubleConv (2x Conv 3x3 + ReLU)",
+            kind: double_conv_kind(o, o.dropout_blocks),
             channels: channels[k],
             level: k,
             size: size(&|t| t.enc[k]),
-            params: double_conv(cin, channels[k])?,
+            params: double_conv(o, cin, channels[k])?,
         });
         rows.push(Row {
             name: format!("encoder.down{}.pool", k + 1),
-            kind: "MaxPool 2x2",
+            kind: "MaxPool 2x2".into(),
             channels: channels[k],
             level: k + 1,
             size: size(&|t| t.enc[k] / 2),
@@ -208,11 +380,11 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
     }
     rows.push(Row {
         name: "encoder.bottleneck".into(),
-        kind: "DoubleConv (2x Conv 3x3 + ReLU)",
+        kind: double_conv_kind(o, o.dropout_bottleneck),
         channels: channels[depth],
         level: depth,
         size: size(&|t| t.bottom),
-        params: double_conv(channels[depth - 1], channels[depth])?,
+        params: double_conv(o, channels[depth - 1], channels[depth])?,
     });
     for i in 1..=depth {
         let level = depth - i;
@@ -221,15 +393,28 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         let merged = up_channels.checked_add(out)?;
         rows.push(Row {
             name: format!("decoder.up{i}.up"),
-            kind: up.kind(),
+            kind: up.kind().into(),
             channels: up_channels,
             level,
             size: size(&|t| t.up[level]),
             params: up.params(deep, out)?,
         });
+        if o.attention == Attention::Gate {
+            let inner = gate_inner(out);
+            rows.push(Row {
+                name: format!("decoder.up{i}.gate"),
+                kind: "Attention gate (3x Conv 1x1)".into(),
+                channels: out,
+                level,
+                size: size(&|t| t.up[level]),
+                params: conv1x1(up_channels, inner)?
+                    .checked_add(conv1x1(out, inner)?)?
+                    .checked_add(conv1x1(inner, 1)?)?,
+            });
+        }
         rows.push(Row {
             name: format!("decoder.up{i}.concat"),
-            kind: "Concat [up, skip]",
+            kind: "Concat [up, skip]".into(),
             channels: merged,
             level,
             size: size(&|t| t.up[level]),
@@ -237,21 +422,54 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         });
         rows.push(Row {
             name: format!("decoder.up{i}.conv"),
-            kind: "DoubleConv (2x Conv 3x3 + ReLU)",
+            kind: double_conv_kind(o, o.dropout_blocks),
             channels: out,
             level,
             size: size(&|t| t.dec[level]),
-            params: double_conv(merged, out)?,
+            params: double_conv(o, merged, out)?,
         });
+        if o.attention == Attention::Scse {
+            let r = scse_squeeze(out);
+            rows.push(Row {
+                name: format!("decoder.up{i}.scse"),
+                kind: "scSE (3x Conv 1x1)".into(),
+                channels: out,
+                level,
+                size: size(&|t| t.dec[level]),
+                params: conv1x1(out, r)?
+                    .checked_add(conv1x1(r, out)?)?
+                    .checked_add(conv1x1(out, 1)?)?,
+            });
+        }
+        if (1..=o.deep_supervision).contains(&level) {
+            rows.push(Row {
+                name: format!("decoder.aux{level}"),
+                kind: "Conv 1x1 (deep supervision logits)".into(),
+                channels: classes,
+                level,
+                size: size(&|t| t.dec[level]),
+                params: conv1x1(channels[level], classes)?,
+            });
+        }
     }
     rows.push(Row {
         name: "decoder.out".into(),
-        kind: "Conv 1x1 (logits)",
+        kind: "Conv 1x1 (logits)".into(),
         channels: classes,
         level: 0,
         size: size(&|t| t.dec[0]),
-        params: channels[0].checked_mul(classes)?.checked_add(classes)?,
+        params: conv1x1(channels[0], classes)?,
     });
+    if o.pad_input {
+        rows.push(Row {
+            name: "crop".into(),
+            kind: "Crop back to the input size".into(),
+            channels: classes,
+            level: 0,
+            size: input,
+            params: 0,
+        });
+    }
     let total = rows
         .iter()
         .try_fold(0usize, |acc, r| acc.checked_add(r.params))?;
@@ -277,6 +495,34 @@ impl Plan {
         if let Some([h, w]) = self.input {
             line.push_str(&format!(", input {h}x{w}"));
         }
+        let o = &self.options;
+        let d = Options::default();
+        if o.norm != d.norm {
+            line.push_str(&format!(", norm{}", o.norm.label().trim_start_matches(" +")));
+        }
+        if o.act != d.act {
+            line.push_str(&format!(", act {}", o.act.label()));
+        }
+        if o.residual {
+            line.push_str(", residual");
+        }
+        if o.dropout_bottleneck > 0.0 {
+            line.push_str(&format!(", dropout {} (bottleneck)", o.dropout_bottleneck));
+        }
+        if o.dropout_blocks > 0.0 {
+            line.push_str(&format!(", dropout {} (blocks)", o.dropout_blocks));
+        }
+        match o.attention {
+            Attention::None => {}
+            Attention::Gate => line.push_str(", attention gates"),
+            Attention::Scse => line.push_str(", scSE"),
+        }
+        if o.deep_supervision > 0 {
+            line.push_str(&format!(", deep supervision {}", o.deep_supervision));
+        }
+        if o.pad_input {
+            line.push_str(", pad_input");
+        }
         line
     }
 }
@@ -294,6 +540,7 @@ mod tests {
             up: Up::Transposed,
             padding: PaddingKind::Same,
             input: None,
+            options: Options::default(),
         }
     }
 

@@ -7,7 +7,7 @@ use syn::LitInt;
 
 use crate::ast::{Entry, Input, Value};
 use crate::geometry::{self, PaddingKind, SizeProblem};
-use crate::plan::{self, Plan, Shape, Up};
+use crate::plan::{self, Act, Attention, Norm, Options, Plan, Shape, Up};
 use crate::suggest::{closest, did_you_mean};
 
 /// Every key the grammar knows, in the README's order.
@@ -21,6 +21,14 @@ pub const KEYS: &[&str] = &[
     "growth",
     "channels",
     "input",
+    "norm",
+    "act",
+    "dropout",
+    "residual",
+    "attention",
+    "deep_supervision",
+    "dims",
+    "pad_input",
 ];
 
 /// Largest depth: 2^8 = 256x down-sampling.
@@ -129,6 +137,194 @@ fn word_in<'a>(
         ),
     );
     None
+}
+
+/// A number (integer or float literal) as `f64`.
+fn number(key: &str, value: &Value, what: &str, errors: &mut Errors) -> Option<(f64, Span)> {
+    let parsed = match value {
+        Value::Float(f) => f.base10_parse::<f64>().map_err(|_| f.span()),
+        Value::Int { lit, .. } => lit.base10_parse::<f64>().map_err(|_| lit.span()),
+        other => {
+            errors.push(
+                other.span(),
+                format!("`{key}` expects a number ({what}), found {}", other.kind()),
+            );
+            return None;
+        }
+    };
+    match parsed {
+        Ok(v) if v.is_finite() => Some((v, value.span())),
+        _ => {
+            errors.push(value.span(), format!("`{key}` value is not a valid number"));
+            None
+        }
+    }
+}
+
+/// A dropout probability in `[0, 1)`.
+fn probability(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
+    let (p, span) = number(key, value, "a probability in [0, 1)", errors)?;
+    if !(0.0..1.0).contains(&p) {
+        errors.push(
+            span,
+            format!("`{key}` must be a probability in [0, 1), found {p}"),
+        );
+        return None;
+    }
+    Some(p)
+}
+
+/// `dropout: p` (on the bottleneck) or `dropout: { bottleneck: p, blocks: q }`:
+/// `(bottleneck, blocks)`. With only `blocks`, the bottleneck gets `blocks` too.
+fn dropout_value(value: &Value, errors: &mut Errors) -> Option<(f64, f64)> {
+    let Value::Map { entries, .. } = value else {
+        if matches!(value, Value::Float(_) | Value::Int { .. }) {
+            return probability("dropout", value, errors).map(|p| (p, 0.0));
+        }
+        errors.push(
+            value.span(),
+            format!(
+                "`dropout` expects a probability or `{{ bottleneck: p, blocks: q }}`, found {}",
+                value.kind()
+            ),
+        );
+        return None;
+    };
+    const PARTS: &[&str] = &["bottleneck", "blocks"];
+    let (mut bottleneck, mut blocks) = (None, None);
+    let mut ok = true;
+    for entry in entries {
+        let key = entry.key.to_string();
+        let slot = match key.as_str() {
+            "bottleneck" => &mut bottleneck,
+            "blocks" => &mut blocks,
+            _ => {
+                errors.push(
+                    entry.key.span(),
+                    format!(
+                        "unknown `dropout` part `{key}`{} (expected `bottleneck` or `blocks`)",
+                        did_you_mean(&key, PARTS)
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        if slot.is_some() {
+            errors.push(
+                entry.key.span(),
+                format!("duplicate `dropout` part `{key}`"),
+            );
+            ok = false;
+            continue;
+        }
+        let name = format!("dropout.{key}");
+        match probability(&name, &entry.value, errors) {
+            Some(p) => *slot = Some(p),
+            None => ok = false,
+        }
+    }
+    ok.then(|| {
+        let blocks = blocks.unwrap_or(0.0);
+        (bottleneck.unwrap_or(blocks), blocks)
+    })
+}
+
+/// `none`, `batch`, `instance`, `group(G)` or `layer`, and the span of `G`.
+fn norm_value(value: &Value, errors: &mut Errors) -> Option<(Norm, Span)> {
+    let simple = |name: &str| match name {
+        "none" => Some(Norm::None),
+        "batch" => Some(Norm::Batch),
+        "instance" => Some(Norm::Instance),
+        "layer" => Some(Norm::Layer),
+        _ => None,
+    };
+    match value {
+        Value::Word(w) if w == "group" => {
+            errors.push(w.span(), "`group` needs a group count, as in `norm: group(8)`");
+            None
+        }
+        Value::Call { name, args, span } if name == "group" => {
+            let [g] = args.as_slice() else {
+                errors.push(
+                    *span,
+                    format!("`group(G)` takes one group count, found {} values", args.len()),
+                );
+                return None;
+            };
+            let groups = int_in("norm", g, 1, MAX_WIDTH, "the group count of `group(G)`", errors)?;
+            Some((Norm::Group(groups), g.span()))
+        }
+        Value::Call { name, .. } if simple(&name.to_string()).is_some() => {
+            errors.push(name.span(), format!("`{name}` takes no arguments: write `norm: {name}`"));
+            None
+        }
+        Value::Call { name, .. } => {
+            let text = name.to_string();
+            errors.push(
+                name.span(),
+                format!(
+                    "unknown `norm` value `{text}`{} (expected one of `none`, `batch`, `instance`, `group(G)`, `layer`)",
+                    did_you_mean(&text, Norm::NAMES)
+                ),
+            );
+            None
+        }
+        other => {
+            let name = word_in("norm", other, Norm::NAMES, errors)?;
+            simple(name).map(|n| (n, other.span()))
+        }
+    }
+}
+
+/// `relu`, `leaky_relu` / `leaky_relu(slope)`, `gelu`, `silu` or `prelu`.
+fn act_value(value: &Value, errors: &mut Errors) -> Option<Act> {
+    let simple = |name: &str| match name {
+        "relu" => Some(Act::Relu),
+        "leaky_relu" => Some(Act::LeakyRelu(0.01)),
+        "gelu" => Some(Act::Gelu),
+        "silu" => Some(Act::Silu),
+        "prelu" => Some(Act::PRelu),
+        _ => None,
+    };
+    match value {
+        Value::Call { name, args, span } if name == "leaky_relu" => {
+            let [slope] = args.as_slice() else {
+                errors.push(
+                    *span,
+                    format!("`leaky_relu(slope)` takes one slope, found {} values", args.len()),
+                );
+                return None;
+            };
+            let (v, at) = number("act", slope, "the negative slope of `leaky_relu`", errors)?;
+            if !(0.0..1.0).contains(&v) {
+                errors.push(at, format!("the slope of `leaky_relu` must be in [0, 1), found {v}"));
+                return None;
+            }
+            Some(Act::LeakyRelu(v))
+        }
+        Value::Call { name, .. } if simple(&name.to_string()).is_some() => {
+            errors.push(name.span(), format!("`{name}` takes no arguments: write `act: {name}`"));
+            None
+        }
+        Value::Call { name, .. } => {
+            let text = name.to_string();
+            errors.push(
+                name.span(),
+                format!(
+                    "unknown `act` value `{text}`{} (expected one of `relu`, `leaky_relu(slope)`, `gelu`, `silu`, `prelu`)",
+                    did_you_mean(&text, Act::NAMES)
+                ),
+            );
+            None
+        }
+        other => word_in("act", other, Act::NAMES, errors).and_then(simple),
+    }
+}
+
+/// `true` or `false`.
+fn bool_value(key: &str, value: &Value, errors: &mut Errors) -> Option<bool> {
+    word_in(key, value, &["true", "false"], errors).map(|w| w == "true")
 }
 
 fn channels_list(value: &Value, errors: &mut Errors) -> Option<(Vec<usize>, Span)> {
@@ -324,6 +520,64 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
             .and_then(plan::padding_from_name)
     });
     let input_size = get("input").and_then(|e| input_tuple(&e.value, &mut errors));
+    let norm = get("norm").map_or(Some((Norm::None, name_span)), |e| {
+        norm_value(&e.value, &mut errors)
+    });
+    let act = get("act").map_or(Some(Act::Relu), |e| act_value(&e.value, &mut errors));
+    let dropout = get("dropout").map_or(Some((0.0, 0.0)), |e| {
+        dropout_value(&e.value, &mut errors)
+    });
+    let residual = get("residual").map_or(Some(false), |e| {
+        bool_value("residual", &e.value, &mut errors)
+    });
+    let attention = get("attention").map_or(Some(Attention::None), |e| {
+        word_in("attention", &e.value, Attention::NAMES, &mut errors).and_then(Attention::from_name)
+    });
+    let pad_input = get("pad_input").map_or(Some(false), |e| {
+        bool_value("pad_input", &e.value, &mut errors)
+    });
+    let deep_supervision = get("deep_supervision").map_or(Some(0), |e| {
+        let k = int_in(
+            "deep_supervision",
+            &e.value,
+            0,
+            MAX_DEPTH,
+            "extra heads on decoder levels 1..=k",
+            &mut errors,
+        )?;
+        match depth {
+            Some(d) if k >= d => {
+                errors.push(
+                    e.value.span(),
+                    format!(
+                        "`deep_supervision` must be less than depth {d}: decoder levels 1..={} can carry heads, found {k}",
+                        d - 1
+                    ),
+                );
+                None
+            }
+            _ => Some(k),
+        }
+    });
+    if let Some(e) = get("dims") {
+        if let Some(dims) = int_in("dims", &e.value, 2, 3, "spatial dimensions", &mut errors) {
+            if dims == 3 {
+                errors.push(
+                    e.value.span(),
+                    "`dims: 3` (3D U-Net) is not available in this version: only 2D networks can be generated",
+                );
+            }
+        }
+    }
+    if let (Some(true), Some(PaddingKind::Valid)) = (pad_input, padding) {
+        if let (Some(p), Some(v)) = (get("pad_input"), get("padding")) {
+            errors.push(
+                p.value.span(),
+                "`pad_input: true` cannot be combined with `padding: valid`: valid convolutions shrink the output, so it cannot be cropped back to the input size",
+            );
+            errors.push(v.value.span(), "`padding: valid` given here");
+        }
+    }
 
     if let Some(ch) = get("channels") {
         for other in ["base", "growth"] {
@@ -371,7 +625,24 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
         _ => None,
     };
 
-    if let (Some(d), Some(pad), Some(axes)) = (depth, padding, &input_size) {
+    if let (Some((Norm::Group(g), g_span)), Some(widths)) = (norm, &channels) {
+        if let Some((level, width)) = widths.iter().enumerate().find(|(_, w)| *w % g != 0) {
+            let name = if level + 1 == widths.len() {
+                format!("the bottleneck (level {level})")
+            } else {
+                format!("level {level}")
+            };
+            errors.push(
+                g_span,
+                format!(
+                    "`group({g})` must divide every level's width, but {name} has {width} channels; widths: {widths:?}"
+                ),
+            );
+        }
+    }
+
+    if let (Some(d), Some(pad), Some(axes), Some(false)) = (depth, padding, &input_size, pad_input)
+    {
         let same_value = axes[0].0 == axes[1].0;
         for (i, (axis, (size, span))) in ["height", "width"].iter().zip(axes).enumerate() {
             if i == 1 && same_value {
@@ -384,8 +655,36 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
     }
 
     errors.finish()?;
-    let (Some(depth), Some(channels), Some(in_channels), Some(classes), Some(up), Some(padding)) =
-        (depth, channels, in_channels, classes, up, padding)
+    let options = match (norm, act, dropout, residual, attention, deep_supervision, pad_input) {
+        (
+            Some((norm, _)),
+            Some(act),
+            Some((dropout_bottleneck, dropout_blocks)),
+            Some(residual),
+            Some(attention),
+            Some(deep_supervision),
+            Some(pad_input),
+        ) => Some(Options {
+            norm,
+            act,
+            residual,
+            dropout_bottleneck,
+            dropout_blocks,
+            attention,
+            deep_supervision,
+            pad_input,
+        }),
+        _ => None,
+    };
+    let (
+        Some(depth),
+        Some(channels),
+        Some(in_channels),
+        Some(classes),
+        Some(up),
+        Some(padding),
+        Some(options),
+    ) = (depth, channels, in_channels, classes, up, padding, options)
     else {
         // Every `None` above pushed an error, so this is unreachable in practice; stay total.
         return Err(syn::Error::new(
@@ -401,6 +700,7 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
         up,
         padding,
         input: input_size.map(|[(h, _), (w, _)]| [h, w]),
+        options,
     };
     let Some((rows, params)) = plan::layers(&shape) else {
         return Err(syn::Error::new(
@@ -419,6 +719,7 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
         up: shape.up,
         padding: shape.padding,
         input: shape.input,
+        options: shape.options,
         rows,
         params,
     })

@@ -1,25 +1,61 @@
-//! Two 3x3 conv + ReLU: the body of every U-Net level.
+//! Two 3x3 conv (+ norm) + activation: the body of every U-Net level, optionally residual
+//! and followed by dropout.
 
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::norm::Normalization;
+use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 
-use super::{conv3x3, conv_relu_twice};
-use crate::feature::{Concat, Feature};
-use crate::geometry::PaddingKind;
+use super::conv3x3;
+use super::options::{Act, BlockOptions};
+use crate::feature::{center_crop, Concat, Feature};
 use crate::level::Level;
 
 /// Configuration of [`DoubleConv`] and [`MergeConv`]; channel counts come from the type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DoubleConvConfig {
-    /// Border handling of both 3x3 convolutions.
-    pub padding: PaddingKind,
+    /// Padding, norm, activation, residual wiring and dropout.
+    pub options: BlockOptions,
+}
+
+/// The layers of a double convolution, shared by [`DoubleConv`] and [`MergeConv`].
+struct Parts<B: Backend> {
+    conv1: Conv2d<B>,
+    norm1: Option<Normalization<B>>,
+    act1: Act<B>,
+    conv2: Conv2d<B>,
+    norm2: Option<Normalization<B>>,
+    act2: Act<B>,
+    shortcut: Option<Shortcut<B>>,
+    dropout: Option<Dropout>,
 }
 
 impl DoubleConvConfig {
-    /// A configuration with the given border handling.
-    pub fn new(padding: PaddingKind) -> Self {
-        Self { padding }
+    /// A configuration from a padding (the classic block) or full [`BlockOptions`].
+    pub fn new(options: impl Into<BlockOptions>) -> Self {
+        Self {
+            options: options.into(),
+        }
+    }
+
+    fn parts<B: Backend>(&self, cin: usize, cout: usize, device: &B::Device) -> Parts<B> {
+        let o = self.options;
+        let bias = o.norm.conv_bias();
+        Parts {
+            conv1: conv3x3(cin, cout, o.padding, bias, device),
+            norm1: o.norm.init(cout, device),
+            act1: o.act.init(device),
+            conv2: conv3x3(cout, cout, o.padding, bias, device),
+            norm2: o.norm.init(cout, device),
+            act2: o.act.init(device),
+            shortcut: o.residual.then(|| Shortcut {
+                project: (cin != cout)
+                    .then(|| Conv2dConfig::new([cin, cout], [1, 1]).init(device)),
+            }),
+            dropout: (o.dropout > 0.0).then(|| DropoutConfig::new(o.dropout).init()),
+        }
     }
 
     /// A [`DoubleConv`] taking `CIN` channels to `COUT`.
@@ -27,9 +63,16 @@ impl DoubleConvConfig {
         &self,
         device: &B::Device,
     ) -> DoubleConv<B, CIN, COUT> {
+        let p = self.parts(CIN, COUT, device);
         DoubleConv {
-            conv1: conv3x3(CIN, COUT, self.padding, device),
-            conv2: conv3x3(COUT, COUT, self.padding, device),
+            conv1: p.conv1,
+            norm1: p.norm1,
+            act1: p.act1,
+            conv2: p.conv2,
+            norm2: p.norm2,
+            act2: p.act2,
+            shortcut: p.shortcut,
+            dropout: p.dropout,
         }
     }
 
@@ -38,26 +81,105 @@ impl DoubleConvConfig {
         &self,
         device: &B::Device,
     ) -> MergeConv<B, UP, SKIP, COUT> {
+        let p = self.parts(UP + SKIP, COUT, device);
         MergeConv {
-            conv1: conv3x3(UP + SKIP, COUT, self.padding, device),
-            conv2: conv3x3(COUT, COUT, self.padding, device),
+            conv1: p.conv1,
+            norm1: p.norm1,
+            act1: p.act1,
+            conv2: p.conv2,
+            norm2: p.norm2,
+            act2: p.act2,
+            shortcut: p.shortcut,
+            dropout: p.dropout,
         }
     }
 }
 
-/// conv3x3(`CIN` -> `COUT`) + ReLU, conv3x3(`COUT` -> `COUT`) + ReLU, at any level.
+/// The residual path of a DoubleConv: identity, or a 1x1 projection when widths differ.
+#[derive(Module, Debug)]
+pub struct Shortcut<B: Backend> {
+    /// 1x1 convolution `CIN -> COUT`, present when the widths differ.
+    pub project: Option<Conv2d<B>>,
+}
+
+impl<B: Backend> Shortcut<B> {
+    /// The input, projected and center-cropped to `[h, w]` (valid padding shrinks the body).
+    fn forward(&self, x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B, 4> {
+        let x = center_crop(x, h, w);
+        match &self.project {
+            Some(p) => p.forward(x),
+            None => x,
+        }
+    }
+}
+
+/// conv -> norm -> act -> conv -> norm (-> + shortcut) -> act (-> dropout).
+#[allow(clippy::too_many_arguments)]
+fn run<B: Backend>(
+    conv1: &Conv2d<B>,
+    norm1: &Option<Normalization<B>>,
+    act1: &Act<B>,
+    conv2: &Conv2d<B>,
+    norm2: &Option<Normalization<B>>,
+    act2: &Act<B>,
+    shortcut: &Option<Shortcut<B>>,
+    dropout: &Option<Dropout>,
+    x: Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    let norm = |n: &Option<Normalization<B>>, t: Tensor<B, 4>| match n {
+        Some(n) => n.forward(t),
+        None => t,
+    };
+    let residual = shortcut.as_ref().map(|s| (s, x.clone()));
+    let h = act1.forward(norm(norm1, conv1.forward(x)));
+    let mut y = norm(norm2, conv2.forward(h));
+    if let Some((s, x)) = residual {
+        let [_, _, h, w] = y.dims();
+        y = y + s.forward(x, h, w);
+    }
+    let y = act2.forward(y);
+    match dropout {
+        Some(d) => d.forward(y),
+        None => y,
+    }
+}
+
+/// Two 3x3 convolutions `CIN -> COUT -> COUT`, each followed by the norm and the activation,
+/// at any level.
 #[derive(Module, Debug)]
 pub struct DoubleConv<B: Backend, const CIN: usize, const COUT: usize> {
     /// First convolution, `CIN -> COUT`.
     pub conv1: Conv2d<B>,
+    /// Norm after the first convolution.
+    pub norm1: Option<Normalization<B>>,
+    /// First activation.
+    pub act1: Act<B>,
     /// Second convolution, `COUT -> COUT`.
     pub conv2: Conv2d<B>,
+    /// Norm after the second convolution.
+    pub norm2: Option<Normalization<B>>,
+    /// Second activation (after the residual sum).
+    pub act2: Act<B>,
+    /// The residual path, for residual blocks.
+    pub shortcut: Option<Shortcut<B>>,
+    /// Dropout on the block's output.
+    pub dropout: Option<Dropout>,
 }
 
 impl<B: Backend, const CIN: usize, const COUT: usize> DoubleConv<B, CIN, COUT> {
-    /// Applies both convolutions; the level is unchanged.
+    /// Applies the block; the level is unchanged.
     pub fn forward<L: Level>(&self, x: Feature<B, CIN, L>) -> Feature<B, COUT, L> {
-        Feature::trusted(conv_relu_twice(&self.conv1, &self.conv2, x.into_tensor()))
+        Feature::trusted(run(
+            &self.conv1,
+            &self.norm1,
+            &self.act1,
+            &self.conv2,
+            &self.norm2,
+            &self.act2,
+            &self.shortcut,
+            &self.dropout,
+            x.into_tensor(),
+        ))
     }
 }
 
@@ -67,15 +189,37 @@ impl<B: Backend, const CIN: usize, const COUT: usize> DoubleConv<B, CIN, COUT> {
 pub struct MergeConv<B: Backend, const UP: usize, const SKIP: usize, const COUT: usize> {
     /// First convolution, `UP + SKIP -> COUT`.
     pub conv1: Conv2d<B>,
+    /// Norm after the first convolution.
+    pub norm1: Option<Normalization<B>>,
+    /// First activation.
+    pub act1: Act<B>,
     /// Second convolution, `COUT -> COUT`.
     pub conv2: Conv2d<B>,
+    /// Norm after the second convolution.
+    pub norm2: Option<Normalization<B>>,
+    /// Second activation (after the residual sum).
+    pub act2: Act<B>,
+    /// The residual path, for residual blocks.
+    pub shortcut: Option<Shortcut<B>>,
+    /// Dropout on the block's output.
+    pub dropout: Option<Dropout>,
 }
 
 impl<B: Backend, const UP: usize, const SKIP: usize, const COUT: usize>
     MergeConv<B, UP, SKIP, COUT>
 {
-    /// Applies both convolutions to the concatenation.
+    /// Applies the block to the concatenation.
     pub fn forward<L: Level>(&self, x: Concat<B, UP, SKIP, L>) -> Feature<B, COUT, L> {
-        Feature::trusted(conv_relu_twice(&self.conv1, &self.conv2, x.into_tensor()))
+        Feature::trusted(run(
+            &self.conv1,
+            &self.norm1,
+            &self.act1,
+            &self.conv2,
+            &self.norm2,
+            &self.act2,
+            &self.shortcut,
+            &self.dropout,
+            x.into_tensor(),
+        ))
     }
 }

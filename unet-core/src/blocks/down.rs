@@ -6,20 +6,22 @@ use burn::tensor::backend::Backend;
 
 use super::double_conv::{DoubleConv, DoubleConvConfig};
 use crate::feature::Feature;
-use crate::geometry::PaddingKind;
+use super::options::BlockOptions;
 use crate::level::{Down, Level};
 
 /// Configuration of [`DownBlock`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DownBlockConfig {
-    /// Border handling of the 3x3 convolutions.
-    pub padding: PaddingKind,
+    /// Options of the level's DoubleConv.
+    pub options: BlockOptions,
 }
 
 impl DownBlockConfig {
-    /// A configuration with the given border handling.
-    pub fn new(padding: PaddingKind) -> Self {
-        Self { padding }
+    /// A configuration from a padding (the classic block) or full [`BlockOptions`].
+    pub fn new(options: impl Into<BlockOptions>) -> Self {
+        Self {
+            options: options.into(),
+        }
     }
 
     /// A [`DownBlock`] taking `CIN` channels to `COUT`.
@@ -28,7 +30,7 @@ impl DownBlockConfig {
         device: &B::Device,
     ) -> DownBlock<B, CIN, COUT> {
         DownBlock {
-            conv: DoubleConvConfig::new(self.padding).init(device),
+            conv: DoubleConvConfig::new(self.options).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
         }
     }

@@ -3,21 +3,25 @@
 //! Every block carries its channel counts as const generics and its `forward` maps a
 //! [`Feature`](crate::Feature) of one level to another, so wiring mistakes are type errors.
 
+mod attention;
 mod double_conv;
 mod down;
 mod head;
+mod options;
 mod up;
 mod up_block;
 
-pub use double_conv::{DoubleConv, DoubleConvConfig, MergeConv};
+pub use attention::{AttentionGate, AttentionGateConfig, Scse, ScseConfig};
+pub use double_conv::{DoubleConv, DoubleConvConfig, MergeConv, Shortcut};
 pub use down::{DownBlock, DownBlockConfig};
 pub use head::{Head, HeadConfig};
-pub use up::{UpMode, UpSample, UpSampleConfig};
-pub use up_block::{UpBlock, UpBlockConfig};
+pub use options::{Act, ActKind, BlockOptions, NormKind, Silu};
+pub use up::{pixel_shuffle, UpMode, UpSample, UpSampleConfig};
+pub use up_block::{Attention, UpBlock, UpBlockConfig};
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
-use burn::tensor::{activation::relu, backend::Backend, Tensor};
+use burn::tensor::backend::Backend;
 
 use crate::geometry::PaddingKind;
 
@@ -26,6 +30,7 @@ fn conv3x3<B: Backend>(
     cin: usize,
     cout: usize,
     padding: PaddingKind,
+    bias: bool,
     device: &B::Device,
 ) -> Conv2d<B> {
     let padding = match padding {
@@ -34,14 +39,6 @@ fn conv3x3<B: Backend>(
     };
     Conv2dConfig::new([cin, cout], [3, 3])
         .with_padding(padding)
+        .with_bias(bias)
         .init(device)
-}
-
-/// conv -> ReLU -> conv -> ReLU, shared by [`DoubleConv`] and [`MergeConv`].
-fn conv_relu_twice<B: Backend>(
-    conv1: &Conv2d<B>,
-    conv2: &Conv2d<B>,
-    x: Tensor<B, 4>,
-) -> Tensor<B, 4> {
-    relu(conv2.forward(relu(conv1.forward(x))))
 }

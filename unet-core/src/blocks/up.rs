@@ -1,11 +1,14 @@
-//! 2x up-sampling: transposed convolution, interpolation followed by a 1x1 convolution, or
+//! 2x up-sampling: transposed convolution, interpolation followed by a 1x1 convolution,
+//! sub-pixel convolution (3x3 conv to `4 * COUT` channels, then pixel shuffle), or
 //! interpolation alone (the `*_concat` modes, whose decoder convolution sees the deep map's
 //! channels).
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::interpolate::{Interpolate2d, Interpolate2dConfig, InterpolateMode};
+use burn::nn::PaddingConfig2d;
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 
 use crate::feature::Feature;
 use crate::level::{Down, Level};
@@ -24,6 +27,9 @@ pub enum UpMode {
     BilinearConcat,
     /// Nearest 2x interpolation only, channels kept: `CIN == COUT`.
     NearestConcat,
+    /// Sub-pixel convolution: 3x3 conv (padding 1) `CIN -> 4 * COUT`, then PyTorch's
+    /// `PixelShuffle(2)`.
+    PixelShuffle,
 }
 
 impl UpMode {
@@ -75,16 +81,29 @@ impl UpSampleConfig {
                 ),
                 interpolate: None,
                 project: None,
+                subpixel: None,
             },
             UpMode::Bilinear => UpSample {
                 transposed: None,
                 interpolate: interpolate(InterpolateMode::Linear),
                 project: project(),
+                subpixel: None,
             },
             UpMode::Nearest => UpSample {
                 transposed: None,
                 interpolate: interpolate(InterpolateMode::Nearest),
                 project: project(),
+                subpixel: None,
+            },
+            UpMode::PixelShuffle => UpSample {
+                transposed: None,
+                interpolate: None,
+                project: None,
+                subpixel: Some(
+                    Conv2dConfig::new([CIN, 4 * COUT], [3, 3])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(device),
+                ),
             },
             UpMode::BilinearConcat | UpMode::NearestConcat => {
                 assert_eq!(
@@ -101,6 +120,7 @@ impl UpSampleConfig {
                     transposed: None,
                     interpolate: interpolate(mode),
                     project: None,
+                    subpixel: None,
                 }
             }
         }
@@ -116,6 +136,8 @@ pub struct UpSample<B: Backend, const CIN: usize, const COUT: usize> {
     pub interpolate: Option<Interpolate2d>,
     /// The 1x1 convolution after interpolation ([`UpMode::Bilinear`], [`UpMode::Nearest`]).
     pub project: Option<Conv2d<B>>,
+    /// The 3x3 convolution before the pixel shuffle ([`UpMode::PixelShuffle`]).
+    pub subpixel: Option<Conv2d<B>>,
 }
 
 impl<B: Backend, const CIN: usize, const COUT: usize> UpSample<B, CIN, COUT> {
@@ -131,6 +153,19 @@ impl<B: Backend, const CIN: usize, const COUT: usize> UpSample<B, CIN, COUT> {
         if let Some(p) = &self.project {
             x = p.forward(x);
         }
+        if let Some(s) = &self.subpixel {
+            x = pixel_shuffle(s.forward(x));
+        }
         Feature::trusted(x)
     }
+}
+
+/// PyTorch's `PixelShuffle(2)`: `[N, 4C, H, W] -> [N, C, 2H, 2W]`, channel `4c + 2i + j` going
+/// to row offset `i`, column offset `j`.
+pub fn pixel_shuffle<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [n, c4, h, w] = x.dims();
+    let c = c4 / 4;
+    x.reshape([n, c, 2, 2, h, w])
+        .permute([0, 1, 4, 2, 5, 3])
+        .reshape([n, c, 2 * h, 2 * w])
 }

@@ -135,8 +135,8 @@ impl Adaptor<SegStats> for SegOutputSync {
 /// Forward, loss and predictions shared by both steps. The network's output is cropped to the
 /// targets with `padding: valid`, so targets are center-cropped to the output here.
 fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>, SegOutput<B>) {
-    let logits = net
-        .forward_checked(batch.images.clone())
+    let (logits, aux) = net
+        .forward_deep(batch.images.clone())
         .unwrap_or_else(|e| panic!("training batch does not fit {}: {e}", N::NAME));
     let [_, c, h, w] = logits.dims();
     let [n, th, tw] = batch.targets.dims();
@@ -147,6 +147,7 @@ fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>,
         batch.targets.slice([0..n, top..top + h, left..left + w])
     };
     let loss = segmentation_loss(batch.loss, logits.clone(), targets.clone());
+    let loss = deep_supervision_loss(batch.loss, loss, aux, &targets);
     let images = batch
         .preview
         .then(|| crate::feature::center_crop(batch.images, h, w));
@@ -158,6 +159,34 @@ fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>,
         classes: c.max(2),
     };
     (loss, output)
+}
+
+/// Adds the deep-supervision heads' losses: head `j` (1/2^j size) is up-sampled to the
+/// targets' size (nearest) and weighted `1 / 2^j`, nnU-Net's halving weights; the sum is
+/// divided by the total weight so the loss stays on the scale of the main head's.
+fn deep_supervision_loss<B: Backend>(
+    kind: super::loss::LossKind,
+    main: Tensor<B, 1>,
+    aux: Vec<Tensor<B, 4>>,
+    targets: &Tensor<B, 3, Int>,
+) -> Tensor<B, 1> {
+    if aux.is_empty() {
+        return main;
+    }
+    let [_, h, w] = targets.dims();
+    let mut total = main;
+    let mut weight = 1.0;
+    for (j, logits) in aux.into_iter().enumerate() {
+        let scale = 0.5f64.powi(j as i32 + 1);
+        let up = burn::tensor::module::interpolate(
+            logits,
+            [h, w],
+            burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest),
+        );
+        total = total + segmentation_loss(kind, up, targets.clone()) * scale;
+        weight += scale;
+    }
+    total / weight
 }
 
 /// A training step: forward, loss, backward.

@@ -83,7 +83,7 @@ fn up_given_an_integer_lists_the_methods() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_one_error(
         &errors,
-        &["`up` expects one of `transposed`, `bilinear`, `nearest`, `bilinear_concat`, `nearest_concat`, found an integer"],
+        &["`up` expects one of `transposed`, `bilinear`, `nearest`, `bilinear_concat`, `nearest_concat`, `pixelshuffle`, found an integer"],
     );
 }
 

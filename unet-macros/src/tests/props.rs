@@ -65,6 +65,12 @@ fn word() -> BoxedStrategy<String> {
             "vaild",
             "true",
             "false",
+            "batch",
+            "group",
+            "gate",
+            "scse",
+            "prelu",
+            "leaky_relu",
             "struct",
             "self",
             "Self",
@@ -105,8 +111,28 @@ fn value() -> BoxedStrategy<Pieces> {
         prop_oneof![
             (prop::collection::vec(inner.clone(), 0..5), any::<bool>())
                 .prop_map(|(items, t)| delimited("[", "]", items, t)),
-            (prop::collection::vec(inner, 0..5), any::<bool>())
+            (prop::collection::vec(inner.clone(), 0..5), any::<bool>())
                 .prop_map(|(items, t)| delimited("(", ")", items, t)),
+            (word(), prop::collection::vec(inner.clone(), 0..3), any::<bool>()).prop_map(
+                |(name, items, t)| {
+                    let mut call = vec![name];
+                    call.extend(delimited("(", ")", items, t));
+                    call
+                }
+            ),
+            (prop::collection::vec((key(), inner), 0..3), any::<bool>()).prop_map(
+                |(entries, t)| {
+                    let items = entries
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let mut e = vec![k, ":".to_string()];
+                            e.extend(v);
+                            e
+                        })
+                        .collect();
+                    delimited("{", "}", items, t)
+                }
+            ),
         ]
     })
     .boxed()
@@ -154,6 +180,17 @@ fn plausible_entry() -> BoxedStrategy<(String, Pieces)> {
         1 => (Just("in_channels"), int_pieces(0..=8)),
         1 => (Just("classes"), int_pieces(0..=8)),
         1 => (Just("channels"), ints(2..6)),
+        1 => (Just("norm"), prop_oneof![
+            word(vec!["none", "batch", "instance", "layer", "group", "bacth"]),
+            int_pieces(0..=9).prop_map(|g| delimited("(", ")", vec![g], false)).prop_map(|mut p| { p.insert(0, "group".into()); p }),
+        ]),
+        1 => (Just("act"), word(vec!["relu", "leaky_relu", "gelu", "silu", "prelu", "rleu", "leaky_relu(0.2)", "leaky_relu(2)", "relu(1)"])),
+        1 => (Just("dropout"), word(vec!["0.5", "1.0", "0", "{ bottleneck: 0.5, blocks: 0.1 }", "{ blocks: 1.5 }", "{ bottlenek: 0.5 }"])),
+        1 => (Just("residual"), word(vec!["true", "false", "yes"])),
+        1 => (Just("attention"), word(vec!["none", "gate", "scse", "gates"])),
+        1 => (Just("deep_supervision"), int_pieces(0..=9)),
+        1 => (Just("dims"), int_pieces(1..=4)),
+        1 => (Just("pad_input"), word(vec!["true", "false"])),
         1 => (
             Just("input"),
             (size(), size()).prop_map(|(h, w)| delimited("(", ")", vec![h, w], false))
@@ -356,6 +393,14 @@ struct Valid {
     in_channels: Option<usize>,
     classes: Option<usize>,
     input: Option<[usize; 2]>,
+    /// `none`, `batch`, `instance`, `layer` or `group(G)` (`G` divides `base`).
+    norm: Option<String>,
+    act: Option<&'static str>,
+    residual: Option<bool>,
+    attention: Option<&'static str>,
+    deep_supervision: Option<usize>,
+    dropout: Option<&'static str>,
+    pad_input: Option<bool>,
 }
 
 impl Valid {
@@ -370,15 +415,36 @@ impl Valid {
     fn params(&self) -> u128 {
         let c: Vec<u128> = self.widths().into_iter().map(|w| w as u128).collect();
         let d = self.depth;
-        let conv3 = |i: u128, o: u128| 9 * i * o + o;
-        let double = |i: u128, o: u128| conv3(i, o) + conv3(o, o);
+        let normed = !matches!(self.norm.as_deref(), None | Some("none"));
+        // A norm has a scale and a shift per channel and takes the conv's bias away.
+        let conv3 = |i: u128, o: u128| 9 * i * o + if normed { 2 * o } else { o };
+        let prelu = u128::from(self.act == Some("prelu"));
+        let residual = self.residual == Some(true);
+        let double = |i: u128, o: u128| {
+            let project = if residual && i != o { i * o + o } else { 0 };
+            conv3(i, o) + conv3(o, o) + 2 * prelu + project
+        };
         let mode = self.up.unwrap_or("transposed");
         let concat = mode.ends_with("_concat");
         // Parameters of the up-sampling, and channels it hands to the concatenation.
         let up = |i: u128, o: u128| match mode {
             "transposed" => 4 * i * o + o,
+            "pixelshuffle" => 9 * i * 4 * o + 4 * o,
             _ if concat => 0,
             _ => i * o + o,
+        };
+        let conv1 = |i: u128, o: u128| i * o + o;
+        // Attention gate on a skip of `x` channels driven by `g` channels; scSE on `c`.
+        let extra = |g: u128, x: u128| match self.attention {
+            Some("gate") => {
+                let f = (x / 2).max(1);
+                conv1(g, f) + conv1(x, f) + conv1(f, 1)
+            }
+            Some("scse") => {
+                let r = (x / 16).max(1);
+                conv1(x, r) + conv1(r, x) + conv1(x, 1)
+            }
+            _ => 0,
         };
         let up_width = |i: u128, o: u128| if concat { i } else { o };
         let in_ch = self.in_channels.unwrap_or(1) as u128;
@@ -389,7 +455,11 @@ impl Valid {
         }
         total += double(c[d - 1], c[d]);
         for k in 0..d {
-            total += up(c[k + 1], c[k]) + double(up_width(c[k + 1], c[k]) + c[k], c[k]);
+            let g = up_width(c[k + 1], c[k]);
+            total += up(c[k + 1], c[k]) + double(g + c[k], c[k]) + extra(g, c[k]);
+        }
+        for j in 1..=self.deep_supervision.unwrap_or(0) {
+            total += conv1(c[j], classes);
         }
         total + c[0] * classes + classes
     }
@@ -412,6 +482,13 @@ impl Valid {
         e.extend(self.in_channels.map(|c| format!("in_channels: {c}")));
         e.extend(self.classes.map(|c| format!("classes: {c}")));
         e.extend(self.input.map(|[h, w]| format!("input: ({h}, {w})")));
+        e.extend(self.norm.as_ref().map(|n| format!("norm: {n}")));
+        e.extend(self.act.map(|a| format!("act: {a}")));
+        e.extend(self.residual.map(|r| format!("residual: {r}")));
+        e.extend(self.attention.map(|a| format!("attention: {a}")));
+        e.extend(self.deep_supervision.map(|k| format!("deep_supervision: {k}")));
+        e.extend(self.dropout.map(|p| format!("dropout: {p}")));
+        e.extend(self.pad_input.map(|p| format!("pad_input: {p}")));
         e
     }
 }
@@ -441,14 +518,32 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
             "nearest",
             "bilinear_concat",
             "nearest_concat",
+            "pixelshuffle",
         ])),
         prop::option::of(prop::sample::select(vec!["same", "valid"])),
         prop::option::of(1usize..=8),
         prop::option::of(1usize..=8),
         prop::option::of((1usize..=16, 1usize..=16)),
+        (
+            prop::option::of(prop::sample::select(vec!["none", "batch", "instance", "layer", "group"])),
+            prop::option::of(prop::sample::select(vec!["relu", "leaky_relu", "leaky_relu(0.2)", "gelu", "silu", "prelu"])),
+            prop::option::of(any::<bool>()),
+            prop::option::of(prop::sample::select(vec!["none", "gate", "scse"])),
+            prop::option::of(0usize..=7),
+            prop::option::of(prop::sample::select(vec!["0.5", "0", "{ bottleneck: 0.5, blocks: 0.1 }", "{ blocks: 0.2 }"])),
+            prop::option::of(any::<bool>()),
+        ),
     )
         .prop_map(
-            |(depth, base, growth, up, padding, in_channels, classes, input)| {
+            |(depth, base, growth, up, padding, in_channels, classes, input, extras)| {
+                let (norm, act, residual, attention, deep, dropout, pad_input) = extras;
+                // `group(G)` with the largest G <= 4 dividing base, so it divides every width.
+                let norm = norm.map(|n| match n {
+                    "group" => format!("group({})", (1..=4).rev().find(|g| base % g == 0).unwrap_or(1)),
+                    other => other.to_string(),
+                });
+                // `pad_input` only with same padding; `deep_supervision` below depth.
+                let pad_input = pad_input.filter(|p| !*p || padding != Some("valid"));
                 let mut v = Valid {
                     depth,
                     base,
@@ -458,9 +553,22 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
                     in_channels,
                     classes,
                     input: None,
+                    norm,
+                    act,
+                    residual,
+                    attention,
+                    deep_supervision: deep.map(|k| k % depth),
+                    dropout,
+                    pad_input,
                 };
                 let pad = v.padding_kind();
-                v.input = input.map(|(h, w)| [fitting(depth, pad, h), fitting(depth, pad, w)]);
+                v.input = input.map(|(h, w)| {
+                    if v.pad_input == Some(true) {
+                        [h * 7, w * 5] // any size fits
+                    } else {
+                        [fitting(depth, pad, h), fitting(depth, pad, w)]
+                    }
+                });
                 v
             },
         )
@@ -479,7 +587,8 @@ proptest! {
         (config, entries) in valid_config(),
     ) {
         let pad = config.padding_kind();
-        for size in config.input.into_iter().flatten() {
+        let padded = config.pad_input == Some(true);
+        for size in config.input.into_iter().flatten().filter(|_| !padded) {
             prop_assert!(geometry::output_size(config.depth, pad, size).is_ok(), "{} does not fit", size);
         }
         let src = format!("pub Net<{}>", entries.join(", "));

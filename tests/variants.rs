@@ -1,0 +1,229 @@
+//! The U-Net family: norms, activations, dropout, pixel shuffle, residual blocks, attention,
+//! deep supervision and any-size inputs, each checked for output shapes, exact parameter
+//! counts (PARAMS, the summary and burn's own count agree) and its behaviour.
+
+use unet::backend::{Cpu, CpuAutodiff};
+use unet::burn::tensor::{Int, TensorData, Tolerance};
+use unet::prelude::*;
+use unet::Network;
+
+type B = Cpu;
+
+unet!(Batch<depth: 2, base: 8, norm: batch>);
+unet!(Instance<depth: 2, base: 8, norm: instance, act: gelu>);
+unet!(Group<depth: 3, base: 8, norm: group(4), act: silu, classes: 3>);
+unet!(Layer<depth: 2, base: 6, norm: layer, act: leaky_relu(0.2)>);
+unet!(PRelu<depth: 2, base: 4, act: prelu, in_channels: 3>);
+unet!(Shuffle<depth: 2, base: 4, up: pixelshuffle>);
+unet!(Residual<depth: 2, base: 4, residual: true, norm: batch>);
+unet!(ResidualValid<depth: 2, base: 4, residual: true, padding: valid>);
+unet!(Gate<depth: 3, base: 4, attention: gate>);
+unet!(GateValid<depth: 2, base: 4, attention: gate, padding: valid, up: bilinear>);
+unet!(GateConcat<depth: 2, base: 4, attention: gate, up: nearest_concat>);
+unet!(Scse<depth: 2, base: 32, attention: scse>);
+unet!(Dropout<depth: 2, base: 4, dropout: { bottleneck: 0.5, blocks: 0.2 }>);
+unet!(Deep<depth: 4, base: 4, deep_supervision: 3, classes: 2>);
+unet!(Padded<depth: 3, base: 4, pad_input: true>);
+unet!(PaddedDeep<depth: 3, base: 4, pad_input: true, deep_supervision: 2>);
+unet!(Everything<depth: 3, base: 8, norm: group(2), act: prelu, residual: true, attention: scse,
+      up: pixelshuffle, dropout: 0.3, deep_supervision: 1, pad_input: true, in_channels: 2, classes: 4>);
+
+fn device() -> unet::burn::tensor::Device<B> {
+    Default::default()
+}
+
+fn random<Bk: Backend>(shape: [usize; 4], device: &Bk::Device) -> Tensor<Bk, 4> {
+    Tensor::random(shape, Distribution::Normal(0.0, 1.0), device)
+}
+
+/// burn counts BatchNorm's running mean and variance as parameters; PyTorch (and PARAMS)
+/// counts only trainable ones. The extra is `2 * C` per BatchNorm, summed by the caller.
+fn check<N: Network<B>>(net: &N, input: [usize; 2], output: [usize; 2], running_stats: usize) {
+    let x = random::<B>([2, N::IN_CHANNELS, input[0], input[1]], &device());
+    let y = net.forward_checked(x).expect(N::NAME);
+    assert_eq!(y.dims(), [2, N::CLASSES, output[0], output[1]], "{}", N::NAME);
+    assert_eq!(net.num_params(), N::PARAMS + running_stats, "{} PARAMS", N::NAME);
+    assert_eq!(N::layer_summary().total_params(), N::PARAMS, "{} summary", N::NAME);
+}
+
+/// Channels of every DoubleConv's norms in a same-width-per-level net: two norms per block,
+/// encoder levels, bottleneck and decoder levels.
+fn batch_norm_channels(channels: &[usize]) -> usize {
+    let depth = channels.len() - 1;
+    let encoder: usize = channels.iter().map(|c| 2 * c).sum();
+    let decoder: usize = channels[..depth].iter().map(|c| 2 * c).sum();
+    encoder + decoder
+}
+
+#[test]
+fn every_norm_and_activation_keeps_shapes_and_counts_exact() {
+    let d = device();
+    let stats = 2 * batch_norm_channels(&Batch::<B>::CHANNELS);
+    check(&Batch::<B>::new(&d), [16, 8], [16, 8], stats);
+    check(&Instance::<B>::new(&d), [8, 12], [8, 12], 0);
+    check(&Group::<B>::new(&d), [16, 16], [16, 16], 0);
+    check(&Layer::<B>::new(&d), [8, 8], [8, 8], 0);
+    check(&PRelu::<B>::new(&d), [8, 4], [8, 4], 0);
+}
+
+#[test]
+fn norms_take_the_conv_bias_away_and_add_a_scale_and_shift() {
+    // One DoubleConv 1 -> 8 -> 8 with a norm: 9*1*8 + 9*8*8 weights, 2 * (8 + 8) affine.
+    let row = |s: unet::Summary| s.rows[0].params;
+    assert_eq!(row(Batch::<B>::summary()), 9 * 8 + 9 * 64 + 2 * 16);
+    assert_eq!(row(Instance::<B>::summary()), 9 * 8 + 9 * 64 + 2 * 16);
+    assert!(Batch::<B>::summary().rows[0].kind.contains("BatchNorm"));
+    assert!(Group::<B>::summary().rows[0].kind.contains("GroupNorm(4)"));
+    assert!(Layer::<B>::summary().rows[0].kind.contains("LeakyReLU(0.2)"));
+    // PReLU: one learned slope per activation, two per DoubleConv.
+    assert_eq!(row(PRelu::<B>::summary()), 9 * 3 * 4 + 4 + 9 * 16 + 4 + 2);
+}
+
+#[test]
+fn pixel_shuffle_and_residual_blocks_keep_shapes_with_both_paddings() {
+    let d = device();
+    check(&Shuffle::<B>::new(&d), [8, 16], [8, 16], 0);
+    let stats = 2 * batch_norm_channels(&Residual::<B>::CHANNELS);
+    check(&Residual::<B>::new(&d), [12, 8], [12, 8], stats);
+    // Valid padding: the shortcut is center-cropped to the shrunken body (44 -> 4 at depth 2).
+    check(&ResidualValid::<B>::new(&d), [44, 52], [4, 12], 0);
+}
+
+#[test]
+fn pixel_shuffle_moves_channel_blocks_to_pixel_offsets_like_pytorch() {
+    // PyTorch: PixelShuffle(2) of channel 4c + 2i + j goes to (2y + i, 2x + j).
+    let x = Tensor::<B, 1, Int>::arange(0..16, &device())
+        .float()
+        .reshape([1, 4, 2, 2]);
+    let y = unet::blocks::pixel_shuffle(x);
+    assert_eq!(y.dims(), [1, 1, 4, 4]);
+    let expected = TensorData::from([[[
+        [0.0f32, 4.0, 1.0, 5.0],
+        [8.0, 12.0, 9.0, 13.0],
+        [2.0, 6.0, 3.0, 7.0],
+        [10.0, 14.0, 11.0, 15.0],
+    ]]]);
+    y.into_data().assert_eq(&expected, true);
+}
+
+#[test]
+fn attention_gates_and_scse_keep_shapes_and_counts() {
+    let d = device();
+    check(&Gate::<B>::new(&d), [16, 24], [16, 24], 0);
+    check(&GateValid::<B>::new(&d), [44, 44], [4, 4], 0);
+    check(&GateConcat::<B>::new(&d), [8, 8], [8, 8], 0);
+    check(&Scse::<B>::new(&d), [8, 8], [8, 8], 0);
+    let gate = Gate::<B>::summary();
+    let row = gate.rows.iter().find(|r| r.name == "decoder.up3.gate").unwrap();
+    // Skip of 4 channels, gating map of 4: W_g 4->2, W_x 4->2, psi 2->1, all with bias.
+    assert_eq!(row.params, (4 * 2 + 2) + (4 * 2 + 2) + (2 + 1));
+}
+
+#[test]
+fn an_attention_gate_weights_the_skip_by_a_per_pixel_factor_in_zero_one() {
+    let d = device();
+    let gate = unet::blocks::AttentionGateConfig::new().init::<B, 4, 6>(&d);
+    let g = Feature::<B, 4, L0>::try_new(random::<B>([1, 4, 5, 5], &d)).unwrap();
+    let skip = random::<B>([1, 6, 5, 5], &d).abs() + 0.1;
+    let gated = gate.forward(&g, Feature::<B, 6, L0>::try_new(skip.clone()).unwrap());
+    let ratio = gated.into_tensor() / skip;
+    // The same factor for every channel of a pixel, strictly between 0 and 1.
+    let spread = ratio.clone().max_dim(1) - ratio.clone().min_dim(1);
+    assert!(spread.max().into_scalar() < 1e-5);
+    assert!(ratio.clone().min().into_scalar() > 0.0);
+    assert!(ratio.max().into_scalar() < 1.0);
+}
+
+#[test]
+fn dropout_is_active_in_training_and_off_in_inference() {
+    let d = device();
+    let net = Dropout::<B>::new(&d);
+    let x = random::<B>([1, 1, 16, 16], &d);
+    let a = net.forward(x.clone()).unwrap();
+    let b = net.forward(x).unwrap();
+    a.into_data().assert_eq(&b.into_data(), true);
+    assert!(Dropout::<B>::summary().rows.iter().any(|r| r.kind.contains("Dropout 0.5")));
+    assert!(Dropout::<B>::summary().rows[0].kind.contains("Dropout 0.2"));
+
+    let ad = Default::default();
+    let net = Dropout::<CpuAutodiff>::new(&ad);
+    let x = random::<CpuAutodiff>([1, 1, 16, 16], &ad).require_grad();
+    let a = net.forward(x.clone()).unwrap();
+    let b = net.forward(x).unwrap();
+    let diff = (a - b).abs().max().into_scalar();
+    assert!(diff > 0.0, "two training forwards drew the same dropout masks");
+}
+
+#[test]
+fn deep_supervision_returns_a_typed_output_per_decoder_level() {
+    let d = device();
+    let net = Deep::<B>::new(&d);
+    let x = Feature::<B, 1, L0>::try_new(random::<B>([2, 1, 32, 48], &d)).unwrap();
+    let out: DeepOutputs<B> = net.forward_typed(x);
+    let main: Feature<B, 2, L0> = out.out;
+    let aux1: Feature<B, 2, L1> = out.aux1;
+    let aux2: Feature<B, 2, L2> = out.aux2;
+    let aux3: Feature<B, 2, L3> = out.aux3;
+    assert_eq!(main.dims(), [2, 2, 32, 48]);
+    assert_eq!(aux1.dims(), [2, 2, 16, 24]);
+    assert_eq!(aux2.dims(), [2, 2, 8, 12]);
+    assert_eq!(aux3.dims(), [2, 2, 4, 6]);
+    check(&net, [32, 16], [32, 16], 0);
+    let (main, aux) = net.forward_deep(random::<B>([1, 1, 16, 16], &d)).unwrap();
+    assert_eq!(main.dims(), [1, 2, 16, 16]);
+    let sizes: Vec<_> = aux.iter().map(|t| t.dims()).collect();
+    assert_eq!(sizes, [[1, 2, 8, 8], [1, 2, 4, 4], [1, 2, 2, 2]]);
+}
+
+#[test]
+fn pad_input_accepts_any_size_and_crops_back_to_it() {
+    let d = device();
+    let net = Padded::<B>::new(&d);
+    for [h, w] in [[37, 23], [1, 1], [8, 8], [9, 100], [3, 2]] {
+        check(&net, [h, w], [h, w], 0);
+        assert_eq!(Padded::<B>::output_size(h, w).unwrap(), [h, w]);
+    }
+    assert!(<Padded<B> as Network<B>>::fits(13));
+    assert_eq!(Padded::<B>::summary().rows[0].name, "pad");
+    // At a multiple of 2^depth nothing is padded: the output is the plain path's.
+    let x = random::<B>([1, 1, 16, 24], &d);
+    let plain = {
+        let (bottom, skips) = net.encoder.forward(Feature::try_new(x.clone()).unwrap());
+        net.decoder.forward(bottom, skips).into_tensor()
+    };
+    let padded = net.forward(x).unwrap();
+    padded
+        .into_data()
+        .assert_approx_eq::<f32>(&plain.into_data(), Tolerance::default());
+    let deep = PaddedDeep::<B>::new(&d);
+    let out = deep.forward_typed(Feature::try_new(random::<B>([1, 1, 13, 30], &d)).unwrap());
+    assert_eq!(out.out.dims(), [1, 1, 13, 30]);
+    assert_eq!(out.aux1.dims(), [1, 1, 7, 15]);
+    assert_eq!(out.aux2.dims(), [1, 1, 4, 8]);
+}
+
+#[test]
+fn every_key_at_once_compiles_runs_and_counts_exactly() {
+    let d = device();
+    let net = Everything::<B>::new(&d);
+    check(&net, [19, 21], [19, 21], 0);
+    let (_, aux) = net.forward_deep(random::<B>([1, 2, 19, 21], &d)).unwrap();
+    assert_eq!(aux[0].dims(), [1, 4, 10, 11]);
+    let config = Everything::<B>::summary().config;
+    for part in ["GroupNorm(2)", "PReLU", "residual", "scSE", "deep supervision 1", "pad_input"] {
+        assert!(config.contains(part), "{config}");
+    }
+}
+
+#[test]
+fn batch_norm_uses_batch_statistics_in_training_and_running_ones_in_inference() {
+    let ad = Default::default();
+    let net = Batch::<CpuAutodiff>::new(&ad);
+    let x = random::<CpuAutodiff>([4, 1, 8, 8], &ad) * 3.0 + 5.0;
+    let train = net.forward(x.clone().require_grad()).unwrap();
+    let infer = unet::burn::module::AutodiffModule::valid(&net)
+        .forward(x.inner())
+        .unwrap();
+    let diff = (train.inner() - infer).abs().max().into_scalar();
+    assert!(diff > 1e-3, "train and inference BatchNorm agree ({diff})");
+}

@@ -1,0 +1,121 @@
+//! Attention on the decoder: additive attention gates on the skips (Attention U-Net, Oktay et
+//! al. 2018) and concurrent spatial and channel squeeze-and-excitation (scSE, Roy et al. 2018).
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::tensor::activation::{relu, sigmoid};
+use burn::tensor::backend::Backend;
+
+use crate::feature::Feature;
+use crate::level::Level;
+
+fn conv1x1<B: Backend>(cin: usize, cout: usize, device: &B::Device) -> Conv2d<B> {
+    Conv2dConfig::new([cin, cout], [1, 1]).init(device)
+}
+
+/// Configuration of [`AttentionGate`]; channel counts come from the type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AttentionGateConfig;
+
+impl AttentionGateConfig {
+    /// The (only) configuration.
+    pub fn new() -> Self {
+        Self
+    }
+
+    /// Width of the gate's intermediate map for a `skip`-channel skip: half of it, at least 1.
+    pub const fn inner(skip: usize) -> usize {
+        if skip / 2 == 0 {
+            1
+        } else {
+            skip / 2
+        }
+    }
+
+    /// A gate on an `X`-channel skip, driven by a `G`-channel gating map of the same level.
+    pub fn init<B: Backend, const G: usize, const X: usize>(
+        &self,
+        device: &B::Device,
+    ) -> AttentionGate<B, G, X> {
+        let inner = Self::inner(X);
+        AttentionGate {
+            gate: conv1x1(G, inner, device),
+            skip: conv1x1(X, inner, device),
+            psi: conv1x1(inner, 1, device),
+        }
+    }
+}
+
+/// Additive attention gate: `skip * sigmoid(psi(relu(W_g g + W_x skip)))`, one weight per
+/// pixel. The gating map `g` is the decoder's up-sampled map at the skip's level.
+#[derive(Module, Debug)]
+pub struct AttentionGate<B: Backend, const G: usize, const X: usize> {
+    /// `W_g`: 1x1 conv of the gating map, `G -> X/2`.
+    pub gate: Conv2d<B>,
+    /// `W_x`: 1x1 conv of the skip, `X -> X/2`.
+    pub skip: Conv2d<B>,
+    /// `psi`: 1x1 conv to one attention logit per pixel.
+    pub psi: Conv2d<B>,
+}
+
+impl<B: Backend, const G: usize, const X: usize> AttentionGate<B, G, X> {
+    /// The skip, weighted per pixel; `g` and `skip` have the same size.
+    pub fn forward<L: Level>(&self, g: &Feature<B, G, L>, skip: Feature<B, X, L>) -> Feature<B, X, L> {
+        let skip = skip.into_tensor();
+        let a = relu(self.gate.forward(g.tensor().clone()) + self.skip.forward(skip.clone()));
+        let alpha = sigmoid(self.psi.forward(a));
+        Feature::trusted(skip * alpha)
+    }
+}
+
+/// Configuration of [`Scse`]; the channel count comes from the type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScseConfig;
+
+impl ScseConfig {
+    /// The (only) configuration.
+    pub fn new() -> Self {
+        Self
+    }
+
+    /// Width of the channel squeeze for `channels` channels: a sixteenth, at least 1.
+    pub const fn squeeze(channels: usize) -> usize {
+        if channels / 16 == 0 {
+            1
+        } else {
+            channels / 16
+        }
+    }
+
+    /// An scSE block on `C` channels.
+    pub fn init<B: Backend, const C: usize>(&self, device: &B::Device) -> Scse<B, C> {
+        let r = Self::squeeze(C);
+        Scse {
+            squeeze: conv1x1(C, r, device),
+            excite: conv1x1(r, C, device),
+            spatial: conv1x1(C, 1, device),
+        }
+    }
+}
+
+/// `x * sigmoid(excite(relu(squeeze(mean_hw(x))))) + x * sigmoid(spatial(x))`.
+#[derive(Module, Debug)]
+pub struct Scse<B: Backend, const C: usize> {
+    /// Channel squeeze, `C -> C/16`, on the spatial mean.
+    pub squeeze: Conv2d<B>,
+    /// Channel excitation, `C/16 -> C`.
+    pub excite: Conv2d<B>,
+    /// Spatial excitation, 1x1 conv `C -> 1`.
+    pub spatial: Conv2d<B>,
+}
+
+impl<B: Backend, const C: usize> Scse<B, C> {
+    /// Recalibrates `x` by channel and by pixel.
+    pub fn forward<L: Level>(&self, x: Feature<B, C, L>) -> Feature<B, C, L> {
+        let x = x.into_tensor();
+        let pooled = x.clone().mean_dim(2).mean_dim(3);
+        let channel = sigmoid(self.excite.forward(relu(self.squeeze.forward(pooled))));
+        let spatial = sigmoid(self.spatial.forward(x.clone()));
+        Feature::trusted(x.clone() * channel + x * spatial)
+    }
+}
