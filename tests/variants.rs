@@ -3,6 +3,7 @@
 //! counts (PARAMS, the summary and burn's own count agree) and its behaviour.
 
 use unet::backend::{Cpu, CpuAutodiff};
+use unet::burn::module::Module;
 use unet::burn::tensor::{Int, TensorData, Tolerance};
 use unet::prelude::*;
 use unet::Network;
@@ -28,6 +29,13 @@ unet!(PaddedDeep<depth: 3, base: 4, pad_input: true, deep_supervision: 2>);
 unet!(Everything<depth: 3, base: 8, norm: group(2), act: prelu, residual: true, attention: scse,
       up: pixelshuffle, dropout: 0.3, deep_supervision: 1, pad_input: true, in_channels: 2, classes: 4>);
 
+// The same three networks are built from stock torch.nn layers by scripts/variant_params.py.
+unet!(BatchClassic<depth: 4, base: 64, norm: batch>);
+unet!(GroupResidualGate<depth: 3, base: 16, norm: group(8), act: prelu, residual: true,
+      attention: gate, up: bilinear, in_channels: 3, classes: 2>);
+unet!(InstanceScseShuffle<depth: 3, base: 32, norm: instance, act: leaky_relu, attention: scse,
+      up: pixelshuffle, deep_supervision: 2, classes: 4>);
+
 fn device() -> unet::burn::tensor::Device<B> {
     Default::default()
 }
@@ -41,9 +49,24 @@ fn random<Bk: Backend>(shape: [usize; 4], device: &Bk::Device) -> Tensor<Bk, 4> 
 fn check<N: Network<B>>(net: &N, input: [usize; 2], output: [usize; 2], running_stats: usize) {
     let x = random::<B>([2, N::IN_CHANNELS, input[0], input[1]], &device());
     let y = net.forward_checked(x).expect(N::NAME);
-    assert_eq!(y.dims(), [2, N::CLASSES, output[0], output[1]], "{}", N::NAME);
-    assert_eq!(net.num_params(), N::PARAMS + running_stats, "{} PARAMS", N::NAME);
-    assert_eq!(N::layer_summary().total_params(), N::PARAMS, "{} summary", N::NAME);
+    assert_eq!(
+        y.dims(),
+        [2, N::CLASSES, output[0], output[1]],
+        "{}",
+        N::NAME
+    );
+    assert_eq!(
+        net.num_params(),
+        N::PARAMS + running_stats,
+        "{} PARAMS",
+        N::NAME
+    );
+    assert_eq!(
+        N::layer_summary().total_params(),
+        N::PARAMS,
+        "{} summary",
+        N::NAME
+    );
 }
 
 /// Channels of every DoubleConv's norms in a same-width-per-level net: two norms per block,
@@ -74,7 +97,9 @@ fn norms_take_the_conv_bias_away_and_add_a_scale_and_shift() {
     assert_eq!(row(Instance::<B>::summary()), 9 * 8 + 9 * 64 + 2 * 16);
     assert!(Batch::<B>::summary().rows[0].kind.contains("BatchNorm"));
     assert!(Group::<B>::summary().rows[0].kind.contains("GroupNorm(4)"));
-    assert!(Layer::<B>::summary().rows[0].kind.contains("LeakyReLU(0.2)"));
+    assert!(Layer::<B>::summary().rows[0]
+        .kind
+        .contains("LeakyReLU(0.2)"));
     // PReLU: one learned slope per activation, two per DoubleConv.
     assert_eq!(row(PRelu::<B>::summary()), 9 * 3 * 4 + 4 + 9 * 16 + 4 + 2);
 }
@@ -114,7 +139,11 @@ fn attention_gates_and_scse_keep_shapes_and_counts() {
     check(&GateConcat::<B>::new(&d), [8, 8], [8, 8], 0);
     check(&Scse::<B>::new(&d), [8, 8], [8, 8], 0);
     let gate = Gate::<B>::summary();
-    let row = gate.rows.iter().find(|r| r.name == "decoder.up3.gate").unwrap();
+    let row = gate
+        .rows
+        .iter()
+        .find(|r| r.name == "decoder.up3.gate")
+        .unwrap();
     // Skip of 4 channels, gating map of 4: W_g 4->2, W_x 4->2, psi 2->1, all with bias.
     assert_eq!(row.params, (4 * 2 + 2) + (4 * 2 + 2) + (2 + 1));
 }
@@ -142,7 +171,10 @@ fn dropout_is_active_in_training_and_off_in_inference() {
     let a = net.forward(x.clone()).unwrap();
     let b = net.forward(x).unwrap();
     a.into_data().assert_eq(&b.into_data(), true);
-    assert!(Dropout::<B>::summary().rows.iter().any(|r| r.kind.contains("Dropout 0.5")));
+    assert!(Dropout::<B>::summary()
+        .rows
+        .iter()
+        .any(|r| r.kind.contains("Dropout 0.5")));
     assert!(Dropout::<B>::summary().rows[0].kind.contains("Dropout 0.2"));
 
     let ad = Default::default();
@@ -151,7 +183,10 @@ fn dropout_is_active_in_training_and_off_in_inference() {
     let a = net.forward(x.clone()).unwrap();
     let b = net.forward(x).unwrap();
     let diff = (a - b).abs().max().into_scalar();
-    assert!(diff > 0.0, "two training forwards drew the same dropout masks");
+    assert!(
+        diff > 0.0,
+        "two training forwards drew the same dropout masks"
+    );
 }
 
 #[test]
@@ -210,7 +245,14 @@ fn every_key_at_once_compiles_runs_and_counts_exactly() {
     let (_, aux) = net.forward_deep(random::<B>([1, 2, 19, 21], &d)).unwrap();
     assert_eq!(aux[0].dims(), [1, 4, 10, 11]);
     let config = Everything::<B>::summary().config;
-    for part in ["GroupNorm(2)", "PReLU", "residual", "scSE", "deep supervision 1", "pad_input"] {
+    for part in [
+        "GroupNorm(2)",
+        "PReLU",
+        "residual",
+        "scSE",
+        "deep supervision 1",
+        "pad_input",
+    ] {
         assert!(config.contains(part), "{config}");
     }
 }
@@ -226,4 +268,34 @@ fn batch_norm_uses_batch_statistics_in_training_and_running_ones_in_inference() 
         .unwrap();
     let diff = (train.inner() - infer).abs().max().into_scalar();
     assert!(diff > 1e-3, "train and inference BatchNorm agree ({diff})");
+}
+
+#[test]
+fn params_match_pytorchs_count_for_three_combinations() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/variant_params.json"
+    );
+    let counts: std::collections::HashMap<String, usize> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(counts["BatchClassic"], BatchClassic::<B>::PARAMS);
+    assert_eq!(counts["GroupResidualGate"], GroupResidualGate::<B>::PARAMS);
+    assert_eq!(
+        counts["InstanceScseShuffle"],
+        InstanceScseShuffle::<B>::PARAMS
+    );
+    let d = device();
+    let stats = 2 * batch_norm_channels(&BatchClassic::<B>::CHANNELS);
+    assert_eq!(
+        BatchClassic::<B>::new(&d).num_params(),
+        counts["BatchClassic"] + stats
+    );
+    assert_eq!(
+        GroupResidualGate::<B>::new(&d).num_params(),
+        counts["GroupResidualGate"]
+    );
+    assert_eq!(
+        InstanceScseShuffle::<B>::new(&d).num_params(),
+        counts["InstanceScseShuffle"]
+    );
 }

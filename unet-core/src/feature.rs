@@ -160,7 +160,12 @@ pub fn pad_to_multiple<B: Backend>(x: Tensor<B, 4>, multiple: usize) -> (Tensor<
 }
 
 /// Crops the `h` x `w` window at `[top, left]`: the inverse of [`pad_to_multiple`].
-pub fn crop_at<B: Backend>(x: Tensor<B, 4>, [top, left]: [usize; 2], h: usize, w: usize) -> Tensor<B, 4> {
+pub fn crop_at<B: Backend>(
+    x: Tensor<B, 4>,
+    [top, left]: [usize; 2],
+    h: usize,
+    w: usize,
+) -> Tensor<B, 4> {
     let [n, c, xh, xw] = x.dims();
     if (xh, xw) == (h, w) {
         return x;

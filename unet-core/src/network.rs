@@ -39,7 +39,10 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
 
     /// The checked forward pass with the deep-supervision outputs: the main logits and, for
     /// `deep_supervision: k`, the logits of decoder levels 1..=k (level `j` at 1/2^j size).
-    fn forward_deep(&self, x: Tensor<B, 4>) -> Result<(Tensor<B, 4>, Vec<Tensor<B, 4>>), ShapeError> {
+    fn forward_deep(
+        &self,
+        x: Tensor<B, 4>,
+    ) -> Result<(Tensor<B, 4>, Vec<Tensor<B, 4>>), ShapeError> {
         Ok((self.forward_checked(x)?, Vec::new()))
     }
 
@@ -48,7 +51,8 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
 
     /// Whether an input side of `size` pixels fits (ignoring a declared `input`).
     fn fits(size: usize) -> bool {
-        (Self::PAD_INPUT && size > 0) || geometry::output_size(Self::DEPTH, Self::PADDING, size).is_ok()
+        (Self::PAD_INPUT && size > 0)
+            || geometry::output_size(Self::DEPTH, Self::PADDING, size).is_ok()
     }
 
     /// The smallest input side at or above `at_least` that fits (ignoring a declared `input`).

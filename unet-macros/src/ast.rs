@@ -3,7 +3,9 @@
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{braced, bracketed, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility};
+use syn::{
+    braced, bracketed, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility,
+};
 
 /// What comes before `<`: enough to emit fallback items when the rest is broken.
 pub struct Header {

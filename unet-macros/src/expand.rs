@@ -151,11 +151,18 @@ fn emit(plan: &Plan) -> TokenStream {
         })
         .collect();
     let aux_docs = (1..=k).map(|j| {
-        format!("Deep-supervision logits of decoder level {j} (1/{} resolution).", 1usize << j)
+        format!(
+            "Deep-supervision logits of decoder level {j} (1/{} resolution).",
+            1usize << j
+        )
     });
     let aux_head_docs = (1..=k).map(|j| format!("1x1 deep-supervision head on decoder level {j}."));
     let main_ty = quote!(::unet::Feature<B, #classes, #l0>);
-    let out_ty = if k == 0 { main_ty.clone() } else { quote!(#outputs<B>) };
+    let out_ty = if k == 0 {
+        main_ty.clone()
+    } else {
+        quote!(#outputs<B>)
+    };
 
     // Encoder: down1..downD (DoubleConv then pool), then the bottleneck.
     let downs: Vec<Ident> = (1..=depth).map(|k| format_ident!("down{}", k)).collect();
@@ -230,7 +237,10 @@ fn emit(plan: &Plan) -> TokenStream {
     };
     let main_of = if k == 0 { quote!(y) } else { quote!(y.out) };
     let outputs_item = (k > 0).then(|| {
-        let doc = format!("Every output of [`{net}`]: the main logits and {k} deep-supervision head{}.", if k == 1 { "" } else { "s" });
+        let doc = format!(
+            "Every output of [`{net}`]: the main logits and {k} deep-supervision head{}.",
+            if k == 1 { "" } else { "s" }
+        );
         quote! {
             #[doc = #doc]
             #[derive(Debug, Clone)]

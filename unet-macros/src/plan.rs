@@ -340,7 +340,13 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
     } = *shape;
     let o = options;
     let multiple = 1usize << depth;
-    let padded = |s: usize| if o.pad_input { s.div_ceil(multiple) * multiple } else { s };
+    let padded = |s: usize| {
+        if o.pad_input {
+            s.div_ceil(multiple) * multiple
+        } else {
+            s
+        }
+    };
     let traces = input.map(|[h, w]| {
         (
             trace(depth, padding, padded(h)),
@@ -498,7 +504,10 @@ impl Plan {
         let o = &self.options;
         let d = Options::default();
         if o.norm != d.norm {
-            line.push_str(&format!(", norm{}", o.norm.label().trim_start_matches(" +")));
+            line.push_str(&format!(
+                ", norm{}",
+                o.norm.label().trim_start_matches(" +")
+            ));
         }
         if o.act != d.act {
             line.push_str(&format!(", act {}", o.act.label()));

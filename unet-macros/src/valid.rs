@@ -241,22 +241,38 @@ fn norm_value(value: &Value, errors: &mut Errors) -> Option<(Norm, Span)> {
     };
     match value {
         Value::Word(w) if w == "group" => {
-            errors.push(w.span(), "`group` needs a group count, as in `norm: group(8)`");
+            errors.push(
+                w.span(),
+                "`group` needs a group count, as in `norm: group(8)`",
+            );
             None
         }
         Value::Call { name, args, span } if name == "group" => {
             let [g] = args.as_slice() else {
                 errors.push(
                     *span,
-                    format!("`group(G)` takes one group count, found {} values", args.len()),
+                    format!(
+                        "`group(G)` takes one group count, found {} values",
+                        args.len()
+                    ),
                 );
                 return None;
             };
-            let groups = int_in("norm", g, 1, MAX_WIDTH, "the group count of `group(G)`", errors)?;
+            let groups = int_in(
+                "norm",
+                g,
+                1,
+                MAX_WIDTH,
+                "the group count of `group(G)`",
+                errors,
+            )?;
             Some((Norm::Group(groups), g.span()))
         }
         Value::Call { name, .. } if simple(&name.to_string()).is_some() => {
-            errors.push(name.span(), format!("`{name}` takes no arguments: write `norm: {name}`"));
+            errors.push(
+                name.span(),
+                format!("`{name}` takes no arguments: write `norm: {name}`"),
+            );
             None
         }
         Value::Call { name, .. } => {
@@ -292,19 +308,28 @@ fn act_value(value: &Value, errors: &mut Errors) -> Option<Act> {
             let [slope] = args.as_slice() else {
                 errors.push(
                     *span,
-                    format!("`leaky_relu(slope)` takes one slope, found {} values", args.len()),
+                    format!(
+                        "`leaky_relu(slope)` takes one slope, found {} values",
+                        args.len()
+                    ),
                 );
                 return None;
             };
             let (v, at) = number("act", slope, "the negative slope of `leaky_relu`", errors)?;
             if !(0.0..1.0).contains(&v) {
-                errors.push(at, format!("the slope of `leaky_relu` must be in [0, 1), found {v}"));
+                errors.push(
+                    at,
+                    format!("the slope of `leaky_relu` must be in [0, 1), found {v}"),
+                );
                 return None;
             }
             Some(Act::LeakyRelu(v))
         }
         Value::Call { name, .. } if simple(&name.to_string()).is_some() => {
-            errors.push(name.span(), format!("`{name}` takes no arguments: write `act: {name}`"));
+            errors.push(
+                name.span(),
+                format!("`{name}` takes no arguments: write `act: {name}`"),
+            );
             None
         }
         Value::Call { name, .. } => {
@@ -524,9 +549,7 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
         norm_value(&e.value, &mut errors)
     });
     let act = get("act").map_or(Some(Act::Relu), |e| act_value(&e.value, &mut errors));
-    let dropout = get("dropout").map_or(Some((0.0, 0.0)), |e| {
-        dropout_value(&e.value, &mut errors)
-    });
+    let dropout = get("dropout").map_or(Some((0.0, 0.0)), |e| dropout_value(&e.value, &mut errors));
     let residual = get("residual").map_or(Some(false), |e| {
         bool_value("residual", &e.value, &mut errors)
     });
@@ -655,7 +678,15 @@ pub fn check(input: &Input) -> Result<Plan, syn::Error> {
     }
 
     errors.finish()?;
-    let options = match (norm, act, dropout, residual, attention, deep_supervision, pad_input) {
+    let options = match (
+        norm,
+        act,
+        dropout,
+        residual,
+        attention,
+        deep_supervision,
+        pad_input,
+    ) {
         (
             Some((norm, _)),
             Some(act),

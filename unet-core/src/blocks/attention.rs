@@ -60,7 +60,11 @@ pub struct AttentionGate<B: Backend, const G: usize, const X: usize> {
 
 impl<B: Backend, const G: usize, const X: usize> AttentionGate<B, G, X> {
     /// The skip, weighted per pixel; `g` and `skip` have the same size.
-    pub fn forward<L: Level>(&self, g: &Feature<B, G, L>, skip: Feature<B, X, L>) -> Feature<B, X, L> {
+    pub fn forward<L: Level>(
+        &self,
+        g: &Feature<B, G, L>,
+        skip: Feature<B, X, L>,
+    ) -> Feature<B, X, L> {
         let skip = skip.into_tensor();
         let a = relu(self.gate.forward(g.tensor().clone()) + self.skip.forward(skip.clone()));
         let alpha = sigmoid(self.psi.forward(a));

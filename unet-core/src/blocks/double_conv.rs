@@ -51,8 +51,7 @@ impl DoubleConvConfig {
             norm2: o.norm.init(cout, device),
             act2: o.act.init(device),
             shortcut: o.residual.then(|| Shortcut {
-                project: (cin != cout)
-                    .then(|| Conv2dConfig::new([cin, cout], [1, 1]).init(device)),
+                project: (cin != cout).then(|| Conv2dConfig::new([cin, cout], [1, 1]).init(device)),
             }),
             dropout: (o.dropout > 0.0).then(|| DropoutConfig::new(o.dropout).init()),
         }

@@ -5,8 +5,8 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::tensor::backend::Backend;
 
 use super::double_conv::{DoubleConv, DoubleConvConfig};
-use crate::feature::Feature;
 use super::options::BlockOptions;
+use crate::feature::Feature;
 use crate::level::{Down, Level};
 
 /// Configuration of [`DownBlock`].

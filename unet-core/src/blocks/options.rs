@@ -68,11 +68,9 @@ impl ActKind {
     pub fn init<B: Backend>(self, device: &B::Device) -> Act<B> {
         match self {
             ActKind::Relu => Act::Relu(Relu),
-            ActKind::LeakyRelu(slope) => Act::LeakyRelu(
-                LeakyReluConfig::new()
-                    .with_negative_slope(slope)
-                    .init(),
-            ),
+            ActKind::LeakyRelu(slope) => {
+                Act::LeakyRelu(LeakyReluConfig::new().with_negative_slope(slope).init())
+            }
             ActKind::Gelu => Act::Gelu(Gelu::new()),
             ActKind::Silu => Act::Silu(Silu),
             ActKind::PRelu => Act::PRelu(PReluConfig::new().init(device)),

@@ -10,7 +10,7 @@ fn unknown_key_suggests_the_closest_known_key() {
         &[
             "unknown key `dpeth`",
             "did you mean `depth`?",
-            "`depth`, `base`, `up`, `in_channels`, `classes`, `padding`, `growth`, `channels`, `input`",
+            "`depth`, `base`, `up`, `in_channels`, `classes`, `padding`, `growth`, `channels`, `input`, `norm`, `act`, `dropout`, `residual`, `attention`, `deep_supervision`, `dims`, `pad_input`",
         ],
     );
     assert_declares(&out, "Net");
@@ -480,4 +480,160 @@ fn raw_identifier_name_declares_unraw_companions_after_an_error() {
         out.contains("use __unet_Net :: { r#Net , NetEncoder , NetSkips , NetDecoder }"),
         "{out}"
     );
+}
+
+#[test]
+fn group_norm_must_divide_every_width_and_names_the_first_level_that_it_does_not() {
+    let (errors, out) = expect_errors("Net<depth: 2, base: 12, growth: 2, norm: group(8)>");
+    assert_one_error(
+        &errors,
+        &[
+            "`group(8)` must divide every level's width",
+            "level 0 has 12 channels",
+            "[12, 24, 48]",
+        ],
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_declares(&out, "Net");
+    let (errors, _) = expect_errors("Net<depth: 2, channels: [8, 16, 20], norm: group(8)>");
+    assert_one_error(&errors, &["the bottleneck (level 2) has 20 channels"]);
+    expect_ok("Net<depth: 2, channels: [8, 16, 24], norm: group(8)>");
+}
+
+#[test]
+fn group_norm_needs_a_group_count_and_other_norms_take_none() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, norm: group>");
+    assert_one_error(
+        &errors,
+        &["`group` needs a group count, as in `norm: group(8)`"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, norm: group(0)>");
+    assert_one_error(&errors, &["`norm` must be at least 1", "found 0"]);
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, norm: group(2, 4)>");
+    assert_one_error(
+        &errors,
+        &["`group(G)` takes one group count, found 2 values"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, norm: batch(4)>");
+    assert_one_error(
+        &errors,
+        &["`batch` takes no arguments: write `norm: batch`"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, norm: bacth>");
+    assert_one_error(
+        &errors,
+        &["unknown `norm` value `bacth`", "did you mean `batch`?"],
+    );
+}
+
+#[test]
+fn activations_check_their_names_and_the_leaky_slope() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, act: rleu>");
+    assert_one_error(
+        &errors,
+        &["unknown `act` value `rleu`", "did you mean `relu`?"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, act: leaky_relu(1.5)>");
+    assert_one_error(
+        &errors,
+        &["the slope of `leaky_relu` must be in [0, 1), found 1.5"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, act: gelu(1)>");
+    assert_one_error(&errors, &["`gelu` takes no arguments"]);
+    let text = expect_ok("Net<depth: 2, base: 8, act: leaky_relu>");
+    assert!(text.contains("LeakyRelu (0.01f64)"), "{text}");
+}
+
+#[test]
+fn dropout_takes_a_probability_or_a_bottleneck_and_blocks_map() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dropout: 1.0>");
+    assert_one_error(
+        &errors,
+        &["`dropout` must be a probability in [0, 1), found 1"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dropout: { bottlenek: 0.5 }>");
+    assert_one_error(
+        &errors,
+        &[
+            "unknown `dropout` part `bottlenek`",
+            "did you mean `bottleneck`?",
+        ],
+    );
+    let (errors, _) =
+        expect_errors("Net<depth: 2, base: 8, dropout: { blocks: 0.1, blocks: 0.2 }>");
+    assert_one_error(&errors, &["duplicate `dropout` part `blocks`"]);
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dropout: { blocks: 2 }>");
+    assert_one_error(
+        &errors,
+        &["`dropout.blocks` must be a probability in [0, 1), found 2"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dropout: high>");
+    assert_one_error(
+        &errors,
+        &["`dropout` expects a probability or `{ bottleneck: p, blocks: q }`, found a word"],
+    );
+    expect_ok("Net<depth: 2, base: 8, dropout: { bottleneck: 0.5, blocks: 0.1, }>");
+}
+
+#[test]
+fn deep_supervision_must_stay_below_depth() {
+    let (errors, out) = expect_errors("Net<depth: 3, base: 8, deep_supervision: 3>");
+    assert_one_error(
+        &errors,
+        &[
+            "`deep_supervision` must be less than depth 3",
+            "decoder levels 1..=2",
+            "found 3",
+        ],
+    );
+    assert_declares(&out, "Net");
+    let text = expect_ok("Net<depth: 3, base: 8, deep_supervision: 2>");
+    assert!(text.contains("pub struct NetOutputs"), "{text}");
+    assert!(
+        text.contains("NetOutputs }"),
+        "the outputs struct is exported: {text}"
+    );
+}
+
+#[test]
+fn pad_input_with_valid_padding_points_at_both_keys() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, padding: valid, pad_input: true>");
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert_one_error(
+        &errors,
+        &["`pad_input: true` cannot be combined with `padding: valid`"],
+    );
+    assert_one_error(&errors, &["`padding: valid` given here"]);
+    // With pad_input, a declared input need not be a multiple of 2^depth.
+    expect_ok("Net<depth: 3, base: 8, pad_input: true, input: (37, 21)>");
+}
+
+#[test]
+fn booleans_and_attention_list_their_words() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, residual: yes>");
+    assert_one_error(
+        &errors,
+        &["unknown `residual` value `yes`", "`true`, `false`"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, attention: gates>");
+    assert_one_error(
+        &errors,
+        &["unknown `attention` value `gates`", "did you mean `gate`?"],
+    );
+}
+
+#[test]
+fn dims_three_is_refused_with_a_spanned_message() {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3>");
+    assert_one_error(&errors, &["`dims: 3`"]);
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 4>");
+    assert_one_error(&errors, &["`dims` must be between 2 and 3"]);
+    expect_ok("Net<depth: 2, base: 8, dims: 2>");
+}
+
+#[test]
+fn several_independent_mistakes_in_new_keys_are_all_reported() {
+    let (errors, _) =
+        expect_errors("Net<depth: 2, base: 8, norm: bacth, act: rleu, attention: gates>");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
 }

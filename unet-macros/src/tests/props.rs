@@ -113,13 +113,16 @@ fn value() -> BoxedStrategy<Pieces> {
                 .prop_map(|(items, t)| delimited("[", "]", items, t)),
             (prop::collection::vec(inner.clone(), 0..5), any::<bool>())
                 .prop_map(|(items, t)| delimited("(", ")", items, t)),
-            (word(), prop::collection::vec(inner.clone(), 0..3), any::<bool>()).prop_map(
-                |(name, items, t)| {
+            (
+                word(),
+                prop::collection::vec(inner.clone(), 0..3),
+                any::<bool>()
+            )
+                .prop_map(|(name, items, t)| {
                     let mut call = vec![name];
                     call.extend(delimited("(", ")", items, t));
                     call
-                }
-            ),
+                }),
             (prop::collection::vec((key(), inner), 0..3), any::<bool>()).prop_map(
                 |(entries, t)| {
                     let items = entries
@@ -486,7 +489,10 @@ impl Valid {
         e.extend(self.act.map(|a| format!("act: {a}")));
         e.extend(self.residual.map(|r| format!("residual: {r}")));
         e.extend(self.attention.map(|a| format!("attention: {a}")));
-        e.extend(self.deep_supervision.map(|k| format!("deep_supervision: {k}")));
+        e.extend(
+            self.deep_supervision
+                .map(|k| format!("deep_supervision: {k}")),
+        );
         e.extend(self.dropout.map(|p| format!("dropout: {p}")));
         e.extend(self.pad_input.map(|p| format!("pad_input: {p}")));
         e
@@ -525,12 +531,26 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
         prop::option::of(1usize..=8),
         prop::option::of((1usize..=16, 1usize..=16)),
         (
-            prop::option::of(prop::sample::select(vec!["none", "batch", "instance", "layer", "group"])),
-            prop::option::of(prop::sample::select(vec!["relu", "leaky_relu", "leaky_relu(0.2)", "gelu", "silu", "prelu"])),
+            prop::option::of(prop::sample::select(vec![
+                "none", "batch", "instance", "layer", "group",
+            ])),
+            prop::option::of(prop::sample::select(vec![
+                "relu",
+                "leaky_relu",
+                "leaky_relu(0.2)",
+                "gelu",
+                "silu",
+                "prelu",
+            ])),
             prop::option::of(any::<bool>()),
             prop::option::of(prop::sample::select(vec!["none", "gate", "scse"])),
             prop::option::of(0usize..=7),
-            prop::option::of(prop::sample::select(vec!["0.5", "0", "{ bottleneck: 0.5, blocks: 0.1 }", "{ blocks: 0.2 }"])),
+            prop::option::of(prop::sample::select(vec![
+                "0.5",
+                "0",
+                "{ bottleneck: 0.5, blocks: 0.1 }",
+                "{ blocks: 0.2 }",
+            ])),
             prop::option::of(any::<bool>()),
         ),
     )
@@ -539,7 +559,10 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
                 let (norm, act, residual, attention, deep, dropout, pad_input) = extras;
                 // `group(G)` with the largest G <= 4 dividing base, so it divides every width.
                 let norm = norm.map(|n| match n {
-                    "group" => format!("group({})", (1..=4).rev().find(|g| base % g == 0).unwrap_or(1)),
+                    "group" => format!(
+                        "group({})",
+                        (1..=4).rev().find(|g| base % g == 0).unwrap_or(1)
+                    ),
                     other => other.to_string(),
                 });
                 // `pad_input` only with same padding; `deep_supervision` below depth.
