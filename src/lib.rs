@@ -22,10 +22,10 @@ extern crate self as unet;
 
 pub use unet_core::bench;
 pub use unet_core::{
-    backend, blocks, burn, center_crop, check_input, crop_at, data, geometry, group_thousands, infer,
-    pad_to_multiple,
-    interop, train, Concat, Down, Feature, Level, Network, PaddingKind, ShapeError, Summary,
-    SummaryRow, L0, L1, L2, L3, L4, L5, L6, L7, L8,
+    backend, blocks, burn, center_crop, center_crop3, check_input, crop_at, data, geometry,
+    group_thousands, infer, interop, pad_to_multiple, train, Concat, Concat3, Down, Feature,
+    Feature3, Level, Network, PaddingKind, ShapeError, Summary, SummaryRow, L0, L1, L2, L3, L4, L5,
+    L6, L7, L8,
 };
 pub use unet_macros::unet;
 
@@ -34,5 +34,7 @@ pub use unet_macros::unet;
 pub mod prelude {
     pub use crate::burn::tensor::backend::Backend;
     pub use crate::burn::tensor::{Distribution, Tensor};
-    pub use crate::{unet, Down, Feature, Level, ShapeError, L0, L1, L2, L3, L4, L5, L6, L7, L8};
+    pub use crate::{
+        unet, Down, Feature, Feature3, Level, ShapeError, L0, L1, L2, L3, L4, L5, L6, L7, L8,
+    };
 }

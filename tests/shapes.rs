@@ -163,7 +163,7 @@ fn wrong_channel_count_is_a_shape_error_naming_both() {
         ShapeError::Channels {
             expected: 2,
             actual: 3,
-            shape: [1, 3, 16, 16]
+            shape: vec![1, 3, 16, 16]
         }
     );
     assert!(
@@ -232,10 +232,8 @@ fn declared_input_size_is_enforced_at_run_time() {
     assert_eq!(
         err,
         ShapeError::Declared {
-            expected_h: 32,
-            expected_w: 48,
-            actual_h: 48,
-            actual_w: 32
+            expected: vec![32, 48],
+            actual: vec![48, 32]
         }
     );
 }

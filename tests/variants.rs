@@ -299,3 +299,75 @@ fn params_match_pytorchs_count_for_three_combinations() {
         counts["InstanceScseShuffle"]
     );
 }
+
+unet!(Volume<depth: 2, base: 4, dims: 3, norm: instance, residual: true, classes: 2>);
+unet!(VolumeValid<depth: 1, base: 2, dims: 3, padding: valid, up: nearest, input: (20, 20, 24)>);
+unet!(VolumeConcat<depth: 2, base: 2, dims: 3, up: nearest_concat, norm: batch, dropout: 0.2>);
+
+#[test]
+fn three_d_networks_run_on_volumes_with_exact_counts() {
+    let d = device();
+    let net = Volume::<B>::new(&d);
+    let x = Tensor::<B, 5>::random([2, 1, 8, 12, 16], Distribution::Normal(0.0, 1.0), &d);
+    assert_eq!(net.forward(x).unwrap().dims(), [2, 2, 8, 12, 16]);
+    assert_eq!(net.num_params(), Volume::<B>::PARAMS);
+    assert_eq!(Volume::<B>::summary().total_params(), Volume::<B>::PARAMS);
+    assert!(Volume::<B>::summary().rows[0].kind.contains("Conv 3x3x3"));
+
+    // Valid padding: 20 -> 16 -> 8 -> 4 -> 8 -> 4 along each axis (margin 12 * 2 - 8 = 16).
+    let valid = VolumeValid::<B>::new(&d);
+    assert_eq!(VolumeValid::<B>::OUTPUT, Some([4, 4, 8]));
+    let x = Tensor::<B, 5>::random([1, 1, 20, 20, 24], Distribution::Normal(0.0, 1.0), &d);
+    assert_eq!(valid.forward(x).unwrap().dims(), [1, 1, 4, 4, 8]);
+    assert_eq!(valid.num_params(), VolumeValid::<B>::PARAMS);
+
+    let concat = VolumeConcat::<B>::new(&d);
+    let x = Tensor::<B, 5>::random([1, 1, 4, 4, 4], Distribution::Normal(0.0, 1.0), &d);
+    assert_eq!(concat.forward(x).unwrap().dims(), [1, 1, 4, 4, 4]);
+    // burn counts BatchNorm's running statistics: 2 norms x (mean + var) per block.
+    let stats: usize = 2 * batch_norm_channels(&VolumeConcat::<B>::CHANNELS);
+    assert_eq!(concat.num_params(), VolumeConcat::<B>::PARAMS + stats);
+}
+
+#[test]
+fn three_d_inputs_are_checked_on_every_axis() {
+    let d = device();
+    let net = Volume::<B>::new(&d);
+    let x = Tensor::<B, 5>::zeros([1, 1, 6, 8, 8], &d);
+    let err = net.forward(x).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            unet::ShapeError::Spatial {
+                axis: "depth",
+                actual: 6,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = VolumeValid::<B>::output_size(20, 20, 20).unwrap_err();
+    assert!(matches!(err, unet::ShapeError::Declared { .. }), "{err:?}");
+}
+
+#[test]
+fn three_d_pooling_and_up_sampling_match_their_definitions() {
+    let d = device();
+    let x = Tensor::<B, 1, Int>::arange(0..64, &d)
+        .float()
+        .reshape([1, 1, 4, 4, 4]);
+    let pooled = unet::blocks::max_pool3d_2x(x.clone());
+    // The max of each 2x2x2 cube is its last element: index (2z+1)*16 + (2y+1)*4 + 2x+1.
+    let expected: Vec<f32> = (0..8)
+        .map(|i| {
+            let (z, y, x) = (i / 4, (i / 2) % 2, i % 2);
+            ((2 * z + 1) * 16 + (2 * y + 1) * 4 + 2 * x + 1) as f32
+        })
+        .collect();
+    assert_eq!(pooled.dims(), [1, 1, 2, 2, 2]);
+    assert_eq!(pooled.into_data().to_vec::<f32>().unwrap(), expected);
+    let up = unet::blocks::upsample_nearest3d_2x(x.clone());
+    assert_eq!(up.dims(), [1, 1, 8, 8, 8]);
+    let back = unet::blocks::max_pool3d_2x(up);
+    back.into_data().assert_eq(&x.into_data(), true);
+}

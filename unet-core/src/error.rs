@@ -12,13 +12,13 @@ pub enum ShapeError {
         expected: usize,
         /// Channels the tensor has.
         actual: usize,
-        /// The whole `[N, C, H, W]` shape.
-        shape: [usize; 4],
+        /// The whole shape, `[N, C, H, W]` (or `[N, C, D, H, W]`).
+        shape: Vec<usize>,
     },
     /// A spatial size the network cannot take.
     #[error("input {axis} {actual} does not fit this network: {}; nearest valid {axis}s: {}", problem.describe(), crate::geometry::nearest_text(*below, *above))]
     Spatial {
-        /// `"height"` or `"width"`.
+        /// `"depth"`, `"height"` or `"width"`.
         axis: &'static str,
         /// The size given.
         actual: usize,
@@ -31,22 +31,28 @@ pub enum ShapeError {
     },
     /// The network declares a static `input` size and the tensor has another.
     #[error(
-        "this network was declared with input {expected_h}x{expected_w}, got {actual_h}x{actual_w}"
+        "this network was declared with input {}, got {}",
+        sizes(expected),
+        sizes(actual)
     )]
     Declared {
-        /// Declared height.
-        expected_h: usize,
-        /// Declared width.
-        expected_w: usize,
-        /// Actual height.
-        actual_h: usize,
-        /// Actual width.
-        actual_w: usize,
+        /// Declared `[height, width]` (or `[depth, height, width]`).
+        expected: Vec<usize>,
+        /// The tensor's spatial sizes.
+        actual: Vec<usize>,
     },
     /// The batch axis is empty.
     #[error("the batch is empty (input shape {shape:?})")]
     EmptyBatch {
-        /// The whole `[N, C, H, W]` shape.
-        shape: [usize; 4],
+        /// The whole shape, `[N, C, H, W]` (or `[N, C, D, H, W]`).
+        shape: Vec<usize>,
     },
+}
+
+/// `32x48`.
+fn sizes(s: &[usize]) -> String {
+    s.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("x")
 }

@@ -31,11 +31,13 @@ impl<B: Backend, const C: usize, L: Level> Feature<B, C, L> {
             return Err(ShapeError::Channels {
                 expected: C,
                 actual: shape[1],
-                shape,
+                shape: shape.to_vec(),
             });
         }
         if shape[0] == 0 {
-            return Err(ShapeError::EmptyBatch { shape });
+            return Err(ShapeError::EmptyBatch {
+                shape: shape.to_vec(),
+            });
         }
         Ok(Self::trusted(tensor))
     }
@@ -171,4 +173,112 @@ pub fn crop_at<B: Backend>(
         return x;
     }
     x.slice([0..n, 0..c, top..top + h, left..left + w])
+}
+
+/// A `[N, C, D, H, W]` volume with `C` channels at resolution level `L`: the 3D counterpart of
+/// [`Feature`], for `dims: 3` networks. D, H and W stay dynamic.
+#[derive(Debug)]
+pub struct Feature3<B: Backend, const C: usize, L> {
+    tensor: Tensor<B, 5>,
+    level: PhantomData<L>,
+}
+
+impl<B: Backend, const C: usize, L: Level> Clone for Feature3<B, C, L> {
+    fn clone(&self) -> Self {
+        Self::trusted(self.tensor.clone())
+    }
+}
+
+impl<B: Backend, const C: usize, L: Level> Feature3<B, C, L> {
+    /// Wraps `tensor`, checking that its channel axis has `C` entries and its batch is not empty.
+    pub fn try_new(tensor: Tensor<B, 5>) -> Result<Self, ShapeError> {
+        let shape = tensor.dims();
+        if shape[1] != C {
+            return Err(ShapeError::Channels {
+                expected: C,
+                actual: shape[1],
+                shape: shape.to_vec(),
+            });
+        }
+        if shape[0] == 0 {
+            return Err(ShapeError::EmptyBatch {
+                shape: shape.to_vec(),
+            });
+        }
+        Ok(Self::trusted(tensor))
+    }
+
+    /// For blocks whose own weights guarantee `C` output channels.
+    pub(crate) fn trusted(tensor: Tensor<B, 5>) -> Self {
+        debug_assert_eq!(
+            tensor.dims()[1],
+            C,
+            "block produced the wrong channel count"
+        );
+        Self {
+            tensor,
+            level: PhantomData,
+        }
+    }
+
+    /// The channel count, `C`.
+    pub const CHANNELS: usize = C;
+
+    /// The tensor, borrowed.
+    pub fn tensor(&self) -> &Tensor<B, 5> {
+        &self.tensor
+    }
+
+    /// The tensor, unwrapped.
+    pub fn into_tensor(self) -> Tensor<B, 5> {
+        self.tensor
+    }
+
+    /// `[N, C, D, H, W]`.
+    pub fn dims(&self) -> [usize; 5] {
+        self.tensor.dims()
+    }
+
+    /// The level index (0 = input resolution).
+    pub fn level(&self) -> usize {
+        L::INDEX
+    }
+}
+
+/// The 3D [`Concat`]: `[up, skip]` along channels at level `L`, the skip center-cropped.
+#[derive(Debug)]
+pub struct Concat3<B: Backend, const UP: usize, const SKIP: usize, L> {
+    tensor: Tensor<B, 5>,
+    level: PhantomData<L>,
+}
+
+impl<B: Backend, const UP: usize, const SKIP: usize, L: Level> Concat3<B, UP, SKIP, L> {
+    /// Concatenates `[up, skip]` along channels, center-cropping the skip to `up`'s size.
+    pub fn new(up: Feature3<B, UP, L>, skip: Feature3<B, SKIP, L>) -> Self {
+        let [_, _, d, h, w] = up.dims();
+        let skip = center_crop3(skip.into_tensor(), [d, h, w]);
+        Self {
+            tensor: Tensor::cat(vec![up.into_tensor(), skip], 1),
+            level: PhantomData,
+        }
+    }
+
+    /// The concatenated tensor, `UP + SKIP` channels.
+    pub fn into_tensor(self) -> Tensor<B, 5> {
+        self.tensor
+    }
+}
+
+/// Crops the center `[d, h, w]` window of a volume; `x` must be at least that large.
+pub fn center_crop3<B: Backend>(x: Tensor<B, 5>, [d, h, w]: [usize; 3]) -> Tensor<B, 5> {
+    let [n, c, xd, xh, xw] = x.dims();
+    if [xd, xh, xw] == [d, h, w] {
+        return x;
+    }
+    assert!(
+        xd >= d && xh >= h && xw >= w,
+        "center_crop3: {xd}x{xh}x{xw} is smaller than the {d}x{h}x{w} window"
+    );
+    let (front, top, left) = ((xd - d) / 2, (xh - h) / 2, (xw - w) / 2);
+    x.slice([0..n, 0..c, front..front + d, top..top + h, left..left + w])
 }

@@ -23,48 +23,56 @@ pub mod train;
 
 pub use burn;
 pub use error::ShapeError;
-pub use feature::{center_crop, crop_at, pad_to_multiple, Concat, Feature};
+pub use feature::{
+    center_crop, center_crop3, crop_at, pad_to_multiple, Concat, Concat3, Feature, Feature3,
+};
 pub use geometry::PaddingKind;
 pub use level::{Down, Level, L0, L1, L2, L3, L4, L5, L6, L7, L8};
 pub use network::{Network, TrainableNetwork};
 pub use summary::{group_thousands, Summary, SummaryRow};
 
-/// Checks an untyped `[N, C, H, W]` input against a network's channels and spatial rules,
-/// naming the expected and actual sizes on failure. Used by every generated `forward`.
-/// With `pad_input`, any height and width fit: the network pads them itself.
-pub fn check_input(
-    shape: [usize; 4],
+/// Checks an untyped `[N, C, H, W]` (or `[N, C, D, H, W]`) input against a network's
+/// channels and spatial rules, naming the expected and actual sizes on failure. Used by every
+/// generated `forward`. With `pad_input`, any spatial size fits: the network pads it itself.
+pub fn check_input<const R: usize, const S: usize>(
+    shape: [usize; R],
     in_channels: usize,
     depth: usize,
     padding: PaddingKind,
-    declared: Option<[usize; 2]>,
+    declared: Option<[usize; S]>,
     pad_input: bool,
 ) -> Result<(), ShapeError> {
-    let [n, c, h, w] = shape;
+    debug_assert_eq!(R, S + 2, "shape is [N, C, spatial...]");
+    let (n, c, spatial) = (shape[0], shape[1], &shape[2..]);
     if c != in_channels {
         return Err(ShapeError::Channels {
             expected: in_channels,
             actual: c,
-            shape,
+            shape: shape.to_vec(),
         });
     }
     if n == 0 {
-        return Err(ShapeError::EmptyBatch { shape });
+        return Err(ShapeError::EmptyBatch {
+            shape: shape.to_vec(),
+        });
     }
-    if let Some([dh, dw]) = declared {
-        if (h, w) != (dh, dw) {
+    if let Some(expected) = declared {
+        if spatial != expected {
             return Err(ShapeError::Declared {
-                expected_h: dh,
-                expected_w: dw,
-                actual_h: h,
-                actual_w: w,
+                expected: expected.to_vec(),
+                actual: spatial.to_vec(),
             });
         }
     }
     if pad_input {
         return Ok(());
     }
-    for (axis, size) in [("height", h), ("width", w)] {
+    let axes: &[&'static str] = if spatial.len() == 3 {
+        &["depth", "height", "width"]
+    } else {
+        &["height", "width"]
+    };
+    for (axis, &size) in axes.iter().zip(spatial) {
         if let Err(problem) = geometry::output_size(depth, padding, size) {
             let (below, above) = geometry::nearest_valid(depth, padding, size);
             return Err(ShapeError::Spatial {

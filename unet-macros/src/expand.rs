@@ -16,6 +16,7 @@ pub fn expand(tokens: TokenStream) -> TokenStream {
     match ast::parse(tokens) {
         Err((error, header)) => fallback::emit(error, header.as_ref()),
         Ok(input) => match valid::check(&input) {
+            Ok(plan) if plan.options.dims == 3 => crate::volume::emit(&plan),
             Ok(plan) => emit(&plan),
             Err(error) => fallback::emit(error, Some(&input.header)),
         },
@@ -49,11 +50,11 @@ impl Names {
 }
 
 /// `::unet::L0` inside `k` layers of `::unet::Down<..>`.
-fn level_ty(k: usize) -> TokenStream {
+pub fn level_ty(k: usize) -> TokenStream {
     (0..k).fold(quote!(::unet::L0), |inner, _| quote!(::unet::Down<#inner>))
 }
 
-fn padding_tokens(padding: PaddingKind) -> TokenStream {
+pub fn padding_tokens(padding: PaddingKind) -> TokenStream {
     match padding {
         PaddingKind::Same => quote!(::unet::PaddingKind::Same),
         PaddingKind::Valid => quote!(::unet::PaddingKind::Valid),
@@ -72,7 +73,7 @@ fn up_tokens(up: Up) -> TokenStream {
 }
 
 /// A `::unet::blocks::BlockOptions` literal with the given dropout.
-fn options_tokens(padding: &TokenStream, o: &Options, dropout: f64) -> TokenStream {
+pub fn options_tokens(padding: &TokenStream, o: &Options, dropout: f64) -> TokenStream {
     let norm = match o.norm {
         Norm::None => quote!(::unet::blocks::NormKind::None),
         Norm::Batch => quote!(::unet::blocks::NormKind::Batch),
@@ -105,6 +106,27 @@ fn option_pair(pair: Option<[usize; 2]>) -> TokenStream {
     match pair {
         Some([a, b]) => quote!(::core::option::Option::Some([#a, #b])),
         None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The generated `summary()`: the plan's layer table as a const.
+pub fn summary_fn(plan: &Plan) -> TokenStream {
+    let name_str = plan.name.unraw().to_string();
+    let config = plan.config_line();
+    let rows = plan.rows.iter().map(|r| {
+        let (name, kind, channels, level, params) = (&r.name, &r.kind, r.channels, r.level, r.params);
+        let size = option_pair(r.size);
+        quote! {
+            ::unet::SummaryRow { name: #name, kind: #kind, channels: #channels, level: #level, size: #size, params: #params }
+        }
+    });
+    let n_rows = plan.rows.len();
+    quote! {
+        /// A per-layer table (name, type, output, params) ending with the parameter total.
+        pub fn summary() -> ::unet::Summary {
+            const ROWS: [::unet::SummaryRow; #n_rows] = [#(#rows),*];
+            ::unet::Summary { name: #name_str, config: #config, rows: &ROWS }
+        }
     }
 }
 
@@ -282,14 +304,7 @@ fn emit(plan: &Plan) -> TokenStream {
     };
     let name_str = net.unraw().to_string();
     let config = plan.config_line();
-    let rows = plan.rows.iter().map(|r| {
-        let (name, kind, channels, level, params) = (&r.name, &r.kind, r.channels, r.level, r.params);
-        let size = option_pair(r.size);
-        quote! {
-            ::unet::SummaryRow { name: #name, kind: #kind, channels: #channels, level: #level, size: #size, params: #params }
-        }
-    });
-    let n_rows = plan.rows.len();
+    let summary = summary_fn(plan);
     let doc_encoder = format!("Contracting path of [`{net}`]: {depth} levels of DoubleConv + max-pool, then the bottleneck.");
     let doc_skips =
         format!("The encoder's skip connections of [`{net}`], one typed field per level.");
@@ -420,7 +435,7 @@ fn emit(plan: &Plan) -> TokenStream {
 
                 /// Checks an `[N, C, H, W]` shape against this network's channels and size rules.
                 pub fn check_input(shape: [usize; 4]) -> ::core::result::Result<(), ::unet::ShapeError> {
-                    ::unet::check_input(shape, #in_ch, #depth, #padding, #input_tokens, #pad_input)
+                    ::unet::check_input(shape, #in_ch, #depth, #padding, Self::INPUT, #pad_input)
                 }
 
                 /// The output `[height, width]` for an input of `height` x `width`, or why it does not fit.
@@ -442,11 +457,7 @@ fn emit(plan: &Plan) -> TokenStream {
                     #run_typed
                 }
 
-                /// A per-layer table (name, type, output, params) ending with the parameter total.
-                pub fn summary() -> ::unet::Summary {
-                    const ROWS: [::unet::SummaryRow; #n_rows] = [#(#rows),*];
-                    ::unet::Summary { name: #name_str, config: #config, rows: &ROWS }
-                }
+                #summary
 
                 /// Loads weights saved by PyTorch (a `.pt`/`.pth` state dict or `.safetensors`)
                 /// under the seeds' key names; every mismatch is listed in one error.

@@ -17,6 +17,7 @@ mod geometry;
 mod plan;
 mod suggest;
 mod valid;
+mod volume;
 
 use proc_macro::TokenStream;
 

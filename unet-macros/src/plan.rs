@@ -59,9 +59,9 @@ impl Up {
     }
 
     /// Parameters of one up-sampling step `cin -> cout`.
-    fn params(self, cin: usize, cout: usize) -> Option<usize> {
+    fn params(self, cin: usize, cout: usize, dims: usize) -> Option<usize> {
         let (k, cout): (usize, usize) = match self {
-            Up::Transposed => (4, cout),
+            Up::Transposed => (1 << dims, cout),
             Up::Bilinear | Up::Nearest => (1, cout),
             Up::PixelShuffle => (9, cout.checked_mul(4)?),
             Up::BilinearConcat | Up::NearestConcat => return Some(0),
@@ -184,6 +184,8 @@ pub struct Options {
     pub deep_supervision: usize,
     /// Reflect-pad any input to a multiple of 2^depth and crop the output back.
     pub pad_input: bool,
+    /// Spatial dimensions: 2, or 3 for a volumetric U-Net.
+    pub dims: usize,
 }
 
 impl Default for Options {
@@ -197,6 +199,7 @@ impl Default for Options {
             attention: Attention::None,
             deep_supervision: 0,
             pad_input: false,
+            dims: 2,
         }
     }
 }
@@ -240,6 +243,8 @@ pub struct Plan {
     pub up: Up,
     pub padding: PaddingKind,
     pub input: Option<[usize; 2]>,
+    /// The declared `(depth, height, width)` of a `dims: 3` network.
+    pub volume: Option<[usize; 3]>,
     pub options: Options,
     pub rows: Vec<Row>,
     pub params: usize,
@@ -254,6 +259,8 @@ pub struct Shape {
     pub up: Up,
     pub padding: PaddingKind,
     pub input: Option<[usize; 2]>,
+    /// The declared `(depth, height, width)` of a `dims: 3` network.
+    pub volume: Option<[usize; 3]>,
     pub options: Options,
 }
 
@@ -299,7 +306,8 @@ fn trace(depth: usize, padding: PaddingKind, input: usize) -> Trace {
 /// for a residual block whose widths differ.
 fn double_conv(o: &Options, cin: usize, cout: usize) -> Option<usize> {
     let bias = if o.norm == Norm::None { cout } else { 0 };
-    let conv = |i: usize| 9usize.checked_mul(i)?.checked_mul(cout)?.checked_add(bias);
+    let kernel = 3usize.pow(o.dims as u32);
+    let conv = |i: usize| kernel.checked_mul(i)?.checked_mul(cout)?.checked_add(bias);
     let norm = o.norm.params(cout)?;
     let act = usize::from(o.act == Act::PRelu);
     let project = if o.residual && cin != cout {
@@ -337,6 +345,7 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         padding,
         input,
         ref options,
+        ..
     } = *shape;
     let o = options;
     let multiple = 1usize << depth;
@@ -403,7 +412,7 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
             channels: up_channels,
             level,
             size: size(&|t| t.up[level]),
-            params: up.params(deep, out)?,
+            params: up.params(deep, out, o.dims)?,
         });
         if o.attention == Attention::Gate {
             let inner = gate_inner(out);
@@ -476,6 +485,15 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
             params: 0,
         });
     }
+    if o.dims == 3 {
+        for row in &mut rows {
+            row.kind = row
+                .kind
+                .replace("3x3", "3x3x3")
+                .replace("2x2", "2x2x2")
+                .replace("1x1", "1x1x1");
+        }
+    }
     let total = rows
         .iter()
         .try_fold(0usize, |acc, r| acc.checked_add(r.params))?;
@@ -490,7 +508,8 @@ impl Plan {
             PaddingKind::Valid => "valid",
         };
         let mut line = format!(
-            "U-Net depth {}, channels {:?}, up {}, padding {}, in_channels {}, classes {}",
+            "{}U-Net depth {}, channels {:?}, up {}, padding {}, in_channels {}, classes {}",
+            if self.options.dims == 3 { "3D " } else { "" },
             self.depth,
             self.channels,
             self.up.name(),
@@ -500,6 +519,9 @@ impl Plan {
         );
         if let Some([h, w]) = self.input {
             line.push_str(&format!(", input {h}x{w}"));
+        }
+        if let Some([d, h, w]) = self.volume {
+            line.push_str(&format!(", input {d}x{h}x{w}"));
         }
         let o = &self.options;
         let d = Options::default();
@@ -549,6 +571,7 @@ mod tests {
             up: Up::Transposed,
             padding: PaddingKind::Same,
             input: None,
+            volume: None,
             options: Options::default(),
         }
     }

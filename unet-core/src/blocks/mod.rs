@@ -10,6 +10,7 @@ mod head;
 mod options;
 mod up;
 mod up_block;
+mod volume;
 
 pub use attention::{AttentionGate, AttentionGateConfig, Scse, ScseConfig};
 pub use double_conv::{DoubleConv, DoubleConvConfig, MergeConv, Shortcut};
@@ -18,6 +19,10 @@ pub use head::{Head, HeadConfig};
 pub use options::{Act, ActKind, BlockOptions, NormKind, Silu};
 pub use up::{pixel_shuffle, UpMode, UpSample, UpSampleConfig};
 pub use up_block::{Attention, UpBlock, UpBlockConfig};
+pub use volume::{
+    max_pool3d_2x, upsample_nearest3d_2x, Body3d, DoubleConv3d, DoubleConv3dConfig, DownBlock3d,
+    DownBlock3dConfig, Head3d, Head3dConfig, MergeConv3d, UpBlock3d, UpBlock3dConfig, UpMode3d,
+};
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;

@@ -116,7 +116,7 @@ fn other_value_kinds_are_named_in_the_message() {
         ),
         (
             "Net<depth: 2, base: 8, input: (64, 64, 3)>",
-            "`input` expects `(height, width)`, found 3 values",
+            "`input` expects `(height, width)` (a volume `(depth, height, width)` needs `dims: 3`), found 3 values",
         ),
         (
             "Net<depth: 2, base: 8, padding: [same]>",
@@ -623,9 +623,28 @@ fn booleans_and_attention_list_their_words() {
 }
 
 #[test]
-fn dims_three_is_refused_with_a_spanned_message() {
-    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3>");
-    assert_one_error(&errors, &["`dims: 3`"]);
+fn dims_three_takes_a_volume_input_and_refuses_2d_only_keys() {
+    let text = expect_ok("Net<depth: 2, base: 8, dims: 3, input: (16, 32, 32)>");
+    assert!(text.contains("DownBlock3d"), "{text}");
+    assert!(
+        text.contains("Option :: Some ([16usize , 32usize , 32usize])"),
+        "{text}"
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3, input: (32, 32)>");
+    assert_one_error(
+        &errors,
+        &["`input` expects `(depth, height, width)` with `dims: 3`, found 2 values"],
+    );
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3, input: (16, 30, 32)>");
+    assert_one_error(&errors, &["input height 30 is not divisible by 2^2 = 4"]);
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3, up: bilinear>");
+    assert_one_error(&errors, &["`up: bilinear` is 2D only; with `dims: 3` use `transposed`, `nearest` or `nearest_concat`"]);
+    for key in ["attention: gate", "deep_supervision: 1", "pad_input: true"] {
+        let src = format!("Net<depth: 2, base: 8, dims: 3, {key}>");
+        let (errors, _) = expect_errors(&src);
+        let name = key.split(':').next().unwrap();
+        assert_one_error(&errors, &[&format!("`{name}` is 2D only")]);
+    }
     let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 4>");
     assert_one_error(&errors, &["`dims` must be between 2 and 3"]);
     expect_ok("Net<depth: 2, base: 8, dims: 2>");

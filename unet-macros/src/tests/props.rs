@@ -404,6 +404,8 @@ struct Valid {
     deep_supervision: Option<usize>,
     dropout: Option<&'static str>,
     pad_input: Option<bool>,
+    /// `dims: 3` where every other key allows it.
+    dims: Option<usize>,
 }
 
 impl Valid {
@@ -420,7 +422,9 @@ impl Valid {
         let d = self.depth;
         let normed = !matches!(self.norm.as_deref(), None | Some("none"));
         // A norm has a scale and a shift per channel and takes the conv's bias away.
-        let conv3 = |i: u128, o: u128| 9 * i * o + if normed { 2 * o } else { o };
+        let volume = self.dims == Some(3);
+        let k3: u128 = if volume { 27 } else { 9 };
+        let conv3 = |i: u128, o: u128| k3 * i * o + if normed { 2 * o } else { o };
         let prelu = u128::from(self.act == Some("prelu"));
         let residual = self.residual == Some(true);
         let double = |i: u128, o: u128| {
@@ -431,7 +435,7 @@ impl Valid {
         let concat = mode.ends_with("_concat");
         // Parameters of the up-sampling, and channels it hands to the concatenation.
         let up = |i: u128, o: u128| match mode {
-            "transposed" => 4 * i * o + o,
+            "transposed" => (if volume { 8 } else { 4 }) * i * o + o,
             "pixelshuffle" => 9 * i * 4 * o + 4 * o,
             _ if concat => 0,
             _ => i * o + o,
@@ -495,6 +499,7 @@ impl Valid {
         );
         e.extend(self.dropout.map(|p| format!("dropout: {p}")));
         e.extend(self.pad_input.map(|p| format!("pad_input: {p}")));
+        e.extend(self.dims.map(|d| format!("dims: {d}")));
         e
     }
 }
@@ -530,6 +535,7 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
         prop::option::of(1usize..=8),
         prop::option::of(1usize..=8),
         prop::option::of((1usize..=16, 1usize..=16)),
+        prop::option::of(2usize..=3),
         (
             prop::option::of(prop::sample::select(vec![
                 "none", "batch", "instance", "layer", "group",
@@ -555,7 +561,7 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
         ),
     )
         .prop_map(
-            |(depth, base, growth, up, padding, in_channels, classes, input, extras)| {
+            |(depth, base, growth, up, padding, in_channels, classes, input, dims, extras)| {
                 let (norm, act, residual, attention, deep, dropout, pad_input) = extras;
                 // `group(G)` with the largest G <= 4 dividing base, so it divides every width.
                 let norm = norm.map(|n| match n {
@@ -583,9 +589,18 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
                     deep_supervision: deep.map(|k| k % depth),
                     dropout,
                     pad_input,
+                    dims: None,
                 };
+                // `dims: 3` only with the 3D up-sampling modes and no 2D-only key.
+                let flat = matches!(
+                    v.up,
+                    None | Some("transposed" | "nearest" | "nearest_concat")
+                ) && matches!(v.attention, None | Some("none"))
+                    && v.deep_supervision.unwrap_or(0) == 0
+                    && v.pad_input != Some(true);
+                v.dims = dims.filter(|d| *d == 2 || flat);
                 let pad = v.padding_kind();
-                v.input = input.map(|(h, w)| {
+                v.input = input.filter(|_| v.dims != Some(3)).map(|(h, w)| {
                     if v.pad_input == Some(true) {
                         [h * 7, w * 5] // any size fits
                     } else {

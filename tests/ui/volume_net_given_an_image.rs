@@ -1,0 +1,11 @@
+use unet::backend::Cpu;
+use unet::prelude::*;
+
+unet!(pub Volume<depth: 2, base: 4, dims: 3>);
+
+// A 3D network takes `Feature3` volumes; a 2D `Feature` image is a type error.
+fn run(net: &Volume<Cpu>, x: Feature<Cpu, 1, L0>) {
+    let _ = net.forward_typed(x);
+}
+
+fn main() {}
