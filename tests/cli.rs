@@ -277,7 +277,10 @@ fn unknown_model_is_a_one_line_error() {
     let out = unet(&["train", "--model", "huge", "--out", dir.to_str().unwrap()]);
     assert_one_line_error(
         &out,
-        &["unknown model `huge`", "tiny, small, classic, paper"],
+        &[
+            "unknown model `huge`",
+            "tiny, small, classic, paper, milesial",
+        ],
     );
     assert!(!dir.exists(), "no run folder may be created");
 }

@@ -25,6 +25,8 @@ unet!(BilinearConcat<depth: 2, base: 8, up: bilinear_concat>);
 unet!(NearestConcat<depth: 2, base: 8, up: nearest_concat>);
 unet!(Valid<depth: 2, base: 8, up: transposed, padding: valid>);
 unet!(RgbClasses2<depth: 2, base: 8, up: transposed, in_channels: 3, classes: 2>);
+// milesial/Pytorch-UNet's model (`bilinear=False`) at depth 2, base 8.
+unet!(Milesial<depth: 2, base: 8, norm: batch, up: transposed, in_channels: 3, classes: 2>);
 
 // Networks that do not fit the fixtures.
 unet!(Wide<depth: 2, base: 16, up: transposed>);
@@ -381,31 +383,52 @@ fn write_safetensors(path: &Path, names: &[(&str, Vec<usize>)]) {
 }
 
 #[test]
-fn milesial_keys_need_batch_norm() {
-    let path = scratch("milesial").join("milesial.safetensors");
-    write_safetensors(
-        &path,
-        &[
-            ("inc.double_conv.0.weight", vec![8, 1, 3, 3]),
-            ("inc.double_conv.1.weight", vec![8]),
-            ("inc.double_conv.1.bias", vec![8]),
-            ("inc.double_conv.1.running_mean", vec![8]),
-            ("inc.double_conv.1.running_var", vec![8]),
-            ("inc.double_conv.1.num_batches_tracked", vec![]),
-            (
-                "down1.maxpool_conv.1.double_conv.0.weight",
-                vec![16, 8, 3, 3],
-            ),
-            ("outc.conv.weight", vec![1, 8, 1, 1]),
-            ("outc.conv.bias", vec![1]),
-        ],
-    );
-    let e = Transposed::<B>::load_pytorch(&path, &device()).unwrap_err();
-    assert!(matches!(e, InteropError::NeedsBatchNorm { .. }), "{e}");
+fn milesial_pytorch_unet_weights_load_with_batch_norm_and_match_pytorch() {
+    // scripts/make_milesial_fixture.py: milesial's modules at depth 2, base 8, eval mode.
+    let (x, reference, shape) = io("milesial");
+    for file in ["milesial.pt", "milesial.safetensors"] {
+        let net = Milesial::<B>::load_pytorch(fixture(file), &device())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let y = net.forward(x.clone()).unwrap();
+        assert_eq!(y.dims().to_vec(), shape, "{file}");
+        let error = relative_l2(&y.into_data().to_vec::<f32>().unwrap(), &reference);
+        println!("{file}: relative L2 error {error:.3e}");
+        assert!(error < 1e-5, "{file}: relative L2 error {error:e}");
+    }
+}
+
+#[test]
+fn milesial_weights_save_back_under_milesials_names_bit_for_bit() {
+    let dir = scratch("milesial-round-trip");
+    let original = fixture("milesial.safetensors");
+    let net = Milesial::<B>::load_pytorch(&original, &device()).unwrap();
+    let saved = dir.join("milesial.safetensors");
+    net.save_safetensors(&saved).unwrap();
+    let (before, after) = (tensors(&original), tensors(&saved));
+    // burn keeps no `num_batches_tracked` counter: every other tensor comes back.
+    let kept: Vec<&String> = before
+        .keys()
+        .filter(|k| !k.ends_with("num_batches_tracked"))
+        .collect();
+    assert_eq!(kept, after.keys().collect::<Vec<_>>());
+    for key in kept {
+        assert!(after[key] == before[key], "{key} differs");
+    }
+}
+
+#[test]
+fn milesial_keys_into_a_network_without_batch_norm_name_the_configuration_they_need() {
+    let e = Transposed::<B>::load_pytorch(fixture("milesial.safetensors"), &device()).unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("milesial/Pytorch-UNet"), "{text}");
-    assert!(text.contains("needs `norm: batch`"), "{text}");
-    assert!(text.contains("not supported yet"), "{text}");
+    assert!(matches!(e, InteropError::Mismatch { .. }), "{e}");
+    assert!(
+        text.contains("the file holds `depth: 2, base: 8, norm: batch, up: transposed, in_channels: 3, classes: 2`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unexpected `inc.double_conv.1.running_mean`"),
+        "{text}"
+    );
 }
 
 #[test]

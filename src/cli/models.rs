@@ -18,6 +18,11 @@ unet!(
     /// `paper`: Ronneberger et al. 2015: valid convolutions, 2 classes.
     pub Paper<depth: 4, base: 64, up: transposed, padding: valid, classes: 2>
 );
+unet!(
+    /// `milesial`: milesial/Pytorch-UNet's `UNet(3, 2, bilinear=False)`: BatchNorm after each
+    /// convolution; `unet import --model milesial --from checkpoint.pth` reads its weights.
+    pub Milesial<depth: 4, base: 64, up: transposed, norm: batch, in_channels: 3, classes: 2>
+);
 
 /// Registry names and descriptions, in `unet models` order.
 pub const MODELS: &[(&str, &str)] = &[
@@ -36,6 +41,10 @@ pub const MODELS: &[(&str, &str)] = &[
     (
         "paper",
         "depth 4, base 64, transposed, valid padding, 2 classes (the paper's)",
+    ),
+    (
+        "milesial",
+        "depth 4, base 64, transposed, BatchNorm, RGB in, 2 classes (milesial/Pytorch-UNet's)",
     ),
 ];
 
@@ -58,6 +67,10 @@ macro_rules! with_model {
             }
             "paper" => {
                 type $N<B> = $crate::cli::models::Paper<B>;
+                $body
+            }
+            "milesial" => {
+                type $N<B> = $crate::cli::models::Milesial<B>;
                 $body
             }
             other => Err($crate::cli::unknown_model(other)),

@@ -15,15 +15,31 @@
 //!
 //! Indices are read as PyTorch writes them (`nn.Sequential` numbers its ReLUs too, so the
 //! convolutions are `0` and `2`): burn-store's renumbering of `.pt` files is turned off, so
-//! `.pt` and `.safetensors` files share one table. milesial/Pytorch-UNet's convention
-//! (`inc.double_conv.*`) is recognised and refused: it needs BatchNorm.
+//! `.pt` and `.safetensors` files share one table.
+//!
+//! milesial/Pytorch-UNet's convention (`UNet(n_channels, n_classes, bilinear=False)`:
+//! `DoubleConv.double_conv = Sequential(Conv2d(bias=False), BatchNorm2d, ReLU, Conv2d, BatchNorm2d,
+//! ReLU)`) loads into a network with `norm: batch` and `up: transposed`; its table depends on the
+//! depth, since `down{depth}` is the bottleneck:
+//!
+//! | PyTorch | module path |
+//! |---|---|
+//! | `inc.double_conv.{0,3}.weight` | `encoder.down1.conv.conv{1,2}` |
+//! | `inc.double_conv.{1,4}.{weight,bias,running_mean,running_var}` | `encoder.down1.conv.norm{1,2}` |
+//! | `down{k}.maxpool_conv.1.double_conv.*` (k < depth) | `encoder.down{k+1}.conv.*` |
+//! | `down{depth}.maxpool_conv.1.double_conv.*` | `encoder.bottleneck.*` |
+//! | `up{k}.up.{weight,bias}` | `decoder.up{k}.up.transposed` |
+//! | `up{k}.conv.double_conv.*` | `decoder.up{k}.conv.*` |
+//! | `outc.conv.{weight,bias}` | `decoder.out.conv` |
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::sync::LazyLock;
 
+use burn::module::{ModuleMapper, Param};
 use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
 use burn_store::{
     ApplyError, ApplyResult, BurnToPyTorchAdapter, KeyRemapper, ModuleSnapshot, ModuleStore,
     PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
@@ -146,8 +162,8 @@ pub fn pytorch_name(path: &str) -> Option<String> {
 pub enum Convention {
     /// The seeds' tutorial U-Net: `down1.conv.net.0.weight`, ..., `out.weight` (supported).
     Seeds,
-    /// milesial/Pytorch-UNet: `inc.double_conv.0.weight`, ..., `outc.conv.weight` (needs
-    /// BatchNorm, not supported yet).
+    /// milesial/Pytorch-UNet: `inc.double_conv.0.weight`, ..., `outc.conv.weight`, for
+    /// networks with `norm: batch, up: transposed`.
     Milesial,
 }
 
@@ -296,12 +312,6 @@ pub enum InteropError {
         /// The reader's message, first line.
         message: String,
     },
-    /// milesial/Pytorch-UNet's keys: BatchNorm after every convolution.
-    #[error("{path} uses milesial/Pytorch-UNet's key convention (`inc.double_conv.*`), which needs `norm: batch` (BatchNorm after each convolution); that is not supported yet")]
-    NeedsBatchNorm {
-        /// The file.
-        path: String,
-    },
     /// No tensor name follows a known convention.
     #[error("{path}: no tensor follows a known key convention (expected the seeds' `down1.conv.net.0.weight`, ..., `out.weight`); the file has {keys}")]
     UnknownConvention {
@@ -402,6 +412,8 @@ impl Store {
                 let store = SafetensorsStore::from_file(path)
                     .map_indices_contiguous(false)
                     .with_from_adapter(PyTorchToBurnAdapter)
+                    // As PyTorch's reader: `norm1.gamma`, not `norm1.Batch.gamma`.
+                    .skip_enum_variants(true)
                     .allow_partial(true)
                     .validate(false);
                 Store::Safetensors(match remap {
@@ -475,8 +487,160 @@ pub fn describe(shapes: &BTreeMap<String, Vec<usize>>) -> Option<String> {
     ))
 }
 
-fn seeds_remapper() -> KeyRemapper {
-    KeyRemapper::from_patterns(SEEDS_TO_MODULE.to_vec()).expect("the key tables are valid regexes")
+/// The `unet!` configuration a milesial/Pytorch-UNet file holds (`bilinear=False`), or `None`.
+pub fn describe_milesial(shapes: &BTreeMap<String, Vec<usize>>) -> Option<String> {
+    let dim = |name: &str, i: usize| shapes.get(name).and_then(|s| s.get(i).copied());
+    let depth = (1..)
+        .take_while(|k| {
+            shapes.contains_key(&format!("down{k}.maxpool_conv.1.double_conv.0.weight"))
+        })
+        .count();
+    let base = dim("inc.double_conv.0.weight", 0)?;
+    let in_channels = dim("inc.double_conv.0.weight", 1)?;
+    let classes = dim("outc.conv.weight", 0)?;
+    (depth > 0).then(|| {
+        format!("depth: {depth}, base: {base}, norm: batch, up: transposed, in_channels: {in_channels}, classes: {classes}")
+    })
+}
+
+/// milesial/Pytorch-UNet's names -> module paths, and back, for a network of `depth` levels.
+pub fn milesial_tables(depth: usize) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let mut blocks = vec![("inc".to_string(), "encoder.down1.conv".to_string())];
+    for k in 1..depth {
+        blocks.push((
+            format!("down{k}.maxpool_conv.1"),
+            format!("encoder.down{}.conv", k + 1),
+        ));
+    }
+    blocks.push((
+        format!("down{depth}.maxpool_conv.1"),
+        "encoder.bottleneck".to_string(),
+    ));
+    for i in 1..=depth {
+        blocks.push((format!("up{i}.conv"), format!("decoder.up{i}.conv")));
+    }
+    let (mut to_module, mut to_pytorch) = (Vec::new(), Vec::new());
+    for (p, m) in &blocks {
+        let (pe, me) = (regex::escape(p), regex::escape(m));
+        // `double_conv`: 0 conv, 1 norm, 2 ReLU, 3 conv, 4 norm, 5 ReLU.
+        for (conv_name, conv_index, norm_index) in [(1, 0, 1), (2, 3, 4)] {
+            to_module.push((
+                format!(r"^{pe}\.double_conv\.{conv_index}\.weight$"),
+                format!("{m}.conv{conv_name}.weight"),
+            ));
+            to_module.push((
+                format!(
+                    r"^{pe}\.double_conv\.{norm_index}\.(weight|bias|running_mean|running_var)$"
+                ),
+                format!("{m}.norm{conv_name}.$1"),
+            ));
+            to_pytorch.push((
+                format!(r"^{me}\.conv{conv_name}\.weight$"),
+                format!("{p}.double_conv.{conv_index}.weight"),
+            ));
+            for (burn, torch) in [
+                ("(?:gamma|weight)", "weight"),
+                ("(?:beta|bias)", "bias"),
+                ("running_mean", "running_mean"),
+                ("running_var", "running_var"),
+            ] {
+                to_pytorch.push((
+                    format!(r"^{me}\.norm{conv_name}\.(?:Batch\.)?{burn}$"),
+                    format!("{p}.double_conv.{norm_index}.{torch}"),
+                ));
+            }
+        }
+    }
+    to_module.push((
+        r"^up(\d+)\.up\.(weight|bias)$".to_string(),
+        "decoder.up$1.up.transposed.$2".into(),
+    ));
+    to_module.push((
+        r"^outc\.conv\.(weight|bias)$".to_string(),
+        "decoder.out.conv.$1".into(),
+    ));
+    to_pytorch.push((
+        r"^decoder\.up(\d+)\.up\.transposed\.(weight|bias)$".to_string(),
+        "up$1.up.$2".into(),
+    ));
+    to_pytorch.push((
+        r"^decoder\.out\.conv\.(weight|bias)$".to_string(),
+        "outc.conv.$1".into(),
+    ));
+    (to_module, to_pytorch)
+}
+
+/// The tables of a convention for a network of `depth` levels: (to module, to PyTorch).
+fn tables(convention: Convention, depth: usize) -> (Vec<(Regex, String)>, Vec<(Regex, String)>) {
+    let owned = |t: &[(&str, &str)]| {
+        t.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let (to_module, to_pytorch) = match convention {
+        Convention::Seeds => (owned(SEEDS_TO_MODULE), owned(MODULE_TO_SEEDS)),
+        Convention::Milesial => milesial_tables(depth),
+    };
+    let compile = |t: Vec<(String, String)>| {
+        t.into_iter()
+            .map(|(from, to)| {
+                (
+                    Regex::new(&from).expect("the key tables are valid regexes"),
+                    to,
+                )
+            })
+            .collect()
+    };
+    (compile(to_module), compile(to_pytorch))
+}
+
+/// milesial's `Up` concatenates `[skip, up]` where unet concatenates `[up, skip]`, so the
+/// decoder's first convolution sees the two halves of its input channels swapped. Swapping
+/// the halves of that weight along its input axis converts either way (its own inverse).
+#[derive(Default)]
+struct SwapMergeHalves {
+    path: Vec<String>,
+}
+
+impl SwapMergeHalves {
+    /// `decoder.up{i}.conv.conv1.weight`: the first convolution of a decoder level.
+    fn at_merge_conv(&self) -> bool {
+        matches!(self.path.as_slice(), [.., decoder, up, conv, conv1, weight]
+            if decoder == "decoder" && up.starts_with("up") && conv == "conv" && conv1 == "conv1" && weight == "weight")
+    }
+}
+
+impl<B: Backend> ModuleMapper<B> for SwapMergeHalves {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (id, tensor, mapper) = param.consume();
+        // The weight `[out, in, 3, 3]`; the bias (rank 1) is left alone.
+        let tensor = if D == 4 && self.at_merge_conv() {
+            let channels = tensor.dims()[1];
+            let half = channels / 2;
+            Tensor::cat(
+                vec![
+                    tensor.clone().narrow(1, half, channels - half),
+                    tensor.narrow(1, 0, half),
+                ],
+                1,
+            )
+        } else {
+            tensor
+        };
+        Param::from_mapped_value(id, tensor, mapper)
+    }
+}
+
+fn remapper(table: &[(Regex, String)]) -> KeyRemapper {
+    KeyRemapper::from_compiled_patterns(table.to_vec())
 }
 
 /// Loads PyTorch weights (`.pt`/`.pth` from `torch.save(model.state_dict())`, or
@@ -501,9 +665,8 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
     let file = Store::open(format, path, None)
         .shapes()
         .map_err(read_error)?;
-    match Convention::detect(file.keys().map(String::as_str)) {
-        Some(Convention::Seeds) => {}
-        Some(Convention::Milesial) => return Err(InteropError::NeedsBatchNorm { path: shown }),
+    let convention = match Convention::detect(file.keys().map(String::as_str)) {
+        Some(c) => c,
         None => {
             let mut keys: Vec<String> = file.keys().take(4).map(|k| format!("`{k}`")).collect();
             if file.len() > keys.len() {
@@ -517,7 +680,10 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
                 keys: keys.join(", "),
             });
         }
-    }
+    };
+    let (to_module, to_pytorch) = tables(convention, N::DEPTH);
+    let module_path = |name: &str| rename(&to_module, name);
+    let pytorch_name = |path: &str| rename(&to_pytorch, path);
     // Module path -> PyTorch name, for the file's tensors (unmatched ones keep their name).
     let original: HashMap<String, String> = file
         .keys()
@@ -531,9 +697,12 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
             .into_iter()
             .map(|s| (s.full_path(), s.shape.to_vec()))
             .collect();
-    let result = Store::open(format, path, Some(seeds_remapper()))
+    let result = Store::open(format, path, Some(remapper(&to_module)))
         .load_into(&mut net)
         .map_err(read_error)?;
+    if convention == Convention::Milesial {
+        net = net.map(&mut SwapMergeHalves::default());
+    }
 
     let mut problems = Vec::new();
     for (p, _) in &result.missing {
@@ -561,9 +730,26 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
             },
         });
     }
+    // burn-store loads a norm's `gamma`/`beta` from PyTorch's `weight`/`bias` but still lists
+    // those as unused: they are not, when the network has the norm parameter and got it.
+    let missing: Vec<&String> = result.missing.iter().map(|(p, _)| p).collect();
+    let loaded_as_norm = |p: &str| {
+        let alt = match (p.strip_suffix(".weight"), p.strip_suffix(".bias")) {
+            (Some(stem), _) => format!("{stem}.gamma"),
+            (_, Some(stem)) => format!("{stem}.beta"),
+            _ => return false,
+        };
+        !missing.iter().any(|m| **m == alt)
+            && expected.keys().any(|k| {
+                k.replace(".Batch.", ".")
+                    .replace(".Group.", ".")
+                    .replace(".Instance.", ".")
+                    == alt
+            })
+    };
     for p in &result.unused {
         let name = file_name(p);
-        if name.ends_with("num_batches_tracked") {
+        if name.ends_with("num_batches_tracked") || loaded_as_norm(p) {
             continue;
         }
         let found = file.get(&name).cloned().unwrap_or_default();
@@ -576,14 +762,18 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
         Err(InteropError::Mismatch {
             path: shown,
             model: N::NAME.to_string(),
-            file_holds: describe(&file),
+            file_holds: match convention {
+                Convention::Seeds => describe(&file),
+                Convention::Milesial => describe_milesial(&file),
+            },
             problems,
         })
     }
 }
 
-/// Writes `net`'s weights to `path` as `.safetensors` under the seeds' PyTorch names
-/// (`safetensors.torch.load_file` + `load_state_dict` read it back), atomically.
+/// Writes `net`'s weights to `path` as `.safetensors` under PyTorch names
+/// (`safetensors.torch.load_file` + `load_state_dict` read it back), atomically: milesial's
+/// for a network with BatchNorm (`norm: batch`), the seeds' otherwise.
 pub fn save_safetensors<B: Backend, N: Network<B>>(
     net: &N,
     path: impl AsRef<Path>,
@@ -593,8 +783,22 @@ pub fn save_safetensors<B: Backend, N: Network<B>>(
         path: path.display().to_string(),
         message,
     };
-    let remap = KeyRemapper::from_patterns(MODULE_TO_SEEDS.to_vec())
-        .expect("the key tables are valid regexes");
+    let batch_norm = ModuleSnapshot::<B>::collect(net, None, None, false)
+        .iter()
+        .any(|s| s.full_path().contains(".Batch."));
+    let convention = if batch_norm {
+        Convention::Milesial
+    } else {
+        Convention::Seeds
+    };
+    let remap = remapper(&tables(convention, N::DEPTH).1);
+    let swapped;
+    let net = if convention == Convention::Milesial {
+        swapped = net.clone().map(&mut SwapMergeHalves::default());
+        &swapped
+    } else {
+        net
+    };
     let mut store = SafetensorsStore::from_bytes(None)
         .remap(remap)
         .with_to_adapter(BurnToPyTorchAdapter)
@@ -609,6 +813,48 @@ pub fn save_safetensors<B: Backend, N: Network<B>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_milesial_name_maps_to_a_module_path_and_back_at_depth_four() {
+        let (to_module, to_pytorch) = tables(Convention::Milesial, 4);
+        for (name, path) in [
+            (
+                "inc.double_conv.0.weight",
+                "encoder.down1.conv.conv1.weight",
+            ),
+            (
+                "inc.double_conv.1.running_var",
+                "encoder.down1.conv.norm1.running_var",
+            ),
+            ("inc.double_conv.4.bias", "encoder.down1.conv.norm2.bias"),
+            (
+                "down3.maxpool_conv.1.double_conv.3.weight",
+                "encoder.down4.conv.conv2.weight",
+            ),
+            (
+                "down4.maxpool_conv.1.double_conv.0.weight",
+                "encoder.bottleneck.conv1.weight",
+            ),
+            ("up1.up.weight", "decoder.up1.up.transposed.weight"),
+            (
+                "up4.conv.double_conv.1.weight",
+                "decoder.up4.conv.norm1.weight",
+            ),
+            ("outc.conv.bias", "decoder.out.conv.bias"),
+        ] {
+            assert_eq!(rename(&to_module, name).as_deref(), Some(path), "{name}");
+            assert_eq!(rename(&to_pytorch, path).as_deref(), Some(name), "{path}");
+        }
+        // burn's own names for a BatchNorm's scale and shift save under PyTorch's.
+        assert_eq!(
+            rename(&to_pytorch, "encoder.down2.conv.norm2.Batch.gamma").as_deref(),
+            Some("down1.maxpool_conv.1.double_conv.4.weight")
+        );
+        assert_eq!(
+            rename(&to_module, "down5.maxpool_conv.1.double_conv.0.weight"),
+            None
+        );
+    }
 
     #[test]
     fn every_seeds_name_maps_to_a_module_path_and_back() {
