@@ -371,3 +371,57 @@ fn three_d_pooling_and_up_sampling_match_their_definitions() {
     let back = unet::blocks::max_pool3d_2x(up);
     back.into_data().assert_eq(&x.into_data(), true);
 }
+
+unet!(Trainable<depth: 2, base: 8, norm: batch, act: leaky_relu, attention: gate,
+      deep_supervision: 1, dropout: { bottleneck: 0.2, blocks: 0.05 }>);
+
+#[test]
+fn a_network_with_norms_attention_dropout_and_deep_supervision_learns_the_shapes() {
+    use unet::train::{fit, LossKind, TrainConfig};
+    let config = TrainConfig {
+        model: "trainable".into(),
+        data: "synthetic".into(),
+        seed: 7,
+        epochs: 3,
+        minutes: None,
+        batch: 8,
+        crop: 32,
+        lr: 3e-3,
+        loss: LossKind::Bce,
+        val_split: 0.2,
+        flip: true,
+        elastic: false,
+        epoch_size: 256,
+        workers: 1,
+    };
+    let dir = std::env::temp_dir().join(format!("unet-variants-train-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let train = unet::data::synthetic::generate(1, 64, 32, 1);
+    let valid = unet::data::synthetic::generate(2, 16, 32, 1);
+    // burn-train's generic learner needs more than a test thread's 2 MiB of stack unoptimised.
+    let run_dir = dir.clone();
+    let summary = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            fit::<CpuAutodiff, Trainable<CpuAutodiff>>(
+                &config,
+                &run_dir,
+                &[Default::default()],
+                false,
+                train,
+                valid,
+            )
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    let rows = &summary.rows;
+    println!("{rows:?}");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[2].train_loss < rows[0].train_loss, "{rows:?}");
+    // Three short epochs on 32x32 shapes: clearly better than predicting all background.
+    assert!(rows[2].dice > 0.9, "{rows:?}");
+    assert!(dir.join("best.mpk").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}

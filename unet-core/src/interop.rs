@@ -503,8 +503,11 @@ pub fn describe_milesial(shapes: &BTreeMap<String, Vec<usize>>) -> Option<String
     })
 }
 
+/// `(regex, replacement)` pairs as text.
+pub type Patterns = Vec<(String, String)>;
+
 /// milesial/Pytorch-UNet's names -> module paths, and back, for a network of `depth` levels.
-pub fn milesial_tables(depth: usize) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub fn milesial_tables(depth: usize) -> (Patterns, Patterns) {
     let mut blocks = vec![("inc".to_string(), "encoder.down1.conv".to_string())];
     for k in 1..depth {
         blocks.push((
@@ -571,7 +574,10 @@ pub fn milesial_tables(depth: usize) -> (Vec<(String, String)>, Vec<(String, Str
 }
 
 /// The tables of a convention for a network of `depth` levels: (to module, to PyTorch).
-fn tables(convention: Convention, depth: usize) -> (Vec<(Regex, String)>, Vec<(Regex, String)>) {
+/// Compiled `(pattern, replacement)` pairs, tried in order.
+type Table = Vec<(Regex, String)>;
+
+fn tables(convention: Convention, depth: usize) -> (Table, Table) {
     let owned = |t: &[(&str, &str)]| {
         t.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))

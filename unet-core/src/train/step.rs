@@ -203,3 +203,61 @@ pub fn train_step<B: AutodiffBackend, N: Network<B> + burn::module::AutodiffModu
 pub fn valid_step<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> SegOutput<B> {
     run(net, batch).1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::loss::LossKind;
+    use burn::backend::Flex;
+    use burn::tensor::{Distribution, TensorData};
+
+    type B = Flex;
+
+    fn targets() -> Tensor<B, 3, Int> {
+        let data: Vec<i64> = (0..64)
+            .map(|i| i64::from((i / 8 + i % 8) % 3 == 0))
+            .collect();
+        Tensor::from_data(TensorData::new(data, [1, 8, 8]), &Default::default())
+    }
+
+    #[test]
+    fn without_heads_the_loss_is_the_main_heads() {
+        let main = Tensor::<B, 1>::from_floats([0.7], &Default::default());
+        let total = deep_supervision_loss(LossKind::Bce, main, Vec::new(), &targets());
+        assert!((total.into_scalar() - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn heads_are_weighted_by_halves_and_the_sum_normalised() {
+        let device = Default::default();
+        let t = targets();
+        // A head at 1/2 size that predicts the same everywhere as the main logits...
+        let coarse = Tensor::<B, 4>::random([1, 1, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+        let fine = burn::tensor::module::interpolate(
+            coarse.clone(),
+            [8, 8],
+            burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest),
+        );
+        let main = segmentation_loss(LossKind::Bce, fine, t.clone());
+        let l = main.clone().into_scalar();
+        // ...leaves the loss unchanged: (l + l/2) / 1.5.
+        let same = deep_supervision_loss(LossKind::Bce, main.clone(), vec![coarse], &t);
+        assert!((same.into_scalar() - l).abs() < 1e-5);
+        // Two heads with losses a and b: (l + a/2 + b/4) / 1.75.
+        let h1 = Tensor::<B, 4>::random([1, 1, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+        let h2 = Tensor::<B, 4>::random([1, 1, 2, 2], Distribution::Normal(0.0, 1.0), &device);
+        let up = |h: Tensor<B, 4>| {
+            burn::tensor::module::interpolate(
+                h,
+                [8, 8],
+                burn::tensor::ops::InterpolateOptions::new(
+                    burn::tensor::ops::InterpolateMode::Nearest,
+                ),
+            )
+        };
+        let a = segmentation_loss(LossKind::Bce, up(h1.clone()), t.clone()).into_scalar();
+        let b = segmentation_loss(LossKind::Bce, up(h2.clone()), t.clone()).into_scalar();
+        let total = deep_supervision_loss(LossKind::Bce, main, vec![h1, h2], &t).into_scalar();
+        assert!((total - (l + a / 2.0 + b / 4.0) / 1.75).abs() < 1e-5);
+    }
+}
