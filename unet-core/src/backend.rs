@@ -13,6 +13,14 @@ pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
 #[cfg(feature = "cuda")]
 pub type Cuda = burn::backend::Cuda;
 
+/// burn's `ndarray` CPU backend (feature `ndarray`, with OpenBLAS under `ndarray-blas`).
+#[cfg(feature = "ndarray")]
+pub type NdArray = burn::backend::NdArray;
+
+/// burn's `candle` CPU backend (feature `candle`).
+#[cfg(feature = "candle")]
+pub type Candle = burn::backend::Candle;
+
 /// [`Cuda`] with automatic differentiation, for training.
 #[cfg(feature = "cuda")]
 pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;

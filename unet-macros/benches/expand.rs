@@ -33,6 +33,8 @@ mod plan;
 mod suggest;
 #[path = "../src/valid.rs"]
 mod valid;
+#[path = "../src/volume.rs"]
+mod volume;
 
 use std::hint::black_box;
 use std::str::FromStr;
@@ -47,12 +49,17 @@ const TARGET_MS: f64 = 5.0;
 const INVOCATIONS: &[(&str, &str, bool)] = &[
     (
         "depth 8, every key but channels",
-        "#[doc = \"deep\"] pub Deep<depth: 8, base: 4, growth: 2, up: bilinear, in_channels: 3, classes: 5, padding: same, input: (512, 512)>",
+        "#[doc = \"deep\"] pub Deep<depth: 8, base: 4, growth: 2, up: bilinear, in_channels: 3, classes: 5, padding: same, input: (500, 512), norm: group(4), act: leaky_relu(0.1), dropout: { bottleneck: 0.5, blocks: 0.1 }, residual: true, attention: gate, deep_supervision: 7, dims: 2, pad_input: true>",
         false,
     ),
     (
         "depth 8, channels instead of base/growth",
         "pub Deep<depth: 8, channels: [4, 8, 16, 32, 64, 128, 256, 512, 1024], up: transposed, in_channels: 3, classes: 5, padding: valid, input: (3068, 3068)>",
+        false,
+    ),
+    (
+        "depth 8, 3D with every 3D key",
+        "pub Volume<depth: 8, base: 4, dims: 3, up: nearest, in_channels: 2, classes: 3, padding: same, input: (256, 256, 512), norm: instance, act: gelu, dropout: { bottleneck: 0.5, blocks: 0.1 }, residual: true>",
         false,
     ),
     (

@@ -465,8 +465,8 @@ impl Valid {
             let g = up_width(c[k + 1], c[k]);
             total += up(c[k + 1], c[k]) + double(g + c[k], c[k]) + extra(g, c[k]);
         }
-        for j in 1..=self.deep_supervision.unwrap_or(0) {
-            total += conv1(c[j], classes);
+        for width in c.iter().skip(1).take(self.deep_supervision.unwrap_or(0)) {
+            total += conv1(*width, classes);
         }
         total + c[0] * classes + classes
     }

@@ -1,0 +1,126 @@
+//! The same `unet!` networks on every CPU backend compiled in, rated against flex (the default
+//! `cpu` backend) in one process: forward and train step of `classic` and `small`.
+//!
+//! ```sh
+//! sudo apt-get install libopenblas-dev     # for ndarray-blas
+//! cargo bench --bench backends --features ndarray-blas,candle
+//! UNET_BENCH_REPEATS=3 UNET_BENCH_ONLY=small cargo bench --bench backends --features candle
+//! ```
+//!
+//! Environment as `benches/unet.rs` (`UNET_BENCH_REPEATS`, `UNET_BENCH_WARMUP`,
+//! `UNET_BENCH_ONLY`). The table's ratios are flex's median over each other backend's: below 1,
+//! flex is faster.
+
+use unet::backend::{Cpu, CpuAutodiff};
+use unet::bench::{self, Arch, Case, Contender, Report, CLASSIC, SMALL};
+#[cfg(any(feature = "ndarray", feature = "candle"))]
+use unet::burn::backend::Autodiff;
+use unet::burn::tensor::backend::Backend;
+use unet::unet;
+
+unet!(
+    /// The `classic` row: the seeds' model.
+    BenchClassic<depth: 4, base: 64, up: transposed>
+);
+unet!(
+    /// The `small` row, on RGB input.
+    BenchSmall<depth: 4, base: 16, up: transposed, in_channels: 3>
+);
+
+/// The network of `case` on the autodiff backend `A`, labelled `label`.
+fn contender<A>(label: &str, case: &Case) -> Contender
+where
+    A: unet::burn::tensor::backend::AutodiffBackend,
+{
+    let device = Default::default();
+    if case.name == CLASSIC.name {
+        Contender::network::<A, BenchClassic<A>>(label, case, &device)
+    } else {
+        Contender::network::<A, BenchSmall<A>>(label, case, &device)
+    }
+}
+
+/// The label of the ndarray column.
+#[cfg(feature = "ndarray")]
+const NDARRAY: &str = if cfg!(feature = "ndarray-blas") {
+    "ndarray+openblas"
+} else {
+    "ndarray"
+};
+
+/// flex first, then every other backend compiled in.
+fn contenders(case: &Case) -> Vec<Contender> {
+    #[allow(unused_mut)]
+    let mut all = vec![contender::<CpuAutodiff>("flex", case)];
+    #[cfg(feature = "ndarray")]
+    all.push(contender::<Autodiff<unet::backend::NdArray>>(NDARRAY, case));
+    #[cfg(feature = "candle")]
+    all.push(contender::<Autodiff<unet::backend::Candle>>("candle", case));
+    all
+}
+
+/// The column labels of [`contenders`].
+fn labels() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut all = vec!["flex"];
+    #[cfg(feature = "ndarray")]
+    all.push(NDARRAY);
+    #[cfg(feature = "candle")]
+    all.push("candle");
+    all
+}
+
+fn arch<const N: usize>(in_channels: usize, classes: usize, channels: &[usize; N]) -> Arch {
+    Arch::new(
+        in_channels,
+        classes,
+        channels,
+        BenchClassic::<Cpu>::UP,
+        BenchClassic::<Cpu>::PADDING,
+    )
+}
+
+fn main() {
+    let options = bench::Options::from_env().unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        std::process::exit(2)
+    });
+    let only = std::env::var("UNET_BENCH_ONLY").ok();
+    let cases = [
+        (CLASSIC, arch(1, 1, &BenchClassic::<Cpu>::CHANNELS)),
+        (SMALL, arch(3, 1, &BenchSmall::<Cpu>::CHANNELS)),
+    ];
+    let labels = labels();
+    println!(
+        "unet backends: warm-up {}, {} forward / {} train timed runs per backend, alternating {}",
+        options.warmup,
+        options.forward_repeats,
+        options.train_repeats,
+        labels.join(", ")
+    );
+    if labels.len() == 1 {
+        println!("(only flex is compiled in: add `--features ndarray-blas,candle`)");
+    }
+    let mut rows = Vec::new();
+    for (case, arch) in &cases {
+        if only.as_deref().is_some_and(|o| o != case.name) {
+            continue;
+        }
+        println!("{}", arch.describe(case));
+        let mut contenders = contenders(case);
+        rows.extend(bench::measure_case(case, arch, &options, &mut contenders));
+    }
+    let device = Default::default();
+    let report = Report {
+        backend: format!(
+            "{} (first) against {}",
+            <Cpu as Backend>::name(&device),
+            labels[1..].join(", ")
+        ),
+        threads: bench::cpu_threads(),
+        matmul: None,
+        rows,
+        torch: None,
+    };
+    println!("\n{report}");
+}
