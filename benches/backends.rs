@@ -8,11 +8,14 @@
 //! ```
 //!
 //! Environment as `benches/unet.rs` (`UNET_BENCH_REPEATS`, `UNET_BENCH_WARMUP`,
-//! `UNET_BENCH_ONLY`). The table's ratios are flex's median over each other backend's: below 1,
+//! `UNET_BENCH_ONLY`), and `UNET_BENCH_FORWARD_ONLY=1` to skip the train rows (a classic train
+//! step takes minutes on ndarray). The table's ratios are flex's median over each other backend's: below 1,
 //! flex is faster.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use unet::backend::{Cpu, CpuAutodiff};
-use unet::bench::{self, Arch, Case, Contender, Report, CLASSIC, SMALL};
+
+use unet::bench::{self, Arch, Case, Contender, Kind, Report, Row, CLASSIC, SMALL};
 #[cfg(any(feature = "ndarray", feature = "candle"))]
 use unet::burn::backend::Autodiff;
 use unet::burn::tensor::backend::Backend;
@@ -70,6 +73,76 @@ fn labels() -> Vec<&'static str> {
     all
 }
 
+/// The forward row over every backend, then the train row over those that can train (burn
+/// 0.21's candle backend cannot: its max-pool has no indices, so no gradient). One untimed
+/// train step per backend finds out, and doubles as a warm-up.
+fn measure(
+    case: &Case,
+    arch: &Arch,
+    options: &bench::Options,
+    mut all: Vec<Contender>,
+) -> Vec<Row> {
+    let row = |kind: Kind, flops: u64, contenders: &mut [&mut Contender], repeats: usize| {
+        bench::reset_peak_rss();
+        let labels: Vec<String> = contenders.iter().map(|c| c.label.clone()).collect();
+        let mut runs: Vec<Box<dyn FnMut() + '_>> = contenders
+            .iter_mut()
+            .map(|c| -> Box<dyn FnMut() + '_> {
+                match kind {
+                    Kind::Forward => Box::new(move || c.forward_once()),
+                    Kind::Train => Box::new(move || c.train_once()),
+                }
+            })
+            .collect();
+        let mut refs: Vec<&mut dyn FnMut()> = runs
+            .iter_mut()
+            .map(|r| &mut **r as &mut dyn FnMut())
+            .collect();
+        let stats = bench::time_alternating(options.warmup, repeats, &mut refs);
+        Row {
+            case: *case,
+            kind,
+            flops,
+            timings: labels.into_iter().zip(stats).collect(),
+            peak_rss_mib: bench::peak_rss_mib(),
+        }
+    };
+    let mut everyone: Vec<&mut Contender> = all.iter_mut().collect();
+    let forward = row(
+        Kind::Forward,
+        arch.forward_flops(case.batch, case.size),
+        &mut everyone,
+        options.forward_repeats,
+    );
+    if std::env::var_os("UNET_BENCH_FORWARD_ONLY").is_some() {
+        return vec![forward];
+    }
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut trainers: Vec<&mut Contender> = Vec::new();
+    for c in all.iter_mut() {
+        match catch_unwind(AssertUnwindSafe(|| c.train_once())) {
+            Ok(()) => trainers.push(c),
+            Err(e) => {
+                let why = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                println!("{}: no train step on this backend ({why})", c.label);
+            }
+        }
+    }
+    std::panic::set_hook(hook);
+    let train = row(
+        Kind::Train,
+        arch.train_flops(case.batch, case.size),
+        &mut trainers,
+        options.train_repeats,
+    );
+    vec![forward, train]
+}
+
 fn arch<const N: usize>(in_channels: usize, classes: usize, channels: &[usize; N]) -> Arch {
     Arch::new(
         in_channels,
@@ -107,8 +180,7 @@ fn main() {
             continue;
         }
         println!("{}", arch.describe(case));
-        let mut contenders = contenders(case);
-        rows.extend(bench::measure_case(case, arch, &options, &mut contenders));
+        rows.extend(measure(case, arch, &options, contenders(case)));
     }
     let device = Default::default();
     let report = Report {

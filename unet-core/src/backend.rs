@@ -17,8 +17,10 @@ pub type Cuda = burn::backend::Cuda;
 #[cfg(feature = "ndarray")]
 pub type NdArray = burn::backend::NdArray;
 
-/// burn's `candle` CPU backend (feature `candle`).
+/// burn's `candle` CPU backend (feature `candle`; deprecated by burn 0.21, kept for the
+/// backend comparison in `benches/backends.rs`).
 #[cfg(feature = "candle")]
+#[allow(deprecated)]
 pub type Candle = burn::backend::Candle;
 
 /// [`Cuda`] with automatic differentiation, for training.

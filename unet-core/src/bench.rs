@@ -445,6 +445,16 @@ impl Contender {
         }
     }
 
+    /// Runs one inference forward pass.
+    pub fn forward_once(&mut self) {
+        (self.forward)()
+    }
+
+    /// Runs one training step (forward, loss, backward, Adam).
+    pub fn train_once(&mut self) {
+        (self.train)()
+    }
+
     /// A contender for a generated network `N` (initialised twice: inference and training).
     pub fn network<B, N>(label: impl Into<String>, case: &Case, device: &B::Device) -> Self
     where
