@@ -24,7 +24,8 @@ pub mod train;
 pub use burn;
 pub use error::ShapeError;
 pub use feature::{
-    center_crop, center_crop3, crop_at, pad_to_multiple, Concat, Concat3, Feature, Feature3,
+    center_crop, center_crop3, center_crop_to, crop_at, pad_to_multiple, Concat, Concat3, Feature,
+    Feature3,
 };
 pub use geometry::PaddingKind;
 pub use level::{Down, Level, L0, L1, L2, L3, L4, L5, L6, L7, L8};

@@ -230,6 +230,27 @@ fn dropout_value(value: &Value, errors: &mut Errors) -> Option<(f64, f64)> {
     })
 }
 
+/// A `name(...)` that `key` does not take: a known word given arguments, or an unknown one.
+fn call_error(
+    key: &str,
+    name: &syn::Ident,
+    known: bool,
+    names: &[&str],
+    expected: &str,
+    errors: &mut Errors,
+) {
+    let message = if known {
+        format!("`{name}` takes no arguments: write `{key}: {name}`")
+    } else {
+        let text = name.to_string();
+        format!(
+            "unknown `{key}` value `{text}`{} (expected one of {expected})",
+            did_you_mean(&text, names)
+        )
+    };
+    errors.push(name.span(), message);
+}
+
 /// `none`, `batch`, `instance`, `group(G)` or `layer`, and the span of `G`.
 fn norm_value(value: &Value, errors: &mut Errors) -> Option<(Norm, Span)> {
     let simple = |name: &str| match name {
@@ -268,22 +289,10 @@ fn norm_value(value: &Value, errors: &mut Errors) -> Option<(Norm, Span)> {
             )?;
             Some((Norm::Group(groups), g.span()))
         }
-        Value::Call { name, .. } if simple(&name.to_string()).is_some() => {
-            errors.push(
-                name.span(),
-                format!("`{name}` takes no arguments: write `norm: {name}`"),
-            );
-            None
-        }
         Value::Call { name, .. } => {
-            let text = name.to_string();
-            errors.push(
-                name.span(),
-                format!(
-                    "unknown `norm` value `{text}`{} (expected one of `none`, `batch`, `instance`, `group(G)`, `layer`)",
-                    did_you_mean(&text, Norm::NAMES)
-                ),
-            );
+            let known = simple(&name.to_string()).is_some();
+            let expected = "`none`, `batch`, `instance`, `group(G)`, `layer`";
+            call_error("norm", name, known, Norm::NAMES, expected, errors);
             None
         }
         other => {
@@ -325,22 +334,10 @@ fn act_value(value: &Value, errors: &mut Errors) -> Option<Act> {
             }
             Some(Act::LeakyRelu(v))
         }
-        Value::Call { name, .. } if simple(&name.to_string()).is_some() => {
-            errors.push(
-                name.span(),
-                format!("`{name}` takes no arguments: write `act: {name}`"),
-            );
-            None
-        }
         Value::Call { name, .. } => {
-            let text = name.to_string();
-            errors.push(
-                name.span(),
-                format!(
-                    "unknown `act` value `{text}`{} (expected one of `relu`, `leaky_relu(slope)`, `gelu`, `silu`, `prelu`)",
-                    did_you_mean(&text, Act::NAMES)
-                ),
-            );
+            let known = simple(&name.to_string()).is_some();
+            let expected = "`relu`, `leaky_relu(slope)`, `gelu`, `silu`, `prelu`";
+            call_error("act", name, known, Act::NAMES, expected, errors);
             None
         }
         other => word_in("act", other, Act::NAMES, errors).and_then(simple),
