@@ -251,6 +251,9 @@ fn call_error(
     errors.push(name.span(), message);
 }
 
+/// What `norm` accepts, as the messages list it.
+const NORM_FORMS: &str = "`none`, `batch`, `instance`, `group(G)`, `layer`";
+
 /// `none`, `batch`, `instance`, `group(G)` or `layer`, and the span of `G`.
 fn norm_value(value: &Value, errors: &mut Errors) -> Option<(Norm, Span)> {
     let simple = |name: &str| match name {
@@ -291,13 +294,22 @@ fn norm_value(value: &Value, errors: &mut Errors) -> Option<(Norm, Span)> {
         }
         Value::Call { name, .. } => {
             let known = simple(&name.to_string()).is_some();
-            let expected = "`none`, `batch`, `instance`, `group(G)`, `layer`";
-            call_error("norm", name, known, Norm::NAMES, expected, errors);
+            call_error("norm", name, known, Norm::NAMES, NORM_FORMS, errors);
             None
         }
+        Value::Word(w) => {
+            let found = simple(&w.to_string());
+            if found.is_none() {
+                call_error("norm", w, false, Norm::NAMES, NORM_FORMS, errors);
+            }
+            found.map(|n| (n, w.span()))
+        }
         other => {
-            let name = word_in("norm", other, Norm::NAMES, errors)?;
-            simple(name).map(|n| (n, other.span()))
+            errors.push(
+                other.span(),
+                format!("`norm` expects one of {NORM_FORMS}, found {}", other.kind()),
+            );
+            None
         }
     }
 }
