@@ -27,9 +27,13 @@ use proc_macro::TokenStream;
 /// every channel count written into the block types. Keys: `depth` (1..=8, required),
 /// `base` (channels of level 0), `growth` (default 2), `channels: [c0, .., c_depth]`
 /// (instead of `base`/`growth`), `up` (`transposed` | `bilinear` | `nearest` |
-/// `bilinear_concat` | `nearest_concat`),
-/// `in_channels` (default 1), `classes` (default 1), `padding` (`same` | `valid`),
-/// `input: (H, W)` (optional, checked here). See the README for the full table.
+/// `bilinear_concat` | `nearest_concat` |
+/// `pixelshuffle`), `in_channels` (default 1), `classes` (default 1), `padding` (`same` |
+/// `valid`), `input: (H, W)` (optional, checked here), `norm` (`none` | `batch` | `instance` |
+/// `group(G)` | `layer`), `act` (`relu` | `leaky_relu(s)` | `gelu` | `silu` | `prelu`),
+/// `dropout` (`p` or `{ bottleneck: p, blocks: q }`), `residual`, `attention` (`none` | `gate` |
+/// `scse`), `deep_supervision: k`, `dims` (`2` | `3`), `pad_input`. See the README for the full
+/// table.
 #[proc_macro]
 pub fn unet(input: TokenStream) -> TokenStream {
     expand::expand(input.into()).into()
