@@ -417,6 +417,17 @@ fn milesial_weights_save_back_under_milesials_names_bit_for_bit() {
 }
 
 #[test]
+fn norm_tensors_missing_from_a_file_are_listed_with_their_shapes() {
+    // The seeds' file has no BatchNorm: each missing norm parameter names its shape.
+    let e = Milesial::<B>::load_pytorch(fixture("rgb_classes2.pt"), &device()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("missing `encoder.down1.conv.norm1.gamma` (the network expects [8])"),
+        "{text}"
+    );
+}
+
+#[test]
 fn milesial_keys_into_a_network_without_batch_norm_name_the_configuration_they_need() {
     let e = Transposed::<B>::load_pytorch(fixture("milesial.safetensors"), &device()).unwrap_err();
     let text = e.to_string();

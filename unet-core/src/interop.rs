@@ -627,8 +627,8 @@ impl<B: Backend> ModuleMapper<B> for SwapMergeHalves {
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
         let (id, tensor, mapper) = param.consume();
-        // The weight `[out, in, 3, 3]`; the bias (rank 1) is left alone.
-        let tensor = if D == 4 && self.at_merge_conv() {
+        // The weight `[out, in, 3, 3]` (`at_merge_conv` leaves the bias alone).
+        let tensor = if self.at_merge_conv() {
             let channels = tensor.dims()[1];
             let half = channels / 2;
             Tensor::cat(
@@ -698,8 +698,10 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
     let file_name = |p: &str| original.get(p).cloned().unwrap_or_else(|| p.to_string());
 
     let mut net = N::init(device);
+    // Paths as the stores load them: without enum variants (`norm1.gamma`, not
+    // `norm1.Batch.gamma`), so missing tensors find their shapes here.
     let expected: HashMap<String, Vec<usize>> =
-        ModuleSnapshot::<B>::collect(&net, None, None, false)
+        ModuleSnapshot::<B>::collect(&net, None, None, true)
             .into_iter()
             .map(|s| (s.full_path(), s.shape.to_vec()))
             .collect();
@@ -745,13 +747,7 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
             (_, Some(stem)) => format!("{stem}.beta"),
             _ => return false,
         };
-        !missing.iter().any(|m| **m == alt)
-            && expected.keys().any(|k| {
-                k.replace(".Batch.", ".")
-                    .replace(".Group.", ".")
-                    .replace(".Instance.", ".")
-                    == alt
-            })
+        expected.contains_key(&alt) && !missing.iter().any(|m| **m == alt)
     };
     for p in &result.unused {
         let name = file_name(p);
@@ -791,7 +787,11 @@ pub fn save_safetensors<B: Backend, N: Network<B>>(
     };
     let batch_norm = ModuleSnapshot::<B>::collect(net, None, None, false)
         .iter()
-        .any(|s| s.full_path().contains(".Batch."));
+        .any(|s| {
+            s.container_stack
+                .as_ref()
+                .is_some_and(|stack| stack.iter().any(|c| c == "Struct:BatchNorm"))
+        });
     let convention = if batch_norm {
         Convention::Milesial
     } else {

@@ -102,9 +102,10 @@ fn attention_tokens(attention: Attention) -> TokenStream {
     }
 }
 
-fn option_pair(pair: Option<[usize; 2]>) -> TokenStream {
-    match pair {
-        Some([a, b]) => quote!(::core::option::Option::Some([#a, #b])),
+/// `Some([a, b, ...])` or `None`, for sizes of any rank.
+pub fn option_sizes<const N: usize>(sizes: Option<[usize; N]>) -> TokenStream {
+    match sizes {
+        Some(s) => quote!(::core::option::Option::Some([#(#s),*])),
         None => quote!(::core::option::Option::None),
     }
 }
@@ -115,7 +116,7 @@ pub fn summary_fn(plan: &Plan) -> TokenStream {
     let config = plan.config_line();
     let rows = plan.rows.iter().map(|r| {
         let (name, kind, channels, level, params) = (&r.name, &r.kind, r.channels, r.level, r.params);
-        let size = option_pair(r.size);
+        let size = option_sizes(r.size);
         quote! {
             ::unet::SummaryRow { name: #name, kind: #kind, channels: #channels, level: #level, size: #size, params: #params }
         }
@@ -296,8 +297,8 @@ fn emit(plan: &Plan) -> TokenStream {
         };
         [out(h), out(w)]
     });
-    let input_tokens = option_pair(plan.input);
-    let output_tokens = option_pair(output);
+    let input_tokens = option_sizes(plan.input);
+    let output_tokens = option_sizes(output);
     let margin = match plan.padding {
         PaddingKind::Same => 0,
         PaddingKind::Valid => geometry::valid_margin(depth),
