@@ -43,6 +43,9 @@ where
     }
 }
 
+/// flex with burn's own convolution ops instead of the project's im2col kernels.
+const FLEX_BURN_CONV: &str = "flex-burnconv";
+
 /// The label of the ndarray column.
 #[cfg(feature = "ndarray")]
 const NDARRAY: &str = if cfg!(feature = "ndarray-blas") {
@@ -54,7 +57,10 @@ const NDARRAY: &str = if cfg!(feature = "ndarray-blas") {
 /// flex first, then every other backend compiled in.
 fn contenders(case: &Case) -> Vec<Contender> {
     #[allow(unused_mut)]
-    let mut all = vec![contender::<CpuAutodiff>("flex", case)];
+    let mut all = vec![
+        contender::<CpuAutodiff>("flex", case),
+        contender::<CpuAutodiff>(FLEX_BURN_CONV, case).with_fast_conv(false),
+    ];
     #[cfg(feature = "ndarray")]
     all.push(contender::<Autodiff<unet::backend::NdArray>>(NDARRAY, case));
     #[cfg(feature = "candle")]
@@ -65,7 +71,7 @@ fn contenders(case: &Case) -> Vec<Contender> {
 /// The column labels of [`contenders`].
 fn labels() -> Vec<&'static str> {
     #[allow(unused_mut)]
-    let mut all = vec!["flex"];
+    let mut all = vec!["flex", FLEX_BURN_CONV];
     #[cfg(feature = "ndarray")]
     all.push(NDARRAY);
     #[cfg(feature = "candle")]
@@ -171,7 +177,7 @@ fn main() {
         options.train_repeats,
         labels.join(", ")
     );
-    if labels.len() == 1 {
+    if labels.len() == 2 {
         println!("(only flex is compiled in: add `--features ndarray-blas,candle`)");
     }
     let mut rows = Vec::new();
@@ -193,6 +199,7 @@ fn main() {
         matmul: None,
         rows,
         torch: None,
+        even: Vec::new(),
     };
     println!("\n{report}");
 }

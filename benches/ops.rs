@@ -1,6 +1,9 @@
 //! Where a flex train step spends its time, op by op, and whether an equivalent formulation of
-//! the slow ops is cheaper: the decoder's 2x2 stride-2 transposed convolution as one matmul and
-//! a pixel shuffle, and the 2x2 max-pool as a reshape and a max.
+//! the slow ops is cheaper: the project's host GEMM kernels (`unet::kernels`, what the blocks
+//! use on flex), the decoder's 2x2 stride-2 transposed convolution as one matmul and a pixel
+//! shuffle, the 3x3 convolution as shifted matmuls or unfold + matmul, and the 2x2 max-pool as a
+//! reshape and a max; then each pass of the 3x3 convolution alone (burn's ops against the
+//! kernels).
 //!
 //! ```sh
 //! cargo bench --bench ops                      # 10 timed runs per op after 2 warm-ups
@@ -12,7 +15,7 @@
 //! (1x1x256x256, base 64) benchmark rows; alternatives are alternated with the op they would
 //! replace in one process and checked to give the same output.
 
-use unet::backend::CpuAutodiff;
+use unet::backend::{Cpu, CpuAutodiff};
 use unet::bench::time_alternating;
 use unet::burn::module::AutodiffModule;
 use unet::burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
@@ -20,6 +23,8 @@ use unet::burn::nn::pool::MaxPool2dConfig;
 use unet::burn::nn::PaddingConfig2d;
 use unet::burn::tensor::backend::Backend;
 use unet::burn::tensor::{Distribution, Tensor};
+use unet::kernels;
+use unet::kernels::cpu_conv::{self, ConvGeometry};
 
 type A = CpuAutodiff;
 
@@ -184,15 +189,23 @@ fn main() {
         let stats = time_alternating(
             2,
             repeats,
-            &mut [&mut || fwd_bwd(t.forward(x.clone())), &mut || {
-                fwd_bwd(transposed_as_matmul(
-                    x.clone(),
-                    weight.clone(),
-                    bias.clone(),
-                ))
-            }],
+            &mut [
+                &mut || fwd_bwd(t.forward(x.clone())),
+                &mut || fwd_bwd(kernels::conv_transpose2d(&t, x.clone())),
+                &mut || {
+                    fwd_bwd(transposed_as_matmul(
+                        x.clone(),
+                        weight.clone(),
+                        bias.clone(),
+                    ))
+                },
+            ],
         );
-        report(label, &["conv_transpose2d", "matmul+shuffle"], &stats);
+        report(
+            label,
+            &["conv_transpose2d", "host GEMM (kernels)", "matmul+shuffle"],
+            &stats,
+        );
     }
 
     // The level's other ops at the same shapes, for scale: its 3x3 conv and its max-pool.
@@ -229,6 +242,7 @@ fn main() {
             repeats,
             &mut [
                 &mut || fwd_bwd(conv.forward(x.clone())),
+                &mut || fwd_bwd(kernels::conv2d(&conv, x.clone())),
                 &mut || {
                     fwd_bwd(conv3x3_as_shifted_matmuls(
                         x.clone(),
@@ -251,6 +265,7 @@ fn main() {
             label,
             &[
                 "conv3x3",
+                "im2col GEMM (kernels)",
                 "9 shifted matmuls",
                 "unfold+matmul",
                 "max_pool2d",
@@ -260,7 +275,7 @@ fn main() {
         );
         // The forward pass alone, inference backend.
         let xi = x.inner();
-        let (ci, wi, bi) = (conv.valid(), weight.inner(), bias.inner());
+        let (ci, wi, bi) = (conv.valid(), weight.inner(), bias.clone().inner());
         let stats = time_alternating(
             2,
             repeats,
@@ -302,11 +317,37 @@ fn main() {
             d < 1e-3,
             "{label}: weight gradients differ by {d} (relative)"
         );
+        // The same three passes as im2col GEMMs on the host (`unet::kernels::cpu_conv`,
+        // what the blocks use on flex), on the same data.
+        let data = |t: &Tensor<Cpu, 4>| t.to_data().to_vec::<f32>().unwrap();
+        let (xv, wv, bv, gv) = (
+            data(&xi),
+            data(&wi),
+            bias.inner().to_data().to_vec::<f32>().unwrap(),
+            data(&g),
+        );
+        let geometry = ConvGeometry {
+            input: [n, c, side, side],
+            channels_out: c,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+            dilation: [1, 1],
+        };
+        let host_y = cpu_conv::conv2d_forward(&xv, &wv, Some(&bv), geometry).unwrap();
+        let flex_y = data(&g);
+        let d = host_y
+            .iter()
+            .zip(&flex_y)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(d < 1e-2, "{label}: the im2col forward differs by {d}");
         let stats = time_alternating(
             1,
             repeats,
             &mut [
                 &mut || drop(ci.forward(xi.clone())),
+                &mut || drop(cpu_conv::conv2d_forward(&xv, &wv, Some(&bv), geometry)),
                 &mut || {
                     drop(conv_transpose2d(
                         g.clone(),
@@ -315,6 +356,7 @@ fn main() {
                         ConvTransposeOptions::new([1, 1], [1, 1], [0, 0], [1, 1], 1),
                     ))
                 },
+                &mut || drop(cpu_conv::conv2d_input_grad(&gv, &wv, geometry)),
                 &mut || {
                     drop(conv2d(
                         xi.clone().swap_dims(0, 1),
@@ -323,15 +365,19 @@ fn main() {
                         ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
                     ))
                 },
+                &mut || drop(cpu_conv::conv2d_weight_grad(&xv, &gv, geometry)),
                 &mut || drop(conv3x3_weight_grad_as_matmuls(xi.clone(), g.clone())),
             ],
         );
         report(
-            &format!("{label}, backward split"),
+            &format!("{label}, passes"),
             &[
-                "forward",
-                "input grad",
+                "forward (flex)",
+                "forward (im2col)",
+                "input grad (flex)",
+                "input grad (im2col)",
                 "weight grad (burn)",
+                "weight grad (im2col)",
                 "weight grad (9 matmuls)",
             ],
             &stats,

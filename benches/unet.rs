@@ -33,13 +33,16 @@ unet!(
 
 type A = CpuAutodiff;
 
-/// The macro network and the hand-written one of the same architecture, for `case`.
+/// The macro network (with the project's im2col convolutions, then with burn's own
+/// convolution ops) and the hand-written one of the same architecture, for `case`.
 fn contenders(case: &Case, hand: UNetConfig, macro_params: usize) -> Vec<Contender> {
     let device = Default::default();
-    let macro_net = if case.name == CLASSIC.name {
-        Contender::network::<A, BenchClassic<A>>("macro", case, &device)
-    } else {
-        Contender::network::<A, BenchSmall<A>>("macro", case, &device)
+    let macro_net = |label: &str| {
+        if case.name == CLASSIC.name {
+            Contender::network::<A, BenchClassic<A>>(label, case, &device)
+        } else {
+            Contender::network::<A, BenchSmall<A>>(label, case, &device)
+        }
     };
     <A as Backend>::seed(&device, 1);
     let infer = hand.init::<Cpu>(&device);
@@ -51,7 +54,7 @@ fn contenders(case: &Case, hand: UNetConfig, macro_params: usize) -> Vec<Contend
         case.name
     );
     let hand = Contender::new::<A, _, _>(
-        "hand",
+        HAND,
         case,
         &device,
         7,
@@ -59,9 +62,19 @@ fn contenders(case: &Case, hand: UNetConfig, macro_params: usize) -> Vec<Contend
         |m: &handwritten::UNet<Cpu>, x| m.forward(x),
         train,
         |m: &handwritten::UNet<A>, x| m.forward(x),
-    );
-    vec![macro_net, hand]
+    )
+    .with_fast_conv(false);
+    vec![
+        macro_net("macro"),
+        macro_net(BURN_CONV).with_fast_conv(false),
+        hand,
+    ]
 }
+
+/// The macro network on burn's convolution ops: the like-for-like partner of [`HAND`].
+const BURN_CONV: &str = "macro-burnconv";
+/// The hand-written network (plain burn, `Conv2d::forward`).
+const HAND: &str = "hand";
 
 fn main() {
     let options = bench::Options::from_env().unwrap_or_else(|e| {
@@ -117,7 +130,7 @@ fn main() {
     ];
 
     println!(
-        "unet bench: warm-up {}, {} forward / {} train timed runs per contender, alternating macro, hand",
+        "unet bench: warm-up {}, {} forward / {} train timed runs per contender, alternating macro, {BURN_CONV}, {HAND}",
         options.warmup, options.forward_repeats, options.train_repeats
     );
     for (case, arch, _, _) in &cases {
@@ -148,6 +161,7 @@ fn main() {
         matmul,
         rows,
         torch,
+        even: vec![(BURN_CONV.into(), HAND.into())],
     };
     println!("\n{report}");
 }

@@ -21,6 +21,7 @@
 extern crate self as unet;
 
 pub use unet_core::bench;
+pub use unet_core::kernels;
 pub use unet_core::{
     backend, blocks, burn, center_crop, center_crop3, check_input, crop_at, data, geometry,
     group_thousands, infer, interop, pad_to_multiple, train, Concat, Concat3, Down, Feature,

@@ -133,6 +133,7 @@ fn measure<A: unet::burn::tensor::backend::AutodiffBackend>(
         matmul,
         rows,
         torch,
+        even: Vec::new(),
     }
 }
 

@@ -396,6 +396,8 @@ where
 pub struct Contender {
     /// Column label, e.g. `macro` or `hand`.
     pub label: String,
+    /// Whether its runs use the im2col convolutions of [`crate::kernels`] (on by default).
+    pub fast_conv: bool,
     forward: Box<dyn FnMut()>,
     train: Box<dyn FnMut()>,
 }
@@ -440,18 +442,28 @@ impl Contender {
         };
         Self {
             label: label.into(),
+            fast_conv: true,
             forward: Box::new(forward),
             train: Box::new(move || trainer.step()),
         }
     }
 
+    /// The same contender with [`crate::kernels::set_fast_conv`] set to `enabled` for each of
+    /// its runs: `false` times burn's own convolution ops.
+    pub fn with_fast_conv(mut self, enabled: bool) -> Self {
+        self.fast_conv = enabled;
+        self
+    }
+
     /// Runs one inference forward pass.
     pub fn forward_once(&mut self) {
+        crate::kernels::set_fast_conv(self.fast_conv);
         (self.forward)()
     }
 
     /// Runs one training step (forward, loss, backward, Adam).
     pub fn train_once(&mut self) {
+        crate::kernels::set_fast_conv(self.fast_conv);
         (self.train)()
     }
 
@@ -537,14 +549,23 @@ pub fn measure_case(
     let labels: Vec<String> = contenders.iter().map(|c| c.label.clone()).collect();
     let row = |kind: Kind, repeats: usize, flops: u64, contenders: &mut [Contender]| {
         reset_peak_rss();
-        let mut runs: Vec<&mut dyn FnMut()> = contenders
+        let mut closures: Vec<Box<dyn FnMut() + '_>> = contenders
             .iter_mut()
-            .map(|c| match kind {
-                Kind::Forward => &mut *c.forward as &mut dyn FnMut(),
-                Kind::Train => &mut *c.train as &mut dyn FnMut(),
+            .map(|c| -> Box<dyn FnMut() + '_> {
+                match kind {
+                    Kind::Forward => Box::new(|| c.forward_once()),
+                    Kind::Train => Box::new(|| c.train_once()),
+                }
             })
             .collect();
+        let mut runs: Vec<&mut dyn FnMut()> = closures
+            .iter_mut()
+            .map(|c| &mut **c as &mut dyn FnMut())
+            .collect();
         let stats = time_alternating(options.warmup, repeats, &mut runs);
+        drop(runs);
+        drop(closures);
+        crate::kernels::set_fast_conv(true);
         Row {
             case: *case,
             kind,
@@ -702,20 +723,29 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// The PyTorch reference, if given.
     pub torch: Option<TorchReference>,
+    /// Pairs of contender labels `(a, b)` expected to take the same time (the macro network
+    /// against the same network written by hand); each gets a verdict line.
+    pub even: Vec<(String, String)>,
 }
 
 /// Tolerance of the contender ratio called "even" in the report: `1.00 +- 0.02`.
 pub const RATIO_TOLERANCE: f64 = 0.02;
 
 impl Report {
-    /// The ratio of the first contender's median to each other contender's, per row:
-    /// `(row key, other label, ratio)`.
+    /// The median ratio `a / b` of every pair in [`Report::even`], per row where both ran:
+    /// `(row key, "a/b", ratio)`.
     pub fn ratios(&self) -> Vec<(String, String, f64)> {
         let mut out = Vec::new();
         for row in &self.rows {
-            if let Some(((_, first), rest)) = row.timings.split_first() {
-                for (label, stats) in rest {
-                    out.push((row.key(), label.clone(), first.median / stats.median));
+            let median = |label: &str| {
+                row.timings
+                    .iter()
+                    .find(|(l, _)| l == label)
+                    .map(|(_, s)| s.median)
+            };
+            for (a, b) in &self.even {
+                if let (Some(ta), Some(tb)) = (median(a), median(b)) {
+                    out.push((row.key(), format!("{a}/{b}"), ta / tb));
                 }
             }
         }
@@ -867,7 +897,7 @@ impl fmt::Display for Report {
                 writeln!(f, "| {} |", rule.join(" | "))?;
             }
         }
-        for (key, other, ratio) in self.ratios() {
+        for (key, pair, ratio) in self.ratios() {
             let verdict = if (ratio - 1.0).abs() <= RATIO_TOLERANCE {
                 "within"
             } else {
@@ -875,7 +905,7 @@ impl fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{key}: {first}/{other} = {ratio:.3} ({verdict} 1.00 +- {RATIO_TOLERANCE:.2})"
+                "{key}: {pair} = {ratio:.3} ({verdict} 1.00 +- {RATIO_TOLERANCE:.2})"
             )?;
         }
         Ok(())
@@ -995,6 +1025,7 @@ mod tests {
                 peak_rss_mib: Some(500.0),
             }],
             torch: TorchReference::from_json(r#"{"classic_forward": 0.5}"#).ok(),
+            even: vec![("macro".into(), "hand".into())],
         };
         let text = report.to_string();
         assert!(text.contains("100.0 GFLOP/s peak"), "{text}");

@@ -16,6 +16,7 @@ mod feature;
 pub mod geometry;
 pub mod infer;
 pub mod interop;
+pub mod kernels;
 mod level;
 mod network;
 mod summary;

@@ -7,6 +7,7 @@ use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 
 use crate::feature::Feature;
+use crate::kernels::conv2d;
 use crate::level::Level;
 
 fn conv1x1<B: Backend>(cin: usize, cout: usize, device: &B::Device) -> Conv2d<B> {
@@ -66,8 +67,8 @@ impl<B: Backend, const G: usize, const X: usize> AttentionGate<B, G, X> {
         skip: Feature<B, X, L>,
     ) -> Feature<B, X, L> {
         let skip = skip.into_tensor();
-        let a = relu(self.gate.forward(g.tensor().clone()) + self.skip.forward(skip.clone()));
-        let alpha = sigmoid(self.psi.forward(a));
+        let a = relu(conv2d(&self.gate, g.tensor().clone()) + conv2d(&self.skip, skip.clone()));
+        let alpha = sigmoid(conv2d(&self.psi, a));
         Feature::trusted(skip * alpha)
     }
 }
@@ -118,8 +119,8 @@ impl<B: Backend, const C: usize> Scse<B, C> {
     pub fn forward<L: Level>(&self, x: Feature<B, C, L>) -> Feature<B, C, L> {
         let x = x.into_tensor();
         let pooled = x.clone().mean_dim(2).mean_dim(3);
-        let channel = sigmoid(self.excite.forward(relu(self.squeeze.forward(pooled))));
-        let spatial = sigmoid(self.spatial.forward(x.clone()));
+        let channel = sigmoid(conv2d(&self.excite, relu(conv2d(&self.squeeze, pooled))));
+        let spatial = sigmoid(conv2d(&self.spatial, x.clone()));
         Feature::trusted(x.clone() * channel + x * spatial)
     }
 }

@@ -11,6 +11,7 @@ use burn::tensor::Tensor;
 use super::conv3x3;
 use super::options::{Act, BlockOptions};
 use crate::feature::{center_crop, Concat, Feature};
+use crate::kernels::conv2d;
 use crate::level::Level;
 
 /// Configuration of [`DoubleConv`] and [`MergeConv`]; channel counts come from the type.
@@ -106,7 +107,7 @@ impl<B: Backend> Shortcut<B> {
     fn forward(&self, x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B, 4> {
         let x = center_crop(x, h, w);
         match &self.project {
-            Some(p) => p.forward(x),
+            Some(p) => conv2d(p, x),
             None => x,
         }
     }
@@ -130,8 +131,8 @@ fn run<B: Backend>(
         None => t,
     };
     let residual = shortcut.as_ref().map(|s| (s, x.clone()));
-    let h = act1.forward(norm(norm1, conv1.forward(x)));
-    let mut y = norm(norm2, conv2.forward(h));
+    let h = act1.forward(norm(norm1, conv2d(conv1, x)));
+    let mut y = norm(norm2, conv2d(conv2, h));
     if let Some((s, x)) = residual {
         let [_, _, h, w] = y.dims();
         y = y + s.forward(x, h, w);

@@ -5,6 +5,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::tensor::backend::Backend;
 
 use crate::feature::Feature;
+use crate::kernels::conv2d;
 use crate::level::Level;
 
 /// Configuration of [`Head`]; channel counts come from the type.
@@ -38,6 +39,6 @@ pub struct Head<B: Backend, const CIN: usize, const CLASSES: usize> {
 impl<B: Backend, const CIN: usize, const CLASSES: usize> Head<B, CIN, CLASSES> {
     /// Per-pixel logits.
     pub fn forward<L: Level>(&self, x: Feature<B, CIN, L>) -> Feature<B, CLASSES, L> {
-        Feature::trusted(self.conv.forward(x.into_tensor()))
+        Feature::trusted(conv2d(&self.conv, x.into_tensor()))
     }
 }

@@ -11,6 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use crate::feature::Feature;
+use crate::kernels::{conv2d, conv_transpose2d};
 use crate::level::{Down, Level};
 
 /// How a decoder level doubles the resolution.
@@ -145,16 +146,16 @@ impl<B: Backend, const CIN: usize, const COUT: usize> UpSample<B, CIN, COUT> {
     pub fn forward<L: Level>(&self, x: Feature<B, CIN, Down<L>>) -> Feature<B, COUT, L> {
         let mut x = x.into_tensor();
         if let Some(t) = &self.transposed {
-            x = t.forward(x);
+            x = conv_transpose2d(t, x);
         }
         if let Some(i) = &self.interpolate {
             x = i.forward(x);
         }
         if let Some(p) = &self.project {
-            x = p.forward(x);
+            x = conv2d(p, x);
         }
         if let Some(s) = &self.subpixel {
-            x = pixel_shuffle(s.forward(x));
+            x = pixel_shuffle(conv2d(s, x));
         }
         Feature::trusted(x)
     }

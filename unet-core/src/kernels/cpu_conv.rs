@@ -1,0 +1,590 @@
+//! 2D convolutions as im2col GEMMs on the host, for flex (f32, one group).
+//!
+//! burn-autodiff computes the weight gradient with burn's generic `conv2d_weight_backward`: a
+//! convolution of the batch-swapped input with the batch-swapped output gradient as an
+//! `H x W` kernel. On flex that costs up to 11x the forward pass on wide, shallow maps (see
+//! BENCHMARKS.md). Here every pass is one GEMM per tile of output rows, the way Caffe and
+//! cuDNN's GEMM algorithms do it, on NCHW data without a layout change:
+//!
+//! - forward: `y[Cout, tile] = W[Cout, Cin*kh*kw] @ im2col(x)[Cin*kh*kw, tile]`;
+//! - weight gradient: `dW[Cout, Cin*kh*kw] += grad[Cout, tile] @ im2col(x)[tile, Cin*kh*kw]`;
+//! - input gradient (stride 1): the forward pass of `grad` with the weights flipped and
+//!   transposed, padded by `d*(k-1) - p`.
+//!
+//! The column buffer of a tile is sized to stay in cache, and the tiles run on rayon's threads.
+
+use rayon::prelude::*;
+
+/// The geometry of one convolution, in the order burn's `ConvOptions` gives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input `[N, Cin, H, W]`.
+    pub input: [usize; 4],
+    /// Output channels.
+    pub channels_out: usize,
+    /// Kernel `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// Stride `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// Zero padding on both sides, `[ph, pw]`.
+    pub padding: [usize; 2],
+    /// Dilation `[dh, dw]`.
+    pub dilation: [usize; 2],
+}
+
+impl ConvGeometry {
+    /// Output height and width, or `None` when the kernel does not fit the padded input.
+    pub fn output(&self) -> Option<[usize; 2]> {
+        let side = |i: usize| {
+            let span = self.dilation[i] * (self.kernel[i].checked_sub(1)?) + 1;
+            let padded = self.input[2 + i] + 2 * self.padding[i];
+            (self.stride[i] > 0 && padded >= span).then(|| (padded - span) / self.stride[i] + 1)
+        };
+        Some([side(0)?, side(1)?])
+    }
+}
+
+/// Column-buffer elements a tile aims for (1 MiB of f32: the tile stays in L2).
+const TILE_ELEMENTS: usize = 1 << 18;
+/// Fewest output positions in a tile, so the GEMM's `k` (weight gradient) or `n` (forward)
+/// never gets too short to pay for its packing.
+const MIN_TILE_POSITIONS: usize = 256;
+
+/// Output rows split into tiles of whole rows, about [`TILE_ELEMENTS`] column entries each.
+#[derive(Clone, Copy, Debug)]
+struct Tiles {
+    /// Rows per tile (the last tile of an image may have fewer).
+    rows: usize,
+    /// Tiles per image.
+    per_image: usize,
+    /// Output height and width.
+    out: [usize; 2],
+}
+
+impl Tiles {
+    fn new(columns: usize, out: [usize; 2]) -> Self {
+        let positions = (TILE_ELEMENTS / columns.max(1)).max(MIN_TILE_POSITIONS);
+        let rows = positions.div_ceil(out[1].max(1)).clamp(1, out[0].max(1));
+        Self {
+            rows,
+            per_image: out[0].div_ceil(rows),
+            out,
+        }
+    }
+
+    /// Image and output rows of tile `t`.
+    fn get(&self, t: usize) -> (usize, std::ops::Range<usize>) {
+        let first = (t % self.per_image) * self.rows;
+        (
+            t / self.per_image,
+            first..(first + self.rows).min(self.out[0]),
+        )
+    }
+}
+
+/// `y` (`[N, Cout, Ho, Wo]`, row-major) of a convolution with `groups = 1`, from `x`
+/// (`[N, Cin, H, W]`), `weight` (`[Cout, Cin, kh, kw]`) and an optional `bias` (`[Cout]`).
+///
+/// Returns `None` when the slices do not match the geometry.
+pub fn conv2d_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    g: ConvGeometry,
+) -> Option<Vec<f32>> {
+    let [n, cin, h, w] = g.input;
+    let [ho, wo] = g.output()?;
+    let cout = g.channels_out;
+    let columns = cin * g.kernel[0] * g.kernel[1];
+    if x.len() != n * cin * h * w
+        || weight.len() != cout * columns
+        || bias.is_some_and(|b| b.len() != cout)
+    {
+        return None;
+    }
+    let plane = ho * wo;
+    let mut y = vec![0.0f32; n * cout * plane];
+    if y.is_empty() {
+        return Some(y);
+    }
+    let tiles = Tiles::new(columns, [ho, wo]);
+    let out = SharedOut::new(&mut y);
+    (0..n * tiles.per_image)
+        .into_par_iter()
+        .for_each_init(Vec::<f32>::new, |cols, t| {
+            let (image, rows) = tiles.get(t);
+            let k = rows.len() * wo;
+            cols.resize(columns * k, 0.0);
+            im2col_rows(
+                &x[image * cin * h * w..][..cin * h * w],
+                g,
+                rows.clone(),
+                wo,
+                cols,
+            );
+            let offset = image * cout * plane + rows.start * wo;
+            // SAFETY: tile (image, rows) writes y[image][co][rows.start * wo..][..k] for
+            // co < cout: those elements belong to this tile alone, and lie inside `y`, whose
+            // buffer outlives the parallel loop; the inputs are shared reads.
+            unsafe { out.gemm_tile(offset, plane, weight, columns, cols, cout, k) };
+        });
+    if let Some(bias) = bias {
+        y.par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(i, p)| p.iter_mut().for_each(|v| *v += bias[i % cout]));
+    }
+    Some(y)
+}
+
+/// The input gradient `dX` (`[N, Cin, H, W]`) of a stride-1 convolution from the output
+/// gradient `grad` (`[N, Cout, Ho, Wo]`) and `weight`: the forward pass of `grad` with the
+/// weights flipped and transposed, padded by `d*(k-1) - p`. `None` for strides other than 1,
+/// padding wider than the kernel's reach, or slices that do not match the geometry.
+pub fn conv2d_input_grad(grad: &[f32], weight: &[f32], g: ConvGeometry) -> Option<Vec<f32>> {
+    let [_, cin, h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let cout = g.channels_out;
+    let [ho, wo] = g.output()?;
+    if g.stride != [1, 1] || weight.len() != cout * cin * kh * kw {
+        return None;
+    }
+    let reach = [g.dilation[0] * (kh - 1), g.dilation[1] * (kw - 1)];
+    let flipped_padding = [
+        reach[0].checked_sub(g.padding[0])?,
+        reach[1].checked_sub(g.padding[1])?,
+    ];
+    let mut flipped = vec![0.0f32; weight.len()];
+    for co in 0..cout {
+        for ci in 0..cin {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    flipped[((ci * cout + co) * kh + kh - 1 - ky) * kw + kw - 1 - kx] =
+                        weight[((co * cin + ci) * kh + ky) * kw + kx];
+                }
+            }
+        }
+    }
+    let back = ConvGeometry {
+        input: [g.input[0], cout, ho, wo],
+        channels_out: cin,
+        kernel: g.kernel,
+        stride: [1, 1],
+        padding: flipped_padding,
+        dilation: g.dilation,
+    };
+    (back.output()? == [h, w]).then_some(())?;
+    conv2d_forward(grad, &flipped, None, back)
+}
+
+/// `dW` (`[Cout, Cin, kh, kw]`, row-major) of a convolution with `groups = 1`, from the input
+/// `x` (`[N, Cin, H, W]`, row-major) and the output gradient `grad` (`[N, Cout, Ho, Wo]`).
+///
+/// Returns `None` when the slices do not match the geometry.
+pub fn conv2d_weight_grad(x: &[f32], grad: &[f32], g: ConvGeometry) -> Option<Vec<f32>> {
+    let [n, cin, h, w] = g.input;
+    let [ho, wo] = g.output()?;
+    let cout = g.channels_out;
+    if x.len() != n * cin * h * w || grad.len() != n * cout * ho * wo {
+        return None;
+    }
+    let columns = cin * g.kernel[0] * g.kernel[1];
+    let out_len = cout * columns;
+    if out_len == 0 || n * ho * wo == 0 {
+        return Some(vec![0.0; out_len]);
+    }
+    let tiles = Tiles::new(columns, [ho, wo]);
+    let dw = (0..n * tiles.per_image)
+        .into_par_iter()
+        .fold(
+            || (vec![0.0f32; out_len], Vec::<f32>::new()),
+            |(mut acc, mut cols), t| {
+                let (image, rows) = tiles.get(t);
+                let k = rows.len() * wo;
+                cols.resize(columns * k, 0.0);
+                im2col_rows(
+                    &x[image * cin * h * w..][..cin * h * w],
+                    g,
+                    rows.clone(),
+                    wo,
+                    &mut cols,
+                );
+                let grad_tile = &grad[image * cout * ho * wo + rows.start * wo..];
+                gemm_accumulate(&mut acc, grad_tile, ho * wo, &cols, cout, columns, k);
+                (acc, cols)
+            },
+        )
+        .map(|(acc, _)| acc)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        });
+    Some(dw.unwrap_or_else(|| vec![0.0; out_len]))
+}
+
+/// Writes `cols[(ci*kh + ky)*kw + kx][pos]` = the input under kernel tap `(ky, kx)` for the
+/// output positions of `rows` (zero where the tap falls in the padding).
+fn im2col_rows(
+    x: &[f32],
+    g: ConvGeometry,
+    rows: std::ops::Range<usize>,
+    wo: usize,
+    cols: &mut [f32],
+) {
+    let [_, cin, h, w] = g.input;
+    let [kh, kw] = g.kernel;
+    let k = rows.len() * wo;
+    for ci in 0..cin {
+        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let column = &mut cols[((ci * kh + ky) * kw + kx) * k..][..k];
+                let x_offset = (kx * g.dilation[1]) as isize - g.padding[1] as isize;
+                for (r, oy) in rows.clone().enumerate() {
+                    let out = &mut column[r * wo..(r + 1) * wo];
+                    let iy =
+                        (oy * g.stride[0] + ky * g.dilation[0]) as isize - g.padding[0] as isize;
+                    if iy < 0 || iy >= h as isize {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    let line = &plane[iy as usize * w..(iy as usize + 1) * w];
+                    if g.stride[1] == 1 {
+                        // The valid output columns read one contiguous run of the input line.
+                        let start = (-x_offset).clamp(0, wo as isize) as usize;
+                        let end =
+                            (w as isize - x_offset).clamp(start as isize, wo as isize) as usize;
+                        out[..start].fill(0.0);
+                        let from = (start as isize + x_offset) as usize;
+                        out[start..end].copy_from_slice(&line[from..from + end - start]);
+                        out[end..].fill(0.0);
+                    } else {
+                        for (ox, value) in out.iter_mut().enumerate() {
+                            let ix = (ox * g.stride[1]) as isize + x_offset;
+                            *value = if ix < 0 || ix >= w as isize {
+                                0.0
+                            } else {
+                                line[ix as usize]
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `acc[m][c] += sum_p lhs[m * lhs_row + p] * cols[c * k + p]` for `m < rows_out`,
+/// `c < columns`, `p < k`: a tile's contribution to `dW`, through the `gemm` crate.
+fn gemm_accumulate(
+    acc: &mut [f32],
+    lhs: &[f32],
+    lhs_row: usize,
+    cols: &[f32],
+    rows_out: usize,
+    columns: usize,
+    k: usize,
+) {
+    assert!(acc.len() >= rows_out * columns, "dW buffer too small");
+    assert!(cols.len() >= columns * k, "column buffer too small");
+    assert!(
+        rows_out == 0 || lhs.len() >= (rows_out - 1) * lhs_row + k,
+        "gradient tile out of bounds"
+    );
+    // SAFETY: the asserts above bound every index the strides below can reach: dst
+    // `m * columns + c`, lhs `m * lhs_row + p`, rhs `c * k + p`, for m < rows_out, c < columns,
+    // p < k; the three buffers are distinct borrows.
+    unsafe {
+        gemm::gemm(
+            rows_out,
+            columns,
+            k,
+            acc.as_mut_ptr(),
+            1,
+            columns as isize,
+            true,
+            lhs.as_ptr(),
+            1,
+            lhs_row as isize,
+            cols.as_ptr(),
+            k as isize,
+            1,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// An output buffer written by many tiles at once, each its own elements; it keeps the
+/// buffer borrowed for as long as it lives.
+pub(super) struct SharedOut<'a> {
+    ptr: *mut f32,
+    len: usize,
+    _buffer: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the tiles that share it write disjoint elements (each caller's promise), and the
+// borrow it holds keeps the buffer alive and otherwise untouched meanwhile.
+unsafe impl Send for SharedOut<'_> {}
+unsafe impl Sync for SharedOut<'_> {}
+
+impl<'a> SharedOut<'a> {
+    /// Shares `buffer` for the length of the borrow.
+    pub(super) fn new(buffer: &'a mut [f32]) -> Self {
+        Self {
+            ptr: buffer.as_mut_ptr(),
+            len: buffer.len(),
+            _buffer: std::marker::PhantomData,
+        }
+    }
+
+    /// Copies `values` to `buffer[start..start + values.len()]`.
+    ///
+    /// # Safety
+    /// No other thread may touch those elements during the call.
+    pub(super) unsafe fn write(&self, start: usize, values: &[f32]) {
+        assert!(start + values.len() <= self.len, "write out of bounds");
+        // SAFETY: in bounds by the assert; exclusive by the caller's promise; `values` is
+        // another buffer (a shared borrow cannot alias the exclusively borrowed output).
+        unsafe {
+            std::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(start), values.len())
+        };
+    }
+
+    /// `out[offset + m * row + p] = sum_c weight[m * columns + c] * cols[c * k + p]` for
+    /// `m < rows_out`, `p < k`.
+    ///
+    /// # Safety
+    /// No other thread may touch those elements during the call.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_tile(
+        &self,
+        offset: usize,
+        row: usize,
+        weight: &[f32],
+        columns: usize,
+        cols: &[f32],
+        rows_out: usize,
+        k: usize,
+    ) {
+        assert!(weight.len() >= rows_out * columns, "weight too small");
+        assert!(cols.len() >= columns * k, "column buffer too small");
+        assert!(
+            rows_out == 0 || offset + (rows_out - 1) * row + k <= self.len,
+            "output tile out of bounds"
+        );
+        // SAFETY: the asserts bound dst `offset + m * row + p`, lhs `m * columns + c` and rhs
+        // `c * k + p`; exclusivity of the dst elements is the caller's promise.
+        unsafe {
+            gemm::gemm(
+                rows_out,
+                k,
+                columns,
+                self.ptr.add(offset),
+                1,
+                row as isize,
+                false,
+                weight.as_ptr(),
+                1,
+                columns as isize,
+                cols.as_ptr(),
+                1,
+                k as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one multiply-add at a time.
+    fn naive(x: &[f32], grad: &[f32], g: ConvGeometry) -> Vec<f32> {
+        let [n, cin, h, w] = g.input;
+        let [ho, wo] = g.output().unwrap();
+        let [kh, kw] = g.kernel;
+        let mut dw = vec![0.0f32; g.channels_out * cin * kh * kw];
+        for b in 0..n {
+            for co in 0..g.channels_out {
+                for ci in 0..cin {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let mut s = 0.0;
+                            for oy in 0..ho {
+                                for ox in 0..wo {
+                                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize
+                                        - g.padding[0] as isize;
+                                    let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize
+                                        - g.padding[1] as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w
+                                    {
+                                        s += grad[((b * g.channels_out + co) * ho + oy) * wo + ox]
+                                            * x[((b * cin + ci) * h + iy as usize) * w
+                                                + ix as usize];
+                                    }
+                                }
+                            }
+                            dw[((co * cin + ci) * kh + ky) * kw + kx] += s;
+                        }
+                    }
+                }
+            }
+        }
+        dw
+    }
+
+    /// `y` and `dX` by the definition: `dX` as the adjoint of `y` (`dX[i] = sum over the
+    /// outputs that read input i of grad * weight`).
+    fn naive_forward_and_input_grad(
+        x: &[f32],
+        weight: &[f32],
+        grad: &[f32],
+        g: ConvGeometry,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let [n, cin, h, w] = g.input;
+        let [ho, wo] = g.output().unwrap();
+        let [kh, kw] = g.kernel;
+        let cout = g.channels_out;
+        let mut y = vec![0.0f32; n * cout * ho * wo];
+        let mut dx = vec![0.0f32; x.len()];
+        for b in 0..n {
+            for co in 0..cout {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let o = ((b * cout + co) * ho + oy) * wo + ox;
+                        for ci in 0..cin {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize
+                                        - g.padding[0] as isize;
+                                    let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize
+                                        - g.padding[1] as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w
+                                    {
+                                        let i =
+                                            ((b * cin + ci) * h + iy as usize) * w + ix as usize;
+                                        let wi = ((co * cin + ci) * kh + ky) * kw + kx;
+                                        y[o] += weight[wi] * x[i];
+                                        dx[i] += weight[wi] * grad[o];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (y, dx)
+    }
+
+    fn assert_close(what: &str, fast: &[f32], slow: &[f32], g: ConvGeometry) {
+        assert_eq!(fast.len(), slow.len(), "{what} length for {g:?}");
+        for (i, (a, b)) in fast.iter().zip(slow).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
+                "{what}[{i}] {a} != {b} for {g:?}"
+            );
+        }
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    fn check(g: ConvGeometry) {
+        let [ho, wo] = g.output().unwrap();
+        let x = values(g.input.iter().product(), 7);
+        let grad = values(g.input[0] * g.channels_out * ho * wo, 11);
+        let fast = conv2d_weight_grad(&x, &grad, g).unwrap();
+        assert_close("dW", &fast, &naive(&x, &grad, g), g);
+
+        let weight = values(g.channels_out * g.input[1] * g.kernel[0] * g.kernel[1], 13);
+        let bias = values(g.channels_out, 17);
+        let (mut y, dx) = naive_forward_and_input_grad(&x, &weight, &grad, g);
+        let plane = ho * wo;
+        for (i, v) in y.iter_mut().enumerate() {
+            *v += bias[(i / plane) % g.channels_out];
+        }
+        let fast_y = conv2d_forward(&x, &weight, Some(&bias), g).unwrap();
+        assert_close("y", &fast_y, &y, g);
+        match conv2d_input_grad(&grad, &weight, g) {
+            Some(fast_dx) => assert_close("dX", &fast_dx, &dx, g),
+            None => assert!(
+                g.stride != [1, 1] || g.padding[0] > g.dilation[0] * (g.kernel[0] - 1),
+                "dX refused for {g:?}"
+            ),
+        }
+    }
+
+    fn geometry(input: [usize; 4], cout: usize, kernel: usize) -> ConvGeometry {
+        ConvGeometry {
+            input,
+            channels_out: cout,
+            kernel: [kernel, kernel],
+            stride: [1, 1],
+            padding: [kernel / 2, kernel / 2],
+            dilation: [1, 1],
+        }
+    }
+
+    #[test]
+    fn passes_match_the_definition_for_padded_3x3() {
+        check(geometry([2, 3, 9, 7], 4, 3));
+    }
+
+    #[test]
+    fn passes_match_the_definition_for_valid_1x1_and_odd_sizes() {
+        check(ConvGeometry {
+            padding: [0, 0],
+            ..geometry([3, 5, 11, 6], 2, 3)
+        });
+        check(geometry([1, 4, 5, 5], 3, 1));
+    }
+
+    #[test]
+    fn passes_match_the_definition_with_stride_dilation_and_uneven_padding() {
+        check(ConvGeometry {
+            stride: [2, 3],
+            dilation: [2, 1],
+            padding: [1, 2],
+            ..geometry([2, 3, 13, 10], 5, 3)
+        });
+    }
+
+    #[test]
+    fn passes_split_tall_maps_into_tiles_that_add_up() {
+        // 576 columns give 455-position tiles: 12 rows of 40, three tiles per image.
+        check(geometry([2, 64, 30, 40], 2, 3));
+    }
+
+    #[test]
+    fn passes_refuse_slices_that_do_not_match_the_geometry() {
+        let g = geometry([1, 2, 4, 4], 3, 3);
+        assert!(conv2d_weight_grad(&[0.0; 31], &[0.0; 48], g).is_none());
+        assert!(conv2d_weight_grad(&[0.0; 32], &[0.0; 47], g).is_none());
+        assert!(conv2d_forward(&[0.0; 32], &[0.0; 53], None, g).is_none());
+        assert!(conv2d_forward(&[0.0; 32], &[0.0; 54], Some(&[0.0; 2]), g).is_none());
+        assert!(conv2d_input_grad(&[0.0; 48], &[0.0; 53], g).is_none());
+    }
+
+    #[test]
+    fn input_grad_also_covers_dilated_kernels_with_stride_one() {
+        check(ConvGeometry {
+            dilation: [2, 3],
+            padding: [2, 1],
+            ..geometry([2, 3, 10, 11], 4, 3)
+        });
+    }
+}

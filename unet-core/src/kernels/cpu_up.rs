@@ -1,0 +1,412 @@
+//! The U-Net's learned 2x up-sampling, a transposed convolution whose kernel equals its stride
+//! (2x2, stride 2, no padding), as GEMMs on the host for flex (f32, one group).
+//!
+//! With kernel == stride the output windows do not overlap, so the transposed convolution is
+//! exactly one matrix product and a pixel shuffle: `Z[(co, a, b), p] = sum_ci W[ci, (co, a, b)]
+//! * x[ci, p]`, then `y[co, s*i + a, s*j + b] = Z[(co, a, b), (i, j)] + bias[co]`. burn computes
+//! its backward with the generic formulations (a convolution with an `H x W` kernel for the
+//! weight gradient); here both gradients share one un-shuffled copy `G` of the output gradient:
+//! `dx = W[ci, m] @ G[m, p]` and `dW += x[ci, p] @ G[m, p]^T`.
+
+use rayon::prelude::*;
+
+use super::cpu_conv::SharedOut;
+
+/// The geometry of a transposed convolution with kernel == stride.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpGeometry {
+    /// Input `[N, Cin, H, W]`.
+    pub input: [usize; 4],
+    /// Output channels.
+    pub channels_out: usize,
+    /// Kernel and stride `[kh, kw]`.
+    pub kernel: [usize; 2],
+}
+
+impl UpGeometry {
+    /// `Cout * kh * kw`: the rows of `Z` and `G`.
+    fn taps(&self) -> usize {
+        self.channels_out * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output `[N, Cout, kh * H, kw * W]`.
+    pub fn output(&self) -> [usize; 4] {
+        let [n, _, h, w] = self.input;
+        [n, self.channels_out, self.kernel[0] * h, self.kernel[1] * w]
+    }
+
+    /// Input rows per tile: about `TILE` entries of `Z` per tile.
+    fn rows_per_tile(&self) -> usize {
+        const TILE: usize = 1 << 18;
+        let [_, _, h, w] = self.input;
+        (TILE / (self.taps() * w).max(1)).clamp(1, h.max(1))
+    }
+
+    /// Tiles of whole input rows over all images: `(image, rows)`.
+    fn tiles(&self) -> Vec<(usize, std::ops::Range<usize>)> {
+        let [n, _, h, _] = self.input;
+        let rows = self.rows_per_tile();
+        (0..n)
+            .flat_map(|image| {
+                (0..h)
+                    .step_by(rows)
+                    .map(move |r| (image, r..(r + rows).min(h)))
+            })
+            .collect()
+    }
+}
+
+/// `y` (`[N, Cout, kh*H, kw*W]`) from `x` (`[N, Cin, H, W]`), `weight` (`[Cin, Cout, kh, kw]`)
+/// and an optional `bias` (`[Cout]`); `None` when the slices do not match the geometry.
+pub fn up_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    g: UpGeometry,
+) -> Option<Vec<f32>> {
+    let [n, cin, h, w] = g.input;
+    let taps = g.taps();
+    let [kh, kw] = g.kernel;
+    let cout = g.channels_out;
+    if x.len() != n * cin * h * w
+        || weight.len() != cin * taps
+        || bias.is_some_and(|b| b.len() != cout)
+    {
+        return None;
+    }
+    let [_, _, ho, wo] = g.output();
+    let mut y = vec![0.0f32; n * cout * ho * wo];
+    let out = SharedOut::new(&mut y);
+    g.tiles().into_par_iter().for_each_init(
+        <(Vec<f32>, Vec<f32>)>::default,
+        |(z, line), (image, rows)| {
+            let k = rows.len() * w;
+            z.resize(taps * k, 0.0);
+            line.resize(wo, 0.0);
+            let x_tile = &x[image * cin * h * w + rows.start * w..];
+            // Z[m, p] = sum_ci W[ci, m] x[ci, p]: lhs W^T (m, ci) at ci * taps + m.
+            gemm(z, k, 1, weight, 1, taps, x_tile, h * w, 1, [taps, k, cin]);
+            for co in 0..cout {
+                let b = bias.map_or(0.0, |b| b[co]);
+                for (r, i) in rows.clone().enumerate() {
+                    for a in 0..kh {
+                        let start = ((image * cout + co) * ho + i * kh + a) * wo;
+                        for bx in 0..kw {
+                            let z_row = &z[((co * kh + a) * kw + bx) * k + r * w..][..w];
+                            for (j, v) in z_row.iter().enumerate() {
+                                line[j * kw + bx] = v + b;
+                            }
+                        }
+                        // SAFETY: output row (image, co, i*kh + a) belongs to the tile that
+                        // holds input row i alone; `start + wo <= y.len()` by the geometry.
+                        unsafe { out.write(start, line) };
+                    }
+                }
+            }
+        },
+    );
+    Some(y)
+}
+
+/// `(dx, dW)` of [`up_forward`] from `x`, `weight` and the output gradient `grad`;
+/// `None` when the slices do not match the geometry. The bias gradient is the sum of `grad`
+/// over batch and positions (left to the caller).
+pub fn up_backward(
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    g: UpGeometry,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let [n, cin, h, w] = g.input;
+    let taps = g.taps();
+    let [kh, kw] = g.kernel;
+    let cout = g.channels_out;
+    let [_, _, ho, wo] = g.output();
+    if x.len() != n * cin * h * w || weight.len() != cin * taps || grad.len() != n * cout * ho * wo
+    {
+        return None;
+    }
+    let mut dx = vec![0.0f32; x.len()];
+    let out = SharedOut::new(&mut dx);
+    let dw = g
+        .tiles()
+        .into_par_iter()
+        .fold(
+            || {
+                (
+                    vec![0.0f32; cin * taps],
+                    Vec::<f32>::new(),
+                    Vec::<f32>::new(),
+                )
+            },
+            |(mut dw, mut gt, mut dx_tile), (image, rows)| {
+                let k = rows.len() * w;
+                // G[m, p]: the output gradient un-shuffled to the input's positions.
+                gt.resize(taps * k, 0.0);
+                for co in 0..cout {
+                    for (r, i) in rows.clone().enumerate() {
+                        for a in 0..kh {
+                            let line = &grad[((image * cout + co) * ho + i * kh + a) * wo..][..wo];
+                            for bx in 0..kw {
+                                let g_row = &mut gt[((co * kh + a) * kw + bx) * k + r * w..][..w];
+                                for (j, v) in g_row.iter_mut().enumerate() {
+                                    *v = line[j * kw + bx];
+                                }
+                            }
+                        }
+                    }
+                }
+                // dx[ci, p] = sum_m W[ci, m] G[m, p].
+                dx_tile.resize(cin * k, 0.0);
+                gemm(
+                    &mut dx_tile,
+                    k,
+                    1,
+                    weight,
+                    taps,
+                    1,
+                    &gt,
+                    k,
+                    1,
+                    [cin, k, taps],
+                );
+                for ci in 0..cin {
+                    let start = (image * cin + ci) * h * w + rows.start * w;
+                    // SAFETY: rows `rows` of channel ci of this image belong to this tile
+                    // alone; `start + k <= dx.len()` by the geometry.
+                    unsafe { out.write(start, &dx_tile[ci * k..][..k]) };
+                }
+                // dW[ci, m] += sum_p x[ci, p] G[m, p].
+                let x_tile = &x[image * cin * h * w + rows.start * w..];
+                gemm_acc(&mut dw, taps, x_tile, h * w, &gt, k, [cin, taps, k]);
+                (dw, gt, dx_tile)
+            },
+        )
+        .map(|(dw, _, _)| dw)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        })
+        .unwrap_or_else(|| vec![0.0; cin * taps]);
+    Some((dx, dw))
+}
+
+/// `dst[m * dst_rs + p * dst_cs] = sum_c lhs[m * l_rs + c * l_cs] * rhs[c * r_rs + p * r_cs]`
+/// for `[m, p, c] < [rows, cols, depth]`, checked against the slices' lengths.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    dst: &mut [f32],
+    dst_rs: usize,
+    dst_cs: usize,
+    lhs: &[f32],
+    l_rs: usize,
+    l_cs: usize,
+    rhs: &[f32],
+    r_rs: usize,
+    r_cs: usize,
+    [rows, cols, depth]: [usize; 3],
+) {
+    product(
+        dst,
+        dst_rs,
+        dst_cs,
+        false,
+        lhs,
+        l_rs,
+        l_cs,
+        rhs,
+        r_rs,
+        r_cs,
+        [rows, cols, depth],
+    );
+}
+
+/// `dst[m * cols + p] += sum_c lhs[m * l_rs + c] * rhs[p * r_rs + c]`: `lhs @ rhs^T`, added.
+fn gemm_acc(
+    dst: &mut [f32],
+    cols: usize,
+    lhs: &[f32],
+    l_rs: usize,
+    rhs: &[f32],
+    r_rs: usize,
+    [rows, cols_again, depth]: [usize; 3],
+) {
+    debug_assert_eq!(cols, cols_again);
+    product(
+        dst,
+        cols,
+        1,
+        true,
+        lhs,
+        l_rs,
+        1,
+        rhs,
+        1,
+        r_rs,
+        [rows, cols, depth],
+    );
+}
+
+/// The one `unsafe` GEMM call of this file, after bounds checks of every index it reaches.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    dst: &mut [f32],
+    dst_rs: usize,
+    dst_cs: usize,
+    accumulate: bool,
+    lhs: &[f32],
+    l_rs: usize,
+    l_cs: usize,
+    rhs: &[f32],
+    r_rs: usize,
+    r_cs: usize,
+    [rows, cols, depth]: [usize; 3],
+) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let last = |rs: usize, cs: usize, r: usize, c: usize| (r - 1) * rs + (c.max(1) - 1) * cs;
+    assert!(
+        last(dst_rs, dst_cs, rows, cols) < dst.len(),
+        "dst out of bounds"
+    );
+    if depth > 0 {
+        assert!(
+            last(l_rs, l_cs, rows, depth) < lhs.len(),
+            "lhs out of bounds"
+        );
+        assert!(
+            last(r_rs, r_cs, depth, cols) < rhs.len(),
+            "rhs out of bounds"
+        );
+    }
+    // SAFETY: the asserts bound the largest index each operand's strides reach (all strides
+    // are non-negative), and `dst` is an exclusive borrow distinct from `lhs` and `rhs`.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cols,
+            depth,
+            dst.as_mut_ptr(),
+            dst_cs as isize,
+            dst_rs as isize,
+            accumulate,
+            lhs.as_ptr(),
+            l_cs as isize,
+            l_rs as isize,
+            rhs.as_ptr(),
+            r_cs as isize,
+            r_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// `y`, `dx` and `dW` by the definition of a transposed convolution with kernel == stride.
+    fn naive(
+        x: &[f32],
+        weight: &[f32],
+        bias: &[f32],
+        grad: &[f32],
+        g: UpGeometry,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let [n, cin, h, w] = g.input;
+        let [_, cout, ho, wo] = g.output();
+        let [kh, kw] = g.kernel;
+        let mut y = vec![0.0f32; n * cout * ho * wo];
+        let mut dx = vec![0.0f32; x.len()];
+        let mut dw = vec![0.0f32; weight.len()];
+        for b in 0..n {
+            for (co, &bias_co) in bias.iter().enumerate() {
+                for oy in 0..ho {
+                    for ox in 0..wo {
+                        let o = ((b * cout + co) * ho + oy) * wo + ox;
+                        y[o] += bias_co;
+                        let (i, a, j, bx) = (oy / kh, oy % kh, ox / kw, ox % kw);
+                        for ci in 0..cin {
+                            let xi = ((b * cin + ci) * h + i) * w + j;
+                            let wi = ((ci * cout + co) * kh + a) * kw + bx;
+                            y[o] += weight[wi] * x[xi];
+                            dx[xi] += weight[wi] * grad[o];
+                            dw[wi] += x[xi] * grad[o];
+                        }
+                    }
+                }
+            }
+        }
+        (y, dx, dw)
+    }
+
+    fn check(g: UpGeometry) {
+        let cin = g.input[1];
+        let x = values(g.input.iter().product(), 3);
+        let weight = values(cin * g.taps(), 5);
+        let bias = values(g.channels_out, 7);
+        let grad = values(g.output().iter().product(), 9);
+        let (y, dx, dw) = naive(&x, &weight, &bias, &grad, g);
+        let close = |what: &str, fast: &[f32], slow: &[f32]| {
+            assert_eq!(fast.len(), slow.len(), "{what} length for {g:?}");
+            for (i, (a, b)) in fast.iter().zip(slow).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-3 * (1.0 + b.abs()),
+                    "{what}[{i}] {a} != {b} ({g:?})"
+                );
+            }
+        };
+        close("y", &up_forward(&x, &weight, Some(&bias), g).unwrap(), &y);
+        let (fast_dx, fast_dw) = up_backward(&x, &weight, &grad, g).unwrap();
+        close("dx", &fast_dx, &dx);
+        close("dW", &fast_dw, &dw);
+    }
+
+    #[test]
+    fn up_passes_match_the_definition_for_2x2_stride_2() {
+        check(UpGeometry {
+            input: [2, 5, 6, 7],
+            channels_out: 3,
+            kernel: [2, 2],
+        });
+    }
+
+    #[test]
+    fn up_passes_match_the_definition_for_uneven_kernels_and_many_tiles() {
+        // A 3x2 kernel; then 273-row tiles over 300 rows: two tiles per image.
+        check(UpGeometry {
+            input: [1, 4, 40, 9],
+            channels_out: 16,
+            kernel: [3, 2],
+        });
+        check(UpGeometry {
+            input: [3, 2, 300, 30],
+            channels_out: 8,
+            kernel: [2, 2],
+        });
+    }
+
+    #[test]
+    fn up_passes_refuse_slices_that_do_not_match_the_geometry() {
+        let g = UpGeometry {
+            input: [1, 2, 3, 3],
+            channels_out: 2,
+            kernel: [2, 2],
+        };
+        assert!(up_forward(&[0.0; 17], &[0.0; 16], None, g).is_none());
+        assert!(up_forward(&[0.0; 18], &[0.0; 15], None, g).is_none());
+        assert!(up_backward(&[0.0; 18], &[0.0; 16], &[0.0; 71], g).is_none());
+    }
+}
