@@ -33,8 +33,8 @@ unet!(
 
 type A = CpuAutodiff;
 
-/// The macro network (with the project's im2col convolutions, then with burn's own
-/// convolution ops) and the hand-written one of the same architecture, for `case`.
+/// The macro network and the hand-written one of the same architecture, for `case`: each
+/// with the flex kernels of `unet::kernels`, then on burn's own convolution ops.
 fn contenders(case: &Case, hand: UNetConfig, macro_params: usize) -> Vec<Contender> {
     let device = Default::default();
     let macro_net = |label: &str| {
@@ -44,37 +44,43 @@ fn contenders(case: &Case, hand: UNetConfig, macro_params: usize) -> Vec<Contend
             Contender::network::<A, BenchSmall<A>>(label, case, &device)
         }
     };
-    <A as Backend>::seed(&device, 1);
-    let infer = hand.init::<Cpu>(&device);
-    let train = hand.init::<A>(&device);
-    assert_eq!(
-        train.num_params(),
-        macro_params,
-        "the hand-written {} U-Net has another parameter count than the macro's",
-        case.name
-    );
-    let hand = Contender::new::<A, _, _>(
-        HAND,
-        case,
-        &device,
-        7,
-        infer,
-        |m: &handwritten::UNet<Cpu>, x| m.forward(x),
-        train,
-        |m: &handwritten::UNet<A>, x| m.forward(x),
-    )
-    .with_fast_conv(false);
+    let hand_net = |label: &str| {
+        <A as Backend>::seed(&device, 1);
+        let infer = hand.init::<Cpu>(&device);
+        let train = hand.init::<A>(&device);
+        assert_eq!(
+            train.num_params(),
+            macro_params,
+            "the hand-written {} U-Net has another parameter count than the macro's",
+            case.name
+        );
+        Contender::new::<A, _, _>(
+            label,
+            case,
+            &device,
+            7,
+            infer,
+            |m: &handwritten::UNet<Cpu>, x| m.forward(x),
+            train,
+            |m: &handwritten::UNet<A>, x| m.forward(x),
+        )
+    };
     vec![
-        macro_net("macro"),
-        macro_net(BURN_CONV).with_fast_conv(false),
-        hand,
+        macro_net(MACRO),
+        hand_net(HAND),
+        macro_net(MACRO_BURN).with_fast_conv(false),
+        hand_net(HAND_BURN).with_fast_conv(false),
     ]
 }
 
-/// The macro network on burn's convolution ops: the like-for-like partner of [`HAND`].
-const BURN_CONV: &str = "macro-burnconv";
-/// The hand-written network (plain burn, `Conv2d::forward`).
+/// The generated network with the flex kernels (the default).
+const MACRO: &str = "macro";
+/// The hand-written network with the same kernels.
 const HAND: &str = "hand";
+/// The generated network on burn's convolution ops.
+const MACRO_BURN: &str = "macro-burnconv";
+/// The hand-written network on burn's convolution ops: plain burn.
+const HAND_BURN: &str = "hand-burnconv";
 
 fn main() {
     let options = bench::Options::from_env().unwrap_or_else(|e| {
@@ -130,7 +136,7 @@ fn main() {
     ];
 
     println!(
-        "unet bench: warm-up {}, {} forward / {} train timed runs per contender, alternating macro, {BURN_CONV}, {HAND}",
+        "unet bench: warm-up {}, {} forward / {} train timed runs per contender, alternating {MACRO}, {HAND}, {MACRO_BURN}, {HAND_BURN}",
         options.warmup, options.forward_repeats, options.train_repeats
     );
     for (case, arch, _, _) in &cases {
@@ -161,7 +167,10 @@ fn main() {
         matmul,
         rows,
         torch,
-        even: vec![(BURN_CONV.into(), HAND.into())],
+        even: vec![
+            (MACRO.into(), HAND.into()),
+            (MACRO_BURN.into(), HAND_BURN.into()),
+        ],
     };
     println!("\n{report}");
 }

@@ -3,6 +3,11 @@
 //! `forward` with `relu` and `Tensor::cat`. Nothing from `unet-core`'s blocks: this is the
 //! baseline the macro-generated networks are timed against.
 //!
+//! Its layers run through `unet::kernels::{conv2d, conv_transpose2d}` where a burn user writes
+//! `layer.forward(x)`: with `unet::kernels::set_fast_conv(false)` those are exactly
+//! `layer.forward(x)`, and with the kernels on, the hand-written network gets the same flex
+//! kernels as the generated one, so both comparisons are like for like.
+//!
 //! Architecture (the classic U-Net, as `unet!` with `up: transposed, padding: same`): per
 //! encoder level two 3x3 conv (padding 1) + ReLU, then a 2x2 max-pool; a bottleneck of two
 //! 3x3 conv + ReLU; per decoder level a 2x2 stride-2 transposed conv halving the channels,
@@ -17,6 +22,7 @@ use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use unet::kernels::{conv2d, conv_transpose2d};
 
 /// Two 3x3 convolutions, each followed by ReLU.
 #[derive(Module, Debug)]
@@ -39,8 +45,8 @@ impl<B: Backend> DoubleConv<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = relu(self.conv1.forward(x));
-        relu(self.conv2.forward(x))
+        let x = relu(conv2d(&self.conv1, x));
+        relu(conv2d(&self.conv2, x))
     }
 }
 
@@ -68,7 +74,7 @@ pub struct Up<B: Backend> {
 
 impl<B: Backend> Up<B> {
     fn forward(&self, x: Tensor<B, 4>, skip: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.up.forward(x);
+        let x = conv_transpose2d(&self.up, x);
         self.conv.forward(Tensor::cat(vec![x, skip], 1))
     }
 }
@@ -142,6 +148,6 @@ impl<B: Backend> UNet<B> {
             let skip = skips.pop().expect("one skip per level");
             x = up.forward(x, skip);
         }
-        self.head.forward(x)
+        conv2d(&self.head, x)
     }
 }
