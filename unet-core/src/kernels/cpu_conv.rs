@@ -15,6 +15,8 @@
 
 use rayon::prelude::*;
 
+use super::matmul::{product, product_raw, View};
+
 /// The geometry of one convolution, in the order burn's `ConvOptions` gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
@@ -80,6 +82,30 @@ impl Tiles {
             first..(first + self.rows).min(self.out[0]),
         )
     }
+
+    /// Fills `cols` with the im2col columns of tile `t` of `x`: returns its image, output rows
+    /// and number of positions `k` (`cols` is `[Cin*kh*kw, k]`).
+    fn columns(
+        &self,
+        x: &[f32],
+        g: ConvGeometry,
+        t: usize,
+        cols: &mut Vec<f32>,
+    ) -> (usize, std::ops::Range<usize>, usize) {
+        let [_, cin, h, w] = g.input;
+        let (image, rows) = self.get(t);
+        let k = rows.len() * self.out[1];
+        cols.resize(cin * g.kernel[0] * g.kernel[1] * k, 0.0);
+        let plane = cin * h * w;
+        im2col_rows(
+            &x[image * plane..][..plane],
+            g,
+            rows.clone(),
+            self.out[1],
+            cols,
+        );
+        (image, rows, k)
+    }
 }
 
 /// `y` (`[N, Cout, Ho, Wo]`, row-major) of a convolution with `groups = 1`, from `x`
@@ -112,21 +138,13 @@ pub fn conv2d_forward(
     (0..n * tiles.per_image)
         .into_par_iter()
         .for_each_init(Vec::<f32>::new, |cols, t| {
-            let (image, rows) = tiles.get(t);
-            let k = rows.len() * wo;
-            cols.resize(columns * k, 0.0);
-            im2col_rows(
-                &x[image * cin * h * w..][..cin * h * w],
-                g,
-                rows.clone(),
-                wo,
-                cols,
-            );
+            let (image, rows, k) = tiles.columns(x, g, t, cols);
             let offset = image * cout * plane + rows.start * wo;
+            // y[co, p] = sum_c W[co, c] cols[c, p] for the tile's positions p.
+            let (lhs, rhs) = (View::new(weight, columns, 1), View::new(cols, k, 1));
             // SAFETY: tile (image, rows) writes y[image][co][rows.start * wo..][..k] for
-            // co < cout: those elements belong to this tile alone, and lie inside `y`, whose
-            // buffer outlives the parallel loop; the inputs are shared reads.
-            unsafe { out.gemm_tile(offset, plane, weight, columns, cols, cout, k) };
+            // co < cout: those elements belong to this tile alone.
+            unsafe { out.product(offset, [plane, 1], lhs, rhs, [cout, k, columns]) };
         });
     if let Some(bias) = bias {
         y.par_chunks_mut(plane)
@@ -198,18 +216,11 @@ pub fn conv2d_weight_grad(x: &[f32], grad: &[f32], g: ConvGeometry) -> Option<Ve
         .fold(
             || (vec![0.0f32; out_len], Vec::<f32>::new()),
             |(mut acc, mut cols), t| {
-                let (image, rows) = tiles.get(t);
-                let k = rows.len() * wo;
-                cols.resize(columns * k, 0.0);
-                im2col_rows(
-                    &x[image * cin * h * w..][..cin * h * w],
-                    g,
-                    rows.clone(),
-                    wo,
-                    &mut cols,
-                );
+                let (image, rows, k) = tiles.columns(x, g, t, &mut cols);
+                // dW[co, c] += sum_p grad[co, p] cols[c, p] over the tile's positions p.
                 let grad_tile = &grad[image * cout * ho * wo + rows.start * wo..];
-                gemm_accumulate(&mut acc, grad_tile, ho * wo, &cols, cout, columns, k);
+                let (lhs, rhs) = (View::new(grad_tile, ho * wo, 1), View::new(&cols, 1, k));
+                product(&mut acc, [columns, 1], true, lhs, rhs, [cout, columns, k]);
                 (acc, cols)
             },
         )
@@ -273,51 +284,6 @@ fn im2col_rows(
     }
 }
 
-/// `acc[m][c] += sum_p lhs[m * lhs_row + p] * cols[c * k + p]` for `m < rows_out`,
-/// `c < columns`, `p < k`: a tile's contribution to `dW`, through the `gemm` crate.
-fn gemm_accumulate(
-    acc: &mut [f32],
-    lhs: &[f32],
-    lhs_row: usize,
-    cols: &[f32],
-    rows_out: usize,
-    columns: usize,
-    k: usize,
-) {
-    assert!(acc.len() >= rows_out * columns, "dW buffer too small");
-    assert!(cols.len() >= columns * k, "column buffer too small");
-    assert!(
-        rows_out == 0 || lhs.len() >= (rows_out - 1) * lhs_row + k,
-        "gradient tile out of bounds"
-    );
-    // SAFETY: the asserts above bound every index the strides below can reach: dst
-    // `m * columns + c`, lhs `m * lhs_row + p`, rhs `c * k + p`, for m < rows_out, c < columns,
-    // p < k; the three buffers are distinct borrows.
-    unsafe {
-        gemm::gemm(
-            rows_out,
-            columns,
-            k,
-            acc.as_mut_ptr(),
-            1,
-            columns as isize,
-            true,
-            lhs.as_ptr(),
-            1,
-            lhs_row as isize,
-            cols.as_ptr(),
-            k as isize,
-            1,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
 /// An output buffer written by many tiles at once, each its own elements; it keeps the
 /// buffer borrowed for as long as it lives.
 pub(super) struct SharedOut<'a> {
@@ -354,53 +320,32 @@ impl<'a> SharedOut<'a> {
         };
     }
 
-    /// `out[offset + m * row + p] = sum_c weight[m * columns + c] * cols[c * k + p]` for
-    /// `m < rows_out`, `p < k`.
+    /// [`product`] into the buffer from `offset` on, overwriting.
     ///
     /// # Safety
-    /// No other thread may touch those elements during the call.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_tile(
+    /// No other thread may touch the elements it writes during the call.
+    pub(super) unsafe fn product(
         &self,
         offset: usize,
-        row: usize,
-        weight: &[f32],
-        columns: usize,
-        cols: &[f32],
-        rows_out: usize,
-        k: usize,
+        strides: [usize; 2],
+        lhs: View<'_>,
+        rhs: View<'_>,
+        dims: [usize; 3],
     ) {
-        assert!(weight.len() >= rows_out * columns, "weight too small");
-        assert!(cols.len() >= columns * k, "column buffer too small");
-        assert!(
-            rows_out == 0 || offset + (rows_out - 1) * row + k <= self.len,
-            "output tile out of bounds"
-        );
-        // SAFETY: the asserts bound dst `offset + m * row + p`, lhs `m * columns + c` and rhs
-        // `c * k + p`; exclusivity of the dst elements is the caller's promise.
+        assert!(offset <= self.len, "offset out of bounds");
+        // SAFETY: `ptr + offset .. ptr + len` lies in the borrowed buffer, which `lhs` and
+        // `rhs` (shared borrows) cannot overlap; exclusivity is the caller's promise.
         unsafe {
-            gemm::gemm(
-                rows_out,
-                k,
-                columns,
+            product_raw(
                 self.ptr.add(offset),
-                1,
-                row as isize,
+                self.len - offset,
+                strides,
                 false,
-                weight.as_ptr(),
-                1,
-                columns as isize,
-                cols.as_ptr(),
-                1,
-                k as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+                lhs,
+                rhs,
+                dims,
+            )
+        };
     }
 }
 
@@ -408,55 +353,16 @@ impl<'a> SharedOut<'a> {
 mod tests {
     use super::*;
 
-    /// The definition, one multiply-add at a time.
-    fn naive(x: &[f32], grad: &[f32], g: ConvGeometry) -> Vec<f32> {
-        let [n, cin, h, w] = g.input;
-        let [ho, wo] = g.output().unwrap();
-        let [kh, kw] = g.kernel;
-        let mut dw = vec![0.0f32; g.channels_out * cin * kh * kw];
-        for b in 0..n {
-            for co in 0..g.channels_out {
-                for ci in 0..cin {
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let mut s = 0.0;
-                            for oy in 0..ho {
-                                for ox in 0..wo {
-                                    let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize
-                                        - g.padding[0] as isize;
-                                    let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize
-                                        - g.padding[1] as isize;
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w
-                                    {
-                                        s += grad[((b * g.channels_out + co) * ho + oy) * wo + ox]
-                                            * x[((b * cin + ci) * h + iy as usize) * w
-                                                + ix as usize];
-                                    }
-                                }
-                            }
-                            dw[((co * cin + ci) * kh + ky) * kw + kx] += s;
-                        }
-                    }
-                }
-            }
-        }
-        dw
-    }
-
-    /// `y` and `dX` by the definition: `dX` as the adjoint of `y` (`dX[i] = sum over the
-    /// outputs that read input i of grad * weight`).
-    fn naive_forward_and_input_grad(
-        x: &[f32],
-        weight: &[f32],
-        grad: &[f32],
-        g: ConvGeometry,
-    ) -> (Vec<f32>, Vec<f32>) {
+    /// `y`, `dX` and `dW` by the definition, one multiply-add at a time (`dX` and `dW` as the
+    /// adjoints of `y`).
+    fn naive(x: &[f32], weight: &[f32], grad: &[f32], g: ConvGeometry) -> [Vec<f32>; 3] {
         let [n, cin, h, w] = g.input;
         let [ho, wo] = g.output().unwrap();
         let [kh, kw] = g.kernel;
         let cout = g.channels_out;
         let mut y = vec![0.0f32; n * cout * ho * wo];
         let mut dx = vec![0.0f32; x.len()];
+        let mut dw = vec![0.0f32; weight.len()];
         for b in 0..n {
             for co in 0..cout {
                 for oy in 0..ho {
@@ -476,6 +382,7 @@ mod tests {
                                         let wi = ((co * cin + ci) * kh + ky) * kw + kx;
                                         y[o] += weight[wi] * x[i];
                                         dx[i] += weight[wi] * grad[o];
+                                        dw[wi] += grad[o] * x[i];
                                     }
                                 }
                             }
@@ -484,7 +391,7 @@ mod tests {
                 }
             }
         }
-        (y, dx)
+        [y, dx, dw]
     }
 
     fn assert_close(what: &str, fast: &[f32], slow: &[f32], g: ConvGeometry) {
@@ -507,12 +414,10 @@ mod tests {
         let [ho, wo] = g.output().unwrap();
         let x = values(g.input.iter().product(), 7);
         let grad = values(g.input[0] * g.channels_out * ho * wo, 11);
-        let fast = conv2d_weight_grad(&x, &grad, g).unwrap();
-        assert_close("dW", &fast, &naive(&x, &grad, g), g);
-
         let weight = values(g.channels_out * g.input[1] * g.kernel[0] * g.kernel[1], 13);
         let bias = values(g.channels_out, 17);
-        let (mut y, dx) = naive_forward_and_input_grad(&x, &weight, &grad, g);
+        let [mut y, dx, dw] = naive(&x, &weight, &grad, g);
+        assert_close("dW", &conv2d_weight_grad(&x, &grad, g).unwrap(), &dw, g);
         let plane = ho * wo;
         for (i, v) in y.iter_mut().enumerate() {
             *v += bias[(i / plane) % g.channels_out];

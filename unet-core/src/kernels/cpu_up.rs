@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::cpu_conv::SharedOut;
+use super::matmul::{product, View};
 
 /// The geometry of a transposed convolution with kernel == stride.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +86,8 @@ pub fn up_forward(
             line.resize(wo, 0.0);
             let x_tile = &x[image * cin * h * w + rows.start * w..];
             // Z[m, p] = sum_ci W[ci, m] x[ci, p]: lhs W^T (m, ci) at ci * taps + m.
-            gemm(z, k, 1, weight, 1, taps, x_tile, h * w, 1, [taps, k, cin]);
+            let (lhs, rhs) = (View::new(weight, 1, taps), View::new(x_tile, h * w, 1));
+            product(z, [k, 1], false, lhs, rhs, [taps, k, cin]);
             for co in 0..cout {
                 let b = bias.map_or(0.0, |b| b[co]);
                 for (r, i) in rows.clone().enumerate() {
@@ -158,18 +160,8 @@ pub fn up_backward(
                 }
                 // dx[ci, p] = sum_m W[ci, m] G[m, p].
                 dx_tile.resize(cin * k, 0.0);
-                gemm(
-                    &mut dx_tile,
-                    k,
-                    1,
-                    weight,
-                    taps,
-                    1,
-                    &gt,
-                    k,
-                    1,
-                    [cin, k, taps],
-                );
+                let (lhs, rhs) = (View::new(weight, taps, 1), View::new(&gt, k, 1));
+                product(&mut dx_tile, [k, 1], false, lhs, rhs, [cin, k, taps]);
                 for ci in 0..cin {
                     let start = (image * cin + ci) * h * w + rows.start * w;
                     // SAFETY: rows `rows` of channel ci of this image belong to this tile
@@ -178,7 +170,8 @@ pub fn up_backward(
                 }
                 // dW[ci, m] += sum_p x[ci, p] G[m, p].
                 let x_tile = &x[image * cin * h * w + rows.start * w..];
-                gemm_acc(&mut dw, taps, x_tile, h * w, &gt, k, [cin, taps, k]);
+                let (lhs, rhs) = (View::new(x_tile, h * w, 1), View::new(&gt, 1, k));
+                product(&mut dw, [taps, 1], true, lhs, rhs, [cin, taps, k]);
                 (dw, gt, dx_tile)
             },
         )
@@ -189,122 +182,6 @@ pub fn up_backward(
         })
         .unwrap_or_else(|| vec![0.0; cin * taps]);
     Some((dx, dw))
-}
-
-/// `dst[m * dst_rs + p * dst_cs] = sum_c lhs[m * l_rs + c * l_cs] * rhs[c * r_rs + p * r_cs]`
-/// for `[m, p, c] < [rows, cols, depth]`, checked against the slices' lengths.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    dst: &mut [f32],
-    dst_rs: usize,
-    dst_cs: usize,
-    lhs: &[f32],
-    l_rs: usize,
-    l_cs: usize,
-    rhs: &[f32],
-    r_rs: usize,
-    r_cs: usize,
-    [rows, cols, depth]: [usize; 3],
-) {
-    product(
-        dst,
-        dst_rs,
-        dst_cs,
-        false,
-        lhs,
-        l_rs,
-        l_cs,
-        rhs,
-        r_rs,
-        r_cs,
-        [rows, cols, depth],
-    );
-}
-
-/// `dst[m * cols + p] += sum_c lhs[m * l_rs + c] * rhs[p * r_rs + c]`: `lhs @ rhs^T`, added.
-fn gemm_acc(
-    dst: &mut [f32],
-    cols: usize,
-    lhs: &[f32],
-    l_rs: usize,
-    rhs: &[f32],
-    r_rs: usize,
-    [rows, cols_again, depth]: [usize; 3],
-) {
-    debug_assert_eq!(cols, cols_again);
-    product(
-        dst,
-        cols,
-        1,
-        true,
-        lhs,
-        l_rs,
-        1,
-        rhs,
-        1,
-        r_rs,
-        [rows, cols, depth],
-    );
-}
-
-/// The one `unsafe` GEMM call of this file, after bounds checks of every index it reaches.
-#[allow(clippy::too_many_arguments)]
-fn product(
-    dst: &mut [f32],
-    dst_rs: usize,
-    dst_cs: usize,
-    accumulate: bool,
-    lhs: &[f32],
-    l_rs: usize,
-    l_cs: usize,
-    rhs: &[f32],
-    r_rs: usize,
-    r_cs: usize,
-    [rows, cols, depth]: [usize; 3],
-) {
-    if rows == 0 || cols == 0 {
-        return;
-    }
-    let last = |rs: usize, cs: usize, r: usize, c: usize| (r - 1) * rs + (c.max(1) - 1) * cs;
-    assert!(
-        last(dst_rs, dst_cs, rows, cols) < dst.len(),
-        "dst out of bounds"
-    );
-    if depth > 0 {
-        assert!(
-            last(l_rs, l_cs, rows, depth) < lhs.len(),
-            "lhs out of bounds"
-        );
-        assert!(
-            last(r_rs, r_cs, depth, cols) < rhs.len(),
-            "rhs out of bounds"
-        );
-    }
-    // SAFETY: the asserts bound the largest index each operand's strides reach (all strides
-    // are non-negative), and `dst` is an exclusive borrow distinct from `lhs` and `rhs`.
-    unsafe {
-        gemm::gemm(
-            rows,
-            cols,
-            depth,
-            dst.as_mut_ptr(),
-            dst_cs as isize,
-            dst_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            l_cs as isize,
-            l_rs as isize,
-            rhs.as_ptr(),
-            r_cs as isize,
-            r_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
 }
 
 #[cfg(test)]

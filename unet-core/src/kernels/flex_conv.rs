@@ -166,13 +166,9 @@ impl HostLayer for Conv {
     fn forward(&self, x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>) -> FlexTensor {
         let host = || {
             let g = conv_geometry(&x, &weight, &self.0)?;
-            let (xs, ws) = (f32_contiguous(&x)?, f32_contiguous(&weight)?);
-            let bs = bias.as_ref().map(f32_contiguous);
-            let bias_slice = match &bs {
-                Some(b) => Some(b.as_ref()?.as_slice::<f32>()?),
-                None => None,
-            };
-            let y = conv2d_forward(xs.as_slice()?, ws.as_slice()?, bias_slice, g)?;
+            let y = with_f32(&x, &weight, bias.as_ref(), |x, w, b| {
+                conv2d_forward(x, w, b, g)
+            })?;
             let [ho, wo] = g.output()?;
             Some(from_vec(y, [g.input[0], g.channels_out, ho, wo]))
         };
@@ -235,13 +231,7 @@ impl HostLayer for Up {
     fn forward(&self, x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>) -> FlexTensor {
         let host = || {
             let g = Self::geometry(&x, &weight);
-            let (xs, ws) = (f32_contiguous(&x)?, f32_contiguous(&weight)?);
-            let bs = bias.as_ref().map(f32_contiguous);
-            let bias_slice = match &bs {
-                Some(b) => Some(b.as_ref()?.as_slice::<f32>()?),
-                None => None,
-            };
-            let y = up_forward(xs.as_slice()?, ws.as_slice()?, bias_slice, g)?;
+            let y = with_f32(&x, &weight, bias.as_ref(), |x, w, b| up_forward(x, w, b, g))?;
             Some(from_vec(y, g.output()))
         };
         host().unwrap_or_else(|| Flex::conv_transpose2d(x, weight, bias, self.0.clone()))
@@ -367,6 +357,26 @@ fn conv_geometry(
     })
 }
 
+/// Runs `kernel` on the contiguous f32 data of a layer's input, weight and bias; `None` for
+/// other dtypes.
+fn with_f32<R>(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: Option<&FlexTensor>,
+    kernel: impl FnOnce(&[f32], &[f32], Option<&[f32]>) -> Option<R>,
+) -> Option<R> {
+    let (x, weight) = (f32_contiguous(x)?, f32_contiguous(weight)?);
+    let bias = match bias {
+        Some(b) => Some(f32_contiguous(b)?),
+        None => None,
+    };
+    let bias = match &bias {
+        Some(b) => Some(b.as_slice::<f32>()?),
+        None => None,
+    };
+    kernel(x.as_slice()?, weight.as_slice()?, bias)
+}
+
 /// A contiguous copy (or the tensor itself) of an f32 tensor; `None` for other dtypes.
 fn f32_contiguous(t: &FlexTensor) -> Option<FlexTensor> {
     (t.dtype() == DType::F32).then(|| t.to_contiguous())
@@ -380,6 +390,7 @@ fn from_vec(data: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::Param;
     use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
     use burn::tensor::Distribution;
 
@@ -390,16 +401,33 @@ mod tests {
         assert!(diff < 1e-4, "{what} differs by {diff} (relative)");
     }
 
-    /// Gradients of `sum(conv(x) * r)` for x, weight and bias through burn's op and the fast
-    /// one: they must agree (both are f32 sums in different orders).
+    /// [`compare_grads`] for a conv of `config` on an input of shape `input`.
     fn compare(config: Conv2dConfig, input: [usize; 4]) {
+        let conv = config.init::<Ad>(&Default::default());
+        compare_grads(
+            input,
+            &conv.weight,
+            conv.bias.as_ref(),
+            |x| conv.forward(x),
+            |x| try_conv2d(&conv, x).expect("the fast path applies"),
+        );
+    }
+
+    /// Output and gradients of `sum(layer(x) * r)` for x, weight and bias, through burn's
+    /// `reference` and the `fast` path: they must agree (f32 sums in different orders).
+    fn compare_grads(
+        input: [usize; 4],
+        weight: &Param<Tensor<Ad, 4>>,
+        bias: Option<&Param<Tensor<Ad, 1>>>,
+        reference: impl Fn(Tensor<Ad, 4>) -> Tensor<Ad, 4>,
+        fast: impl Fn(Tensor<Ad, 4>) -> Tensor<Ad, 4>,
+    ) {
         let device = Default::default();
-        let conv = config.init::<Ad>(&device);
-        let x =
-            Tensor::<Ad, 4>::random(input, Distribution::Normal(0.0, 1.0), &device).require_grad();
-        let reference = conv.forward(x.clone());
-        let r = Tensor::<Ad, 4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device);
-        let fast = try_conv2d(&conv, x.clone()).expect("the fast path applies");
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<Ad, 4>::random(input, normal, &device).require_grad();
+        let reference = reference(x.clone());
+        let r = Tensor::<Ad, 4>::random(reference.dims(), normal, &device);
+        let fast = fast(x.clone());
         close(
             fast.clone().inner(),
             reference.clone().inner(),
@@ -407,17 +435,11 @@ mod tests {
         );
         let grads_ref = (reference * r.clone()).sum().backward();
         let grads_fast = (fast * r).sum().backward();
-        close(
-            x.grad(&grads_fast).unwrap(),
-            x.grad(&grads_ref).unwrap(),
-            "the input gradient",
-        );
-        close(
-            conv.weight.grad(&grads_fast).unwrap(),
-            conv.weight.grad(&grads_ref).unwrap(),
-            "the weight gradient",
-        );
-        if let Some(bias) = &conv.bias {
+        let [a, b] = [&grads_fast, &grads_ref].map(|g| x.grad(g).unwrap());
+        close(a, b, "the input gradient");
+        let [a, b] = [&grads_fast, &grads_ref].map(|g| weight.grad(g).unwrap());
+        close(a, b, "the weight gradient");
+        if let Some(bias) = bias {
             let [a, b] = [&grads_fast, &grads_ref].map(|g| bias.grad(g).unwrap().unsqueeze::<4>());
             close(a, b, "the bias gradient");
         }
@@ -463,38 +485,17 @@ mod tests {
     #[test]
     fn fast_up_gradients_equal_burns_for_2x2_stride_2_with_and_without_bias() {
         for bias in [true, false] {
-            let device = Default::default();
             let up = ConvTranspose2dConfig::new([6, 3], [2, 2])
                 .with_stride([2, 2])
                 .with_bias(bias)
-                .init::<Ad>(&device);
-            let x = Tensor::<Ad, 4>::random([2, 6, 5, 7], Distribution::Normal(0.0, 1.0), &device)
-                .require_grad();
-            let reference = up.forward(x.clone());
-            let r =
-                Tensor::<Ad, 4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device);
-            let fast = try_conv_transpose2d(&up, x.clone()).expect("the fast path applies");
-            close(
-                fast.clone().inner(),
-                reference.clone().inner(),
-                "the output",
+                .init::<Ad>(&Default::default());
+            compare_grads(
+                [2, 6, 5, 7],
+                &up.weight,
+                up.bias.as_ref(),
+                |x| up.forward(x),
+                |x| try_conv_transpose2d(&up, x).expect("the fast path applies"),
             );
-            let grads_ref = (reference * r.clone()).sum().backward();
-            let grads_fast = (fast * r).sum().backward();
-            close(
-                x.grad(&grads_fast).unwrap(),
-                x.grad(&grads_ref).unwrap(),
-                "the input gradient",
-            );
-            close(
-                up.weight.grad(&grads_fast).unwrap(),
-                up.weight.grad(&grads_ref).unwrap(),
-                "the weight gradient",
-            );
-            if let Some(b) = &up.bias {
-                let [a, c] = [&grads_fast, &grads_ref].map(|g| b.grad(g).unwrap().unsqueeze::<4>());
-                close(a, c, "the bias gradient");
-            }
         }
     }
 

@@ -20,6 +20,8 @@ pub mod cpu_conv;
 pub mod cpu_up;
 #[cfg(feature = "cpu")]
 mod flex_conv;
+#[cfg(feature = "cpu")]
+mod matmul;
 
 static FAST_CONV: AtomicBool = AtomicBool::new(true);
 
