@@ -14,6 +14,8 @@ counted the same way as the Rust side (2 x multiply-adds of every conv / transpo
 
     python3 scripts/bench_torch.py --json /tmp/torch.json
     UNET_TORCH_JSON=/tmp/torch.json cargo bench --bench unet
+    python3 scripts/bench_torch.py --device cuda --json /tmp/torch-cuda.json
+    cargo run --release --features cuda -- bench --backend cuda --torch-json /tmp/torch-cuda.json
 
 The JSON holds the median seconds per row (classic_forward, classic_train, small_forward,
 small_train) plus threads, torch_version, max_rss_mb (peak resident memory of this process)
@@ -121,13 +123,16 @@ def flops(name, kind):
     return forward + 2 * sum(macs) + 2 * sum(macs[1:])
 
 
-def timed(fn, warmup, repeats):
+def timed(fn, warmup, repeats, sync=lambda: None):
+    """Seconds per run of fn; sync() waits for queued device work (CUDA) before each clock."""
     for _ in range(warmup):
         fn()
+    sync()
     out = []
     for _ in range(max(1, repeats)):
         start = time.perf_counter()
         fn()
+        sync()
         out.append(time.perf_counter() - start)
     return out
 
@@ -148,7 +153,18 @@ def main():
     parser.add_argument("--only", choices=sorted(CASES), help="one configuration only")
     parser.add_argument("--quick", action="store_true", help="1 warm-up and 1 timed run each")
     parser.add_argument("--json", metavar="FILE", help="write the medians here")
+    parser.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="cuda: the GPU with cuDNN (autotuned), the reference for `unet bench --backend cuda`",
+    )
     args = parser.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: PyTorch sees no CUDA device")
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    torch.backends.cudnn.benchmark = True
     if args.quick:
         args.warmup, args.repeats, args.train_repeats = 1, 1, 1
 
@@ -160,12 +176,16 @@ def main():
     )
 
     result = {"threads": torch.get_num_threads(), "torch_version": torch.__version__}
+    if args.device == "cuda":
+        result["device"] = torch.cuda.get_device_name()
+        print(f"device: {result['device']}, cuDNN {torch.backends.cudnn.version()}")
     peak = None
     if args.matmul > 0:
         n = args.matmul
-        a, b = torch.rand(n, n) * 2 - 1, torch.rand(n, n) * 2 - 1
+        a = torch.rand(n, n, device=device) * 2 - 1
+        b = torch.rand(n, n, device=device) * 2 - 1
         with torch.inference_mode():
-            runs = timed(lambda: torch.mm(a, b), args.warmup, args.repeats)
+            runs = timed(lambda: torch.mm(a, b), args.warmup, args.repeats, sync)
         peak = 2 * n**3 / min(runs) / 1e9
         result["matmul_gflops"] = peak
         print(f"fp32 matmul {n}x{n}: {peak:.1f} GFLOP/s peak (best of {len(runs)})")
@@ -174,9 +194,9 @@ def main():
     for name, (batch, cin, size, base, depth) in CASES.items():
         if args.only and args.only != name:
             continue
-        model = UNet(cin, 1, base, depth)
-        x = torch.randn(batch, cin, size, size)
-        y = (torch.rand(batch, 1, size, size) > 0.5).float()
+        model = UNet(cin, 1, base, depth).to(device)
+        x = torch.randn(batch, cin, size, size, device=device)
+        y = (torch.rand(batch, 1, size, size, device=device) > 0.5).float()
 
         model.eval()
 
@@ -184,7 +204,7 @@ def main():
             with torch.inference_mode():
                 model(x)
 
-        rows.append((name, "forward", timed(forward, args.warmup, args.repeats)))
+        rows.append((name, "forward", timed(forward, args.warmup, args.repeats, sync)))
 
         model.train()
         optim = torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-8)
@@ -196,7 +216,7 @@ def main():
             loss.backward()
             optim.step()
 
-        rows.append((name, "train", timed(train, args.warmup, args.train_repeats)))
+        rows.append((name, "train", timed(train, args.warmup, args.train_repeats, sync)))
         del model, optim
 
     result["max_rss_mb"] = max_rss_mb()
