@@ -2,7 +2,7 @@
 //!
 //! burn-autodiff computes the weight gradient with burn's generic `conv2d_weight_backward`: a
 //! convolution of the batch-swapped input with the batch-swapped output gradient as an
-//! `H x W` kernel. On flex that costs up to 11x the forward pass on wide, shallow maps (see
+//! `H x W` kernel. On flex that costs 11-14x the forward pass on wide, shallow maps (see
 //! BENCHMARKS.md). Here every pass is one GEMM per tile of output rows, the way Caffe and
 //! cuDNN's GEMM algorithms do it, on NCHW data without a layout change:
 //!
@@ -15,7 +15,8 @@
 
 use rayon::prelude::*;
 
-use super::matmul::{product, product_raw, View};
+use super::matmul::{product, View};
+use super::tiling::{sum_over_tiles, SharedOut, Tiles};
 
 /// The geometry of one convolution, in the order burn's `ConvOptions` gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,66 +47,23 @@ impl ConvGeometry {
     }
 }
 
-/// Column-buffer elements a tile aims for (1 MiB of f32: the tile stays in L2).
-const TILE_ELEMENTS: usize = 1 << 18;
-/// Fewest output positions in a tile, so the GEMM's `k` (weight gradient) or `n` (forward)
-/// never gets too short to pay for its packing.
-const MIN_TILE_POSITIONS: usize = 256;
-
-/// Output rows split into tiles of whole rows, about [`TILE_ELEMENTS`] column entries each.
-#[derive(Clone, Copy, Debug)]
-struct Tiles {
-    /// Rows per tile (the last tile of an image may have fewer).
-    rows: usize,
-    /// Tiles per image.
-    per_image: usize,
-    /// Output height and width.
-    out: [usize; 2],
-}
-
-impl Tiles {
-    fn new(columns: usize, out: [usize; 2]) -> Self {
-        let positions = (TILE_ELEMENTS / columns.max(1)).max(MIN_TILE_POSITIONS);
-        let rows = positions.div_ceil(out[1].max(1)).clamp(1, out[0].max(1));
-        Self {
-            rows,
-            per_image: out[0].div_ceil(rows),
-            out,
-        }
-    }
-
-    /// Image and output rows of tile `t`.
-    fn get(&self, t: usize) -> (usize, std::ops::Range<usize>) {
-        let first = (t % self.per_image) * self.rows;
-        (
-            t / self.per_image,
-            first..(first + self.rows).min(self.out[0]),
-        )
-    }
-
-    /// Fills `cols` with the im2col columns of tile `t` of `x`: returns its image, output rows
-    /// and number of positions `k` (`cols` is `[Cin*kh*kw, k]`).
-    fn columns(
-        &self,
-        x: &[f32],
-        g: ConvGeometry,
-        t: usize,
-        cols: &mut Vec<f32>,
-    ) -> (usize, std::ops::Range<usize>, usize) {
-        let [_, cin, h, w] = g.input;
-        let (image, rows) = self.get(t);
-        let k = rows.len() * self.out[1];
-        cols.resize(cin * g.kernel[0] * g.kernel[1] * k, 0.0);
-        let plane = cin * h * w;
-        im2col_rows(
-            &x[image * plane..][..plane],
-            g,
-            rows.clone(),
-            self.out[1],
-            cols,
-        );
-        (image, rows, k)
-    }
+/// Fills `cols` with the im2col columns of tile `t` of `x`: returns its image, output rows
+/// and number of positions `k` (`cols` is `[Cin*kh*kw, k]`).
+fn tile_columns(
+    tiles: &Tiles,
+    x: &[f32],
+    g: ConvGeometry,
+    t: usize,
+    cols: &mut Vec<f32>,
+) -> (usize, std::ops::Range<usize>, usize) {
+    let [_, cin, h, w] = g.input;
+    let wo = g.output().map_or(0, |[_, wo]| wo);
+    let (image, rows) = tiles.get(t);
+    let k = rows.len() * wo;
+    cols.resize(cin * g.kernel[0] * g.kernel[1] * k, 0.0);
+    let plane = cin * h * w;
+    im2col_rows(&x[image * plane..][..plane], g, rows.clone(), wo, cols);
+    (image, rows, k)
 }
 
 /// `y` (`[N, Cout, Ho, Wo]`, row-major) of a convolution with `groups = 1`, from `x`
@@ -135,10 +93,10 @@ pub fn conv2d_forward(
     }
     let tiles = Tiles::new(columns, [ho, wo]);
     let out = SharedOut::new(&mut y);
-    (0..n * tiles.per_image)
+    (0..tiles.count(n))
         .into_par_iter()
         .for_each_init(Vec::<f32>::new, |cols, t| {
-            let (image, rows, k) = tiles.columns(x, g, t, cols);
+            let (image, rows, k) = tile_columns(&tiles, x, g, t, cols);
             let offset = image * cout * plane + rows.start * wo;
             // y[co, p] = sum_c W[co, c] cols[c, p] for the tile's positions p.
             let (lhs, rhs) = (View::new(weight, columns, 1), View::new(cols, k, 1));
@@ -211,25 +169,14 @@ pub fn conv2d_weight_grad(x: &[f32], grad: &[f32], g: ConvGeometry) -> Option<Ve
         return Some(vec![0.0; out_len]);
     }
     let tiles = Tiles::new(columns, [ho, wo]);
-    let dw = (0..n * tiles.per_image)
-        .into_par_iter()
-        .fold(
-            || (vec![0.0f32; out_len], Vec::<f32>::new()),
-            |(mut acc, mut cols), t| {
-                let (image, rows, k) = tiles.columns(x, g, t, &mut cols);
-                // dW[co, c] += sum_p grad[co, p] cols[c, p] over the tile's positions p.
-                let grad_tile = &grad[image * cout * ho * wo + rows.start * wo..];
-                let (lhs, rhs) = (View::new(grad_tile, ho * wo, 1), View::new(&cols, 1, k));
-                product(&mut acc, [columns, 1], true, lhs, rhs, [cout, columns, k]);
-                (acc, cols)
-            },
-        )
-        .map(|(acc, _)| acc)
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        });
-    Some(dw.unwrap_or_else(|| vec![0.0; out_len]))
+    let dw = sum_over_tiles(tiles.count(n), out_len, |acc, cols: &mut Vec<f32>, t| {
+        let (image, rows, k) = tile_columns(&tiles, x, g, t, cols);
+        // dW[co, c] += sum_p grad[co, p] cols[c, p] over the tile's positions p.
+        let grad_tile = &grad[image * cout * ho * wo + rows.start * wo..];
+        let (lhs, rhs) = (View::new(grad_tile, ho * wo, 1), View::new(cols, 1, k));
+        product(acc, [columns, 1], true, lhs, rhs, [cout, columns, k]);
+    });
+    Some(dw)
 }
 
 /// Writes `cols[(ci*kh + ky)*kw + kx][pos]` = the input under kernel tap `(ky, kx)` for the
@@ -281,71 +228,6 @@ fn im2col_rows(
                 }
             }
         }
-    }
-}
-
-/// An output buffer written by many tiles at once, each its own elements; it keeps the
-/// buffer borrowed for as long as it lives.
-pub(super) struct SharedOut<'a> {
-    ptr: *mut f32,
-    len: usize,
-    _buffer: std::marker::PhantomData<&'a mut [f32]>,
-}
-
-// SAFETY: the tiles that share it write disjoint elements (each caller's promise), and the
-// borrow it holds keeps the buffer alive and otherwise untouched meanwhile.
-unsafe impl Send for SharedOut<'_> {}
-unsafe impl Sync for SharedOut<'_> {}
-
-impl<'a> SharedOut<'a> {
-    /// Shares `buffer` for the length of the borrow.
-    pub(super) fn new(buffer: &'a mut [f32]) -> Self {
-        Self {
-            ptr: buffer.as_mut_ptr(),
-            len: buffer.len(),
-            _buffer: std::marker::PhantomData,
-        }
-    }
-
-    /// Copies `values` to `buffer[start..start + values.len()]`.
-    ///
-    /// # Safety
-    /// No other thread may touch those elements during the call.
-    pub(super) unsafe fn write(&self, start: usize, values: &[f32]) {
-        assert!(start + values.len() <= self.len, "write out of bounds");
-        // SAFETY: in bounds by the assert; exclusive by the caller's promise; `values` is
-        // another buffer (a shared borrow cannot alias the exclusively borrowed output).
-        unsafe {
-            std::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(start), values.len())
-        };
-    }
-
-    /// [`product`] into the buffer from `offset` on, overwriting.
-    ///
-    /// # Safety
-    /// No other thread may touch the elements it writes during the call.
-    pub(super) unsafe fn product(
-        &self,
-        offset: usize,
-        strides: [usize; 2],
-        lhs: View<'_>,
-        rhs: View<'_>,
-        dims: [usize; 3],
-    ) {
-        assert!(offset <= self.len, "offset out of bounds");
-        // SAFETY: `ptr + offset .. ptr + len` lies in the borrowed buffer, which `lhs` and
-        // `rhs` (shared borrows) cannot overlap; exclusivity is the caller's promise.
-        unsafe {
-            product_raw(
-                self.ptr.add(offset),
-                self.len - offset,
-                strides,
-                false,
-                lhs,
-                rhs,
-                dims,
-            )
-        };
     }
 }
 

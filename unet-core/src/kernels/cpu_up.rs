@@ -10,8 +10,8 @@
 
 use rayon::prelude::*;
 
-use super::cpu_conv::SharedOut;
 use super::matmul::{product, View};
+use super::tiling::{sum_over_tiles, SharedOut, Tiles};
 
 /// The geometry of a transposed convolution with kernel == stride.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,24 +36,9 @@ impl UpGeometry {
         [n, self.channels_out, self.kernel[0] * h, self.kernel[1] * w]
     }
 
-    /// Input rows per tile: about `TILE` entries of `Z` per tile.
-    fn rows_per_tile(&self) -> usize {
-        const TILE: usize = 1 << 18;
-        let [_, _, h, w] = self.input;
-        (TILE / (self.taps() * w).max(1)).clamp(1, h.max(1))
-    }
-
-    /// Tiles of whole input rows over all images: `(image, rows)`.
-    fn tiles(&self) -> Vec<(usize, std::ops::Range<usize>)> {
-        let [n, _, h, _] = self.input;
-        let rows = self.rows_per_tile();
-        (0..n)
-            .flat_map(|image| {
-                (0..h)
-                    .step_by(rows)
-                    .map(move |r| (image, r..(r + rows).min(h)))
-            })
-            .collect()
+    /// Tiles of whole input rows, each with its `[taps, positions]` block of `Z` (or `G`).
+    fn tiles(&self) -> Tiles {
+        Tiles::new(self.taps(), [self.input[2], self.input[3]])
     }
 }
 
@@ -78,9 +63,11 @@ pub fn up_forward(
     let [_, _, ho, wo] = g.output();
     let mut y = vec![0.0f32; n * cout * ho * wo];
     let out = SharedOut::new(&mut y);
-    g.tiles().into_par_iter().for_each_init(
+    let tiles = g.tiles();
+    (0..tiles.count(n)).into_par_iter().for_each_init(
         <(Vec<f32>, Vec<f32>)>::default,
-        |(z, line), (image, rows)| {
+        |(z, line), t| {
+            let (image, rows) = tiles.get(t);
             let k = rows.len() * w;
             z.resize(taps * k, 0.0);
             line.resize(wo, 0.0);
@@ -130,57 +117,41 @@ pub fn up_backward(
     }
     let mut dx = vec![0.0f32; x.len()];
     let out = SharedOut::new(&mut dx);
-    let dw = g
-        .tiles()
-        .into_par_iter()
-        .fold(
-            || {
-                (
-                    vec![0.0f32; cin * taps],
-                    Vec::<f32>::new(),
-                    Vec::<f32>::new(),
-                )
-            },
-            |(mut dw, mut gt, mut dx_tile), (image, rows)| {
-                let k = rows.len() * w;
-                // G[m, p]: the output gradient un-shuffled to the input's positions.
-                gt.resize(taps * k, 0.0);
-                for co in 0..cout {
-                    for (r, i) in rows.clone().enumerate() {
-                        for a in 0..kh {
-                            let line = &grad[((image * cout + co) * ho + i * kh + a) * wo..][..wo];
-                            for bx in 0..kw {
-                                let g_row = &mut gt[((co * kh + a) * kw + bx) * k + r * w..][..w];
-                                for (j, v) in g_row.iter_mut().enumerate() {
-                                    *v = line[j * kw + bx];
-                                }
-                            }
+    let tiles = g.tiles();
+    let dw = sum_over_tiles(tiles.count(n), cin * taps, |dw, scratch, t| {
+        let (gt, dx_tile): &mut (Vec<f32>, Vec<f32>) = scratch;
+        let (image, rows) = tiles.get(t);
+        let k = rows.len() * w;
+        // G[m, p]: the output gradient un-shuffled to the input's positions.
+        gt.resize(taps * k, 0.0);
+        for co in 0..cout {
+            for (r, i) in rows.clone().enumerate() {
+                for a in 0..kh {
+                    let line = &grad[((image * cout + co) * ho + i * kh + a) * wo..][..wo];
+                    for bx in 0..kw {
+                        let g_row = &mut gt[((co * kh + a) * kw + bx) * k + r * w..][..w];
+                        for (j, v) in g_row.iter_mut().enumerate() {
+                            *v = line[j * kw + bx];
                         }
                     }
                 }
-                // dx[ci, p] = sum_m W[ci, m] G[m, p].
-                dx_tile.resize(cin * k, 0.0);
-                let (lhs, rhs) = (View::new(weight, taps, 1), View::new(&gt, k, 1));
-                product(&mut dx_tile, [k, 1], false, lhs, rhs, [cin, k, taps]);
-                for ci in 0..cin {
-                    let start = (image * cin + ci) * h * w + rows.start * w;
-                    // SAFETY: rows `rows` of channel ci of this image belong to this tile
-                    // alone; `start + k <= dx.len()` by the geometry.
-                    unsafe { out.write(start, &dx_tile[ci * k..][..k]) };
-                }
-                // dW[ci, m] += sum_p x[ci, p] G[m, p].
-                let x_tile = &x[image * cin * h * w + rows.start * w..];
-                let (lhs, rhs) = (View::new(x_tile, h * w, 1), View::new(&gt, 1, k));
-                product(&mut dw, [taps, 1], true, lhs, rhs, [cin, taps, k]);
-                (dw, gt, dx_tile)
-            },
-        )
-        .map(|(dw, _, _)| dw)
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-            a
-        })
-        .unwrap_or_else(|| vec![0.0; cin * taps]);
+            }
+        }
+        // dx[ci, p] = sum_m W[ci, m] G[m, p].
+        dx_tile.resize(cin * k, 0.0);
+        let (lhs, rhs) = (View::new(weight, taps, 1), View::new(gt, k, 1));
+        product(dx_tile, [k, 1], false, lhs, rhs, [cin, k, taps]);
+        for ci in 0..cin {
+            let start = (image * cin + ci) * h * w + rows.start * w;
+            // SAFETY: rows `rows` of channel ci of this image belong to this tile
+            // alone; `start + k <= dx.len()` by the geometry.
+            unsafe { out.write(start, &dx_tile[ci * k..][..k]) };
+        }
+        // dW[ci, m] += sum_p x[ci, p] G[m, p].
+        let x_tile = &x[image * cin * h * w + rows.start * w..];
+        let (lhs, rhs) = (View::new(x_tile, h * w, 1), View::new(gt, 1, k));
+        product(dw, [taps, 1], true, lhs, rhs, [cin, taps, k]);
+    });
     Some((dx, dw))
 }
 
@@ -262,7 +233,7 @@ mod tests {
 
     #[test]
     fn up_passes_match_the_definition_for_uneven_kernels_and_many_tiles() {
-        // A 3x2 kernel; then 273-row tiles over 300 rows: two tiles per image.
+        // A 3x2 kernel; then 274-row tiles over 300 rows: two tiles per image.
         check(UpGeometry {
             input: [1, 4, 40, 9],
             channels_out: 16,

@@ -165,7 +165,7 @@ struct Conv(ConvOptions<2>);
 impl HostLayer for Conv {
     fn forward(&self, x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor>) -> FlexTensor {
         let host = || {
-            let g = conv_geometry(&x, &weight, &self.0)?;
+            let g = conv_geometry(&x, &weight, &self.0);
             let y = with_f32(&x, &weight, bias.as_ref(), |x, w, b| {
                 conv2d_forward(x, w, b, g)
             })?;
@@ -186,7 +186,7 @@ impl HostLayer for Conv {
         let dw = want_w.then(|| {
             let host = || {
                 let (xs, gs) = (f32_contiguous(&x)?, f32_contiguous(&grad)?);
-                let dw = conv2d_weight_grad(xs.as_slice()?, gs.as_slice()?, g?)?;
+                let dw = conv2d_weight_grad(xs.as_slice()?, gs.as_slice()?, g)?;
                 Some(from_vec(dw, weight.shape().dims()))
             };
             host().unwrap_or_else(|| {
@@ -201,7 +201,7 @@ impl HostLayer for Conv {
         let dx = want_x.then(|| {
             let host = || {
                 let (gs, ws) = (f32_contiguous(&grad)?, f32_contiguous(&weight)?);
-                let dx = conv2d_input_grad(gs.as_slice()?, ws.as_slice()?, g?)?;
+                let dx = conv2d_input_grad(gs.as_slice()?, ws.as_slice()?, g)?;
                 Some(from_vec(dx, x.shape().dims()))
             };
             host().unwrap_or_else(|| {
@@ -340,21 +340,17 @@ impl<L: HostLayer, const N: usize> Backward<Flex, N> for FastBackward<L> {
     }
 }
 
-/// The conv's geometry from its input and weight, for one group only.
-fn conv_geometry(
-    x: &FlexTensor,
-    weight: &FlexTensor,
-    options: &ConvOptions<2>,
-) -> Option<ConvGeometry> {
+/// The conv's geometry from its input and weight (one group: [`try_conv2d`] checked it).
+fn conv_geometry(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> ConvGeometry {
     let w: [usize; 4] = weight.shape().dims();
-    (options.groups == 1).then(|| ConvGeometry {
+    ConvGeometry {
         input: x.shape().dims(),
         channels_out: w[0],
         kernel: [w[2], w[3]],
         stride: options.stride,
         padding: options.padding,
         dilation: options.dilation,
-    })
+    }
 }
 
 /// Runs `kernel` on the contiguous f32 data of a layer's input, weight and bias; `None` for

@@ -4,7 +4,7 @@
 //! On flex (`Flex` for inference, `Autodiff<Flex>` for training), 2D convolutions and the
 //! U-Net's 2x2 stride-2 transposed convolutions run as im2col / plain GEMMs on the host
 //! ([`cpu_conv`], [`cpu_up`]), forward and backward. burn computes the weight gradients with
-//! a generic formulation that costs up to 11x the forward pass there (see BENCHMARKS.md).
+//! a generic formulation that costs 11-14x the forward pass there (see BENCHMARKS.md).
 //! [`conv2d`] and [`conv_transpose2d`] are what the blocks call instead of `forward`; on every
 //! other backend, or with [`set_fast_conv`]`(false)`, they are exactly the layers' `forward`.
 
@@ -22,6 +22,8 @@ pub mod cpu_up;
 mod flex_conv;
 #[cfg(feature = "cpu")]
 mod matmul;
+#[cfg(feature = "cpu")]
+mod tiling;
 
 static FAST_CONV: AtomicBool = AtomicBool::new(true);
 
@@ -40,13 +42,9 @@ pub fn fast_conv() -> bool {
 /// both gradients) when the conv has one group and symmetric padding.
 pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     #[cfg(feature = "cpu")]
-    let x = if fast_conv() {
-        match flex_conv::try_conv2d(conv, x) {
-            Ok(y) => return y,
-            Err(x) => x,
-        }
-    } else {
-        x
+    let x = match fast(x, |x| flex_conv::try_conv2d(conv, x)) {
+        Ok(y) => return y,
+        Err(x) => x,
     };
     conv.forward(x)
 }
@@ -55,13 +53,23 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 /// gradients) when the kernel equals the stride, as in the U-Net's 2x2 stride-2 up-sampling.
 pub fn conv_transpose2d<B: Backend>(up: &ConvTranspose2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     #[cfg(feature = "cpu")]
-    let x = if fast_conv() {
-        match flex_conv::try_conv_transpose2d(up, x) {
-            Ok(y) => return y,
-            Err(x) => x,
-        }
-    } else {
-        x
+    let x = match fast(x, |x| flex_conv::try_conv_transpose2d(up, x)) {
+        Ok(y) => return y,
+        Err(x) => x,
     };
     up.forward(x)
+}
+
+/// `kernel(x)` while the kernels are on ([`set_fast_conv`]); `Err(x)` (burn's op then) otherwise
+/// or where `kernel` does not apply.
+#[cfg(feature = "cpu")]
+fn fast<B: Backend>(
+    x: Tensor<B, 4>,
+    kernel: impl FnOnce(Tensor<B, 4>) -> Result<Tensor<B, 4>, Tensor<B, 4>>,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    if fast_conv() {
+        kernel(x)
+    } else {
+        Err(x)
+    }
 }
