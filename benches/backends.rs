@@ -89,29 +89,7 @@ fn measure(
     mut all: Vec<Contender>,
 ) -> Vec<Row> {
     let row = |kind: Kind, flops: u64, contenders: &mut [&mut Contender], repeats: usize| {
-        bench::reset_peak_rss();
-        let labels: Vec<String> = contenders.iter().map(|c| c.label.clone()).collect();
-        let mut runs: Vec<Box<dyn FnMut() + '_>> = contenders
-            .iter_mut()
-            .map(|c| -> Box<dyn FnMut() + '_> {
-                match kind {
-                    Kind::Forward => Box::new(move || c.forward_once()),
-                    Kind::Train => Box::new(move || c.train_once()),
-                }
-            })
-            .collect();
-        let mut refs: Vec<&mut dyn FnMut()> = runs
-            .iter_mut()
-            .map(|r| &mut **r as &mut dyn FnMut())
-            .collect();
-        let stats = bench::time_alternating(options.warmup, repeats, &mut refs);
-        Row {
-            case: *case,
-            kind,
-            flops,
-            timings: labels.into_iter().zip(stats).collect(),
-            peak_rss_mib: bench::peak_rss_mib(),
-        }
+        bench::measure_row(case, kind, flops, options.warmup, repeats, contenders)
     };
     let mut everyone: Vec<&mut Contender> = all.iter_mut().collect();
     let forward = row(

@@ -546,47 +546,60 @@ pub fn measure_case(
     options: &Options,
     contenders: &mut [Contender],
 ) -> [Row; 2] {
-    let labels: Vec<String> = contenders.iter().map(|c| c.label.clone()).collect();
-    let row = |kind: Kind, repeats: usize, flops: u64, contenders: &mut [Contender]| {
-        reset_peak_rss();
-        let mut closures: Vec<Box<dyn FnMut() + '_>> = contenders
-            .iter_mut()
-            .map(|c| -> Box<dyn FnMut() + '_> {
-                match kind {
-                    Kind::Forward => Box::new(|| c.forward_once()),
-                    Kind::Train => Box::new(|| c.train_once()),
-                }
-            })
-            .collect();
-        let mut runs: Vec<&mut dyn FnMut()> = closures
-            .iter_mut()
-            .map(|c| &mut **c as &mut dyn FnMut())
-            .collect();
-        let stats = time_alternating(options.warmup, repeats, &mut runs);
-        drop(runs);
-        drop(closures);
-        crate::kernels::set_fast_conv(true);
-        Row {
-            case: *case,
-            kind,
-            flops,
-            timings: labels.iter().cloned().zip(stats).collect(),
-            peak_rss_mib: peak_rss_mib(),
-        }
-    };
-    let forward = row(
+    let mut all: Vec<&mut Contender> = contenders.iter_mut().collect();
+    let forward = measure_row(
+        case,
         Kind::Forward,
-        options.forward_repeats,
         arch.forward_flops(case.batch, case.size),
-        contenders,
+        options.warmup,
+        options.forward_repeats,
+        &mut all,
     );
-    let train = row(
+    let train = measure_row(
+        case,
         Kind::Train,
-        options.train_repeats,
         arch.train_flops(case.batch, case.size),
-        contenders,
+        options.warmup,
+        options.train_repeats,
+        &mut all,
     );
     [forward, train]
+}
+
+/// One row: `kind` of `case` for every contender, alternating between them, `warmup` untimed
+/// and `repeats` timed runs each, with the peak memory of the process while it ran.
+pub fn measure_row(
+    case: &Case,
+    kind: Kind,
+    flops: u64,
+    warmup: usize,
+    repeats: usize,
+    contenders: &mut [&mut Contender],
+) -> Row {
+    reset_peak_rss();
+    let labels: Vec<String> = contenders.iter().map(|c| c.label.clone()).collect();
+    let mut closures: Vec<Box<dyn FnMut() + '_>> = contenders
+        .iter_mut()
+        .map(|c| -> Box<dyn FnMut() + '_> {
+            match kind {
+                Kind::Forward => Box::new(|| c.forward_once()),
+                Kind::Train => Box::new(|| c.train_once()),
+            }
+        })
+        .collect();
+    let mut runs: Vec<&mut dyn FnMut()> = closures
+        .iter_mut()
+        .map(|c| &mut **c as &mut dyn FnMut())
+        .collect();
+    let stats = time_alternating(warmup, repeats, &mut runs);
+    crate::kernels::set_fast_conv(true);
+    Row {
+        case: *case,
+        kind,
+        flops,
+        timings: labels.into_iter().zip(stats).collect(),
+        peak_rss_mib: peak_rss_mib(),
+    }
 }
 
 /// The measured fp32 matmul rate of a backend.
