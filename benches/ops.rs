@@ -45,6 +45,27 @@ fn transposed_as_matmul<B: Backend>(
         + bias.reshape([1, cout, 1, 1])
 }
 
+/// The nine windows of a 3x3 kernel (padding 1) over `x`, tap-major (`dy * 3 + dx`), each the
+/// channels-last `[N*H*W, Cin]` rows the tap reads.
+fn shifted_windows<B: Backend>(x: Tensor<B, 4>) -> Vec<Tensor<B, 2>> {
+    let [n, cin, h, w] = x.dims();
+    let padded = x
+        .pad(
+            [(0, 0), (0, 0), (1, 1), (1, 1)],
+            unet::burn::tensor::ops::PadMode::Constant(0.0),
+        )
+        .permute([0, 2, 3, 1]);
+    (0..9)
+        .map(|t| {
+            let (dy, dx) = (t / 3, t % 3);
+            padded
+                .clone()
+                .slice([0..n, dy..dy + h, dx..dx + w, 0..cin])
+                .reshape([n * h * w, cin])
+        })
+        .collect()
+}
+
 /// A 3x3 convolution (padding 1, weight `[Cout, Cin, 3, 3]`) as nine matmuls on shifted
 /// windows of the channels-last input: `sum_taps x[.., y+dy, x+dx, :] @ W[:, :, dy, dx]^T`.
 fn conv3x3_as_shifted_matmuls<B: Backend>(
@@ -54,33 +75,20 @@ fn conv3x3_as_shifted_matmuls<B: Backend>(
 ) -> Tensor<B, 4> {
     let [n, cin, h, w] = x.dims();
     let cout = weight.dims()[0];
-    let padded = x
-        .pad(
-            [(0, 0), (0, 0), (1, 1), (1, 1)],
-            unet::burn::tensor::ops::PadMode::Constant(0.0),
-        )
-        .permute([0, 2, 3, 1]);
     // [9, Cin, Cout]: tap-major.
     let taps = weight.permute([2, 3, 1, 0]).reshape([9, cin, cout]);
-    let mut sum: Option<Tensor<B, 2>> = None;
-    for dy in 0..3 {
-        for dx in 0..3 {
-            let window = padded
-                .clone()
-                .slice([0..n, dy..dy + h, dx..dx + w, 0..cin])
-                .reshape([n * h * w, cin]);
+    shifted_windows(x)
+        .into_iter()
+        .enumerate()
+        .map(|(t, window)| {
             let tap = taps
                 .clone()
-                .slice([dy * 3 + dx..dy * 3 + dx + 1, 0..cin, 0..cout])
+                .slice([t..t + 1, 0..cin, 0..cout])
                 .reshape([cin, cout]);
-            let y = window.matmul(tap);
-            sum = Some(match sum {
-                Some(s) => s + y,
-                None => y,
-            });
-        }
-    }
-    sum.expect("nine taps")
+            window.matmul(tap)
+        })
+        .reduce(|sum, y| sum + y)
+        .expect("nine taps")
         .reshape([n, h, w, cout])
         .permute([0, 3, 1, 2])
         + bias.reshape([1, cout, 1, 1])
@@ -108,22 +116,10 @@ fn conv3x3_as_unfold_matmul<B: Backend>(
 fn conv3x3_weight_grad_as_matmuls<B: Backend>(x: Tensor<B, 4>, grad: Tensor<B, 4>) -> Tensor<B, 4> {
     let [n, cin, h, w] = x.dims();
     let cout = grad.dims()[1];
-    let padded = x
-        .pad(
-            [(0, 0), (0, 0), (1, 1), (1, 1)],
-            unet::burn::tensor::ops::PadMode::Constant(0.0),
-        )
-        .permute([0, 2, 3, 1]);
     let g = grad.permute([1, 0, 2, 3]).reshape([cout, n * h * w]);
-    let taps: Vec<Tensor<B, 2>> = (0..9)
-        .map(|t| {
-            let (dy, dx) = (t / 3, t % 3);
-            let window = padded
-                .clone()
-                .slice([0..n, dy..dy + h, dx..dx + w, 0..cin])
-                .reshape([n * h * w, cin]);
-            g.clone().matmul(window) // [Cout, Cin]
-        })
+    let taps: Vec<Tensor<B, 2>> = shifted_windows(x)
+        .into_iter()
+        .map(|window| g.clone().matmul(window)) // [Cout, Cin]
         .collect();
     Tensor::stack::<3>(taps, 2).reshape([cout, cin, 3, 3])
 }
