@@ -15,11 +15,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use unet::backend::{Cpu, CpuAutodiff};
 
-use unet::bench::{self, Arch, Case, Contender, Kind, Report, Row, CLASSIC, SMALL};
 #[cfg(any(feature = "ndarray", feature = "candle"))]
 use unet::burn::backend::Autodiff;
 use unet::burn::tensor::backend::Backend;
 use unet::unet;
+use unet_bench::{self as bench, Arch, Case, Contender, Kind, Report, Row, CLASSIC, SMALL};
 
 unet!(
     /// The `classic` row: the seeds' model.

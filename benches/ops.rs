@@ -16,7 +16,6 @@
 //! replace in one process and checked to give the same output.
 
 use unet::backend::{Cpu, CpuAutodiff};
-use unet::bench::time_alternating;
 use unet::burn::module::AutodiffModule;
 use unet::burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use unet::burn::nn::pool::MaxPool2dConfig;
@@ -25,6 +24,7 @@ use unet::burn::tensor::backend::Backend;
 use unet::burn::tensor::{Distribution, Tensor};
 use unet::kernels;
 use unet::kernels::cpu_conv::{self, ConvGeometry};
+use unet_bench::time_alternating;
 
 type A = CpuAutodiff;
 
@@ -147,7 +147,7 @@ fn max_abs_diff(a: Tensor<A, 4>, b: Tensor<A, 4>) -> f32 {
     (a.inner() - b.inner()).abs().max().into_scalar()
 }
 
-fn report(label: &str, names: &[&str], stats: &[unet::bench::Stats]) {
+fn report(label: &str, names: &[&str], stats: &[unet_bench::Stats]) {
     let base = stats[0].median;
     let cells: Vec<String> = names
         .iter()

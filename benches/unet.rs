@@ -10,15 +10,15 @@
 //!
 //! Environment: `UNET_BENCH_REPEATS` (timed runs of every row), `UNET_BENCH_WARMUP` (untimed
 //! runs first, default 1), `UNET_BENCH_ONLY` (`classic` or `small`), `UNET_TORCH_JSON`.
-//! The timing, FLOP counts and table are `unet::bench`, shared with `unet bench`.
+//! The timing, FLOP counts and table are `unet_bench`, shared with `unet bench`.
 
 mod handwritten;
 
 use unet::backend::{Cpu, CpuAutodiff};
-use unet::bench::{self, Arch, Case, Contender, Report, TorchReference, CLASSIC, SMALL};
 use unet::burn::module::Module;
 use unet::burn::tensor::backend::Backend;
 use unet::unet;
+use unet_bench::{self as bench, Arch, Case, Contender, Report, TorchReference, CLASSIC, SMALL};
 
 use handwritten::UNetConfig;
 

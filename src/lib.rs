@@ -15,19 +15,61 @@
 //! `unet!` expands into `Name<B>`, `NameEncoder<B>`, `NameSkips<B>` and `NameDecoder<B>`, built
 //! from the blocks in [`blocks`] with every channel count written into their types, so a wrong
 //! skip concatenation is a type error and a bad configuration a spanned compile error.
+//!
+//! Features: `cpu` (flex and the project's kernels), `train` (data, the epoch loop, run
+//! folders, inference and metrics), `interop` (PyTorch and safetensors weights), `cli` (the
+//! tool, and [`cli!`] to build it for your own networks); `cuda`, `wgpu`, `ndarray`, `candle`
+//! add burn's backends. The default is `cpu` + `cli`, everything a user of the tool needs;
+//! `default-features = false, features = ["cpu"]` is the model alone.
+//!
+//! Training from code (feature `train`): a typed configuration, the library's epoch loop and
+//! observers of its events.
+//!
+//! ```no_run
+//! # #[cfg(feature = "train")] {
+//! use unet::prelude::*;
+//! use unet::train::{Event, TrainConfig, Training};
+//!
+//! unet!(pub MyNet<depth: 3, base: 8>);
+//! type B = unet::backend::CpuAutodiff;
+//!
+//! let train = unet::data::generate(1, 256, 64, 1);
+//! let valid = unet::data::generate(2, 32, 64, 1);
+//! let config = TrainConfig::new("mynet").with_epochs(2).with_crop(64);
+//! let summary = Training::<B>::new(config, "runs/mynet")
+//!     .observe(|event: &Event| {
+//!         if let Event::EpochEnd { row, .. } = event {
+//!             println!("epoch {}: Dice {:.3}", row.epoch, row.dice);
+//!         }
+//!     })
+//!     .fit::<MyNet<B>>(train, valid)
+//!     .expect("training");
+//! println!("best Dice {:.3}", summary.best().map_or(0.0, |r| r.dice));
+//! # }
+//! ```
 
 #![warn(missing_docs)]
 
 extern crate self as unet;
 
-pub use unet_core::bench;
+#[cfg(feature = "cli")]
+pub mod cli;
+
+#[cfg(any(feature = "train", feature = "interop"))]
+pub use unet_core::fsio;
+#[cfg(feature = "interop")]
+pub use unet_core::interop;
 pub use unet_core::kernels;
+#[doc(hidden)]
+pub use unet_core::{__interop_fallback, __interop_methods};
 pub use unet_core::{
-    backend, blocks, burn, center_crop, center_crop3, check_input, crop_at, data, geometry,
-    group_thousands, infer, interop, pad_to_multiple, train, Concat, Concat3, Down, Feature,
-    Feature3, Level, Network, PaddingKind, ShapeError, Summary, SummaryRow, L0, L1, L2, L3, L4, L5,
-    L6, L7, L8,
+    backend, blocks, burn, center_crop, center_crop3, check_input, crop_at, geometry,
+    group_thousands, pad_to_multiple, Concat, Concat3, Down, Feature, Feature3, Level, Network,
+    PaddingKind, ShapeError, Summary, SummaryRow, TrainableNetwork, L0, L1, L2, L3, L4, L5, L6, L7,
+    L8,
 };
+#[cfg(feature = "train")]
+pub use unet_core::{data, infer, train};
 pub use unet_macros::unet;
 
 /// Everything a model file needs: the macro, the typed feature and level markers, the shape

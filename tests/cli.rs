@@ -265,7 +265,7 @@ fn eval_prints_one_json_object_with_the_agreed_keys() {
         "\"dice\":",
         "\"iou\":",
         "\"per_class\":",
-        "\"images\": 8",
+        "\"images\":8",
     ] {
         assert!(line.contains(key), "{key} missing from {line}");
     }
@@ -279,7 +279,7 @@ fn unknown_model_is_a_one_line_error() {
         &out,
         &[
             "unknown model `huge`",
-            "tiny, small, classic, paper, milesial",
+            "small, tiny, classic, paper, milesial",
         ],
     );
     assert!(!dir.exists(), "no run folder may be created");
@@ -456,4 +456,152 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// `examples/your_own_tool`: a user crate's `main.rs` that is one `unet::cli!` over networks
+/// that are not the tool's (built by `cargo test` beside the `unet` binary).
+fn own_tool(args: &[&str]) -> Output {
+    let unet = Path::new(env!("CARGO_BIN_EXE_unet"));
+    let exe = unet
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(format!("your_own_tool{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        exe.is_file(),
+        "{} missing: `cargo test` builds the examples",
+        exe.display()
+    );
+    Command::new(exe)
+        .args(args)
+        .output()
+        .expect("run your_own_tool")
+}
+
+#[test]
+fn a_crate_of_its_own_lists_and_summarises_exactly_its_networks() {
+    let out = own_tool(&["models"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let (stdout, _) = text(&out);
+    let names: Vec<&str> = stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["mynet", "wide", "deep"], "{stdout}");
+    assert!(stdout.contains("batch norm"), "{stdout}");
+    let out = own_tool(&["summary", "--model", "wide"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = own_tool(&["train", "--model", "small", "--epochs", "1"]);
+    assert_one_line_error(&out, &["unknown model `small`", "mynet, wide, deep"]);
+}
+
+/// Trains `model` of the own tool for one short epoch, then evaluates and predicts with it.
+fn train_eval_predict(model: &str) {
+    let dir = scratch(&format!("own-{model}"));
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap();
+    let out = own_tool(&[
+        "train",
+        "--model",
+        model,
+        "--epochs",
+        "1",
+        "--epoch-size",
+        "8",
+        "--synthetic-count",
+        "8",
+        "--batch",
+        "4",
+        "--out",
+        run_s,
+    ]);
+    assert!(out.status.success(), "train {model}: {:?}", text(&out));
+    for file in ["config.json", "metrics.csv", "best.mpk", "last.mpk"] {
+        assert!(run.join(file).is_file(), "{model}: {file} missing");
+    }
+    let best = run.join("best");
+    let out = own_tool(&[
+        "eval",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--count",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success(), "eval {model}: {:?}", text(&out));
+    assert!(text(&out).0.contains("\"images\":2"), "{:?}", text(&out));
+    let input = dir.join("in");
+    write_png(&input.join("a.png"), 40, 30, 90);
+    let output = dir.join("out");
+    let out = own_tool(&[
+        "predict",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "predict {model}: {:?}", text(&out));
+    let mask = image::open(output.join("a.png")).unwrap();
+    assert_eq!((mask.width(), mask.height()), (40, 30));
+}
+
+#[test]
+fn a_multi_class_valid_padding_deeply_supervised_network_of_a_user_crate_trains_evaluates_and_predicts(
+) {
+    train_eval_predict("deep");
+}
+
+#[test]
+fn a_batchnorm_rgb_four_class_network_of_a_user_crate_trains_evaluates_and_predicts() {
+    train_eval_predict("wide");
+}
+
+/// Training into a run folder whose `name` is taken by something that is not a file the
+/// run can write: root ignores permissions, so the way is blocked by a folder or file.
+fn blocked_training(name: &str, block: impl Fn(&Path)) -> (Output, PathBuf) {
+    let run = scratch(&format!("blocked-{name}")).join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    block(&run.join(name));
+    let started = std::time::Instant::now();
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--epochs",
+        "1",
+        "--epoch-size",
+        "8",
+        "--synthetic-count",
+        "8",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "took {:?}",
+        started.elapsed()
+    );
+    (out, run)
+}
+
+#[test]
+fn a_checkpoint_that_cannot_be_written_ends_training_with_an_error_naming_it() {
+    let (out, _) = blocked_training("checkpoint", |p| std::fs::write(p, b"in the way").unwrap());
+    assert_one_line_error(&out, &["writing", "checkpoint"]);
+    let (stderr, stdout) = (text(&out).1, text(&out).0);
+    assert!(!stderr.contains("panicked"), "{stdout}\n{stderr}");
+}
+
+#[test]
+fn a_last_checkpoint_that_cannot_be_replaced_ends_training_with_an_error_naming_it() {
+    let (out, run) = blocked_training("last.mpk", |p| {
+        std::fs::create_dir_all(p.join("occupied")).unwrap();
+    });
+    assert_one_line_error(&out, &["last.mpk"]);
+    // What the epoch wrote before the failure is whole and resumable.
+    assert!(run.join("checkpoint/model-1.mpk").is_file());
+    assert!(run.join("checkpoint/optim-1.mpk").is_file());
 }

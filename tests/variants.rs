@@ -377,40 +377,26 @@ unet!(Trainable<depth: 2, base: 8, norm: batch, act: leaky_relu, attention: gate
 
 #[test]
 fn a_network_with_norms_attention_dropout_and_deep_supervision_learns_the_shapes() {
-    use unet::train::{fit, LossKind, TrainConfig};
-    let config = TrainConfig {
-        model: "trainable".into(),
-        data: "synthetic".into(),
-        seed: 7,
-        epochs: 3,
-        minutes: None,
-        batch: 8,
-        crop: 32,
-        lr: 3e-3,
-        loss: LossKind::Bce,
-        val_split: 0.2,
-        flip: true,
-        elastic: false,
-        epoch_size: 256,
-        workers: 1,
-    };
+    use unet::train::{LossKind, TrainConfig, Training};
+    let config = TrainConfig::new("trainable")
+        .with_seed(7)
+        .with_crop(32)
+        .with_lr(3e-3)
+        .with_loss(Some(LossKind::Bce))
+        .with_epoch_size(256)
+        .with_workers(1);
     let dir = std::env::temp_dir().join(format!("unet-variants-train-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     let train = unet::data::synthetic::generate(1, 64, 32, 1);
     let valid = unet::data::synthetic::generate(2, 16, 32, 1);
-    // burn-train's generic learner needs more than a test thread's 2 MiB of stack unoptimised.
+    // Unoptimised, this test crate's generated forward and backward of a network with every
+    // block need more than a test thread's 2 MiB of stack.
     let run_dir = dir.clone();
     let summary = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
-            fit::<CpuAutodiff, Trainable<CpuAutodiff>>(
-                &config,
-                &run_dir,
-                &[Default::default()],
-                false,
-                train,
-                valid,
-            )
+            Training::<CpuAutodiff>::new(config, &run_dir)
+                .fit::<Trainable<CpuAutodiff>>(train, valid)
         })
         .unwrap()
         .join()

@@ -1,153 +1,127 @@
-//! `unet bench`: forward and training-step speed of the benchmark networks on the chosen
-//! backend, printed as the same table as `cargo bench --bench unet` (from `unet::bench`),
-//! without the hand-written comparison.
+//! `bench`: the speed of a forward pass and of a training step (forward, loss, backward,
+//! Adam) of each model on the chosen backend, median and fastest of timed runs. The
+//! project's comparison with hand-written networks and PyTorch is `cargo bench --bench unet`.
 
-use std::path::PathBuf;
+use std::time::Instant;
 
-use clap::{Args, ValueEnum};
-use unet::bench::{self, Arch, Case, Contender, Report, TorchReference, CLASSIC, SMALL};
-use unet::burn::backend::Autodiff;
-use unet::burn::tensor::backend::Backend;
-use unet::unet;
+use clap::Args;
 
-use super::{with_backend, BackendArgs, CliError};
+use super::{with_backend, BackendArgs, Family};
+use crate::burn::backend::Autodiff;
+use crate::burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use crate::burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::burn::tensor::{Distribution, Int, Tensor};
+use crate::train::{train_step, LossKind, SegBatch};
+use crate::Network;
+use crate::TrainableNetwork;
 
-unet!(
-    /// The `classic` row: depth 4, base 64, transposed (as the `classic` model).
-    pub BenchClassic<depth: 4, base: 64, up: transposed>
-);
-unet!(
-    /// The `small` row: depth 4, base 16, transposed, on RGB input.
-    pub BenchSmall<depth: 4, base: 16, up: transposed, in_channels: 3>
-);
-
-/// Which configurations to time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Only {
-    /// depth 4, base 64, input 1x1x256x256.
-    Classic,
-    /// depth 4, base 16, input 4x3x128x128.
-    Small,
-}
-
-/// Options of `unet bench`.
+/// Options of `bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(flatten)]
-    pub backend: BackendArgs,
-    /// Timed forward passes per configuration.
+    backend: BackendArgs,
+    /// Model to time [default: every model].
+    #[arg(long)]
+    pub(super) model: Option<String>,
+    /// Images per batch.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Side of the square input [default: 256, moved to the nearest size the model accepts].
+    #[arg(long)]
+    size: Option<usize>,
+    /// Timed forward passes.
     #[arg(long, default_value_t = 10)]
-    pub repeats: usize,
-    /// Timed training steps per configuration.
+    repeats: usize,
+    /// Timed training steps.
     #[arg(long, default_value_t = 5)]
-    pub train_repeats: usize,
+    train_repeats: usize,
     /// Untimed runs before timing (the first also initialises lazily).
     #[arg(long, default_value_t = 1)]
-    pub warmup: usize,
-    /// One warm-up and one timed run of everything: checks the setup, measures nothing.
+    warmup: usize,
+    /// One warm-up and one timed run of each: checks the setup, measures nothing.
     #[arg(long)]
-    pub quick: bool,
-    /// Time one configuration only.
-    #[arg(long, value_enum)]
-    pub only: Option<Only>,
-    /// Side of the square fp32 matmul that measures the peak (0: skip).
-    #[arg(long, default_value_t = 2048)]
-    pub matmul: usize,
-    /// JSON from `scripts/bench_torch.py --json`: adds the ratio to PyTorch.
-    #[arg(long, value_name = "FILE")]
-    pub torch_json: Option<PathBuf>,
+    quick: bool,
 }
 
-impl BenchArgs {
-    fn options(&self) -> bench::Options {
-        if self.quick {
-            return bench::Options {
-                matmul_size: self.matmul,
-                ..bench::Options::quick()
-            };
-        }
-        bench::Options {
-            warmup: self.warmup,
-            forward_repeats: self.repeats.max(1),
-            train_repeats: self.train_repeats.max(1),
-            matmul_size: self.matmul,
-        }
+/// Median and minimum of `runs` timed calls of `f`, after `warmup` untimed ones, in seconds.
+fn time(warmup: usize, runs: usize, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..warmup {
+        f();
     }
-}
-
-fn arch_classic() -> Arch {
-    type N = BenchClassic<unet::backend::Cpu>;
-    Arch::new(N::IN_CHANNELS, N::CLASSES, &N::CHANNELS, N::UP, N::PADDING)
-}
-
-fn arch_small() -> Arch {
-    type N = BenchSmall<unet::backend::Cpu>;
-    Arch::new(N::IN_CHANNELS, N::CLASSES, &N::CHANNELS, N::UP, N::PADDING)
-}
-
-/// Times the selected cases on the autodiff backend `A` (its inner backend for forwards).
-fn measure<A: unet::burn::tensor::backend::AutodiffBackend>(
-    args: &BenchArgs,
-    device: &A::Device,
-    torch: Option<TorchReference>,
-) -> Report {
-    let options = args.options();
-    let cases: [(Case, Arch); 2] = [(CLASSIC, arch_classic()), (SMALL, arch_small())];
-    let wanted = |case: &Case| match args.only {
-        None => true,
-        Some(Only::Classic) => case.name == CLASSIC.name,
-        Some(Only::Small) => case.name == SMALL.name,
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    let median = if times.len().is_multiple_of(2) {
+        (times[mid - 1] + times[mid]) / 2.0
+    } else {
+        times[mid]
     };
+    (median, times[0])
+}
+
+fn print_row(what: &str, (median, min): (f64, f64), images: usize) {
     println!(
-        "unet bench: warm-up {}, {} forward / {} train timed runs",
-        options.warmup, options.forward_repeats, options.train_repeats
+        "  {what:<10}  median {:>9.2} ms  min {:>9.2} ms  {:>8.1} images/s",
+        median * 1e3,
+        min * 1e3,
+        images as f64 / median
     );
-    let matmul = (options.matmul_size > 0).then(|| {
-        bench::matmul_peak::<A::InnerBackend>(
-            device,
-            options.matmul_size,
-            options.warmup,
-            options.forward_repeats,
-        )
-    });
-    for (case, arch) in cases.iter().filter(|(c, _)| wanted(c)) {
-        println!("{}", arch.describe(case));
-    }
-    let mut rows = Vec::new();
-    for (case, arch) in cases.iter().filter(|(c, _)| wanted(c)) {
-        let contender = if case.name == CLASSIC.name {
-            Contender::network::<A, BenchClassic<A>>("macro", case, device)
-        } else {
-            Contender::network::<A, BenchSmall<A>>("macro", case, device)
-        };
-        rows.extend(bench::measure_case(case, arch, &options, &mut [contender]));
-    }
-    let name = <A::InnerBackend as Backend>::name(device);
-    let threads = match args.backend.backend {
-        super::BackendKind::Cpu => bench::cpu_threads(),
-        super::BackendKind::Cuda => None,
-    };
-    Report {
-        backend: format!("{name} ({device:?})"),
-        threads,
-        matmul,
-        rows,
-        torch,
-        even: Vec::new(),
-    }
 }
 
-/// Runs `unet bench`.
-pub fn run(args: &BenchArgs) -> Result<(), CliError> {
-    let torch = args
-        .torch_json
-        .as_deref()
-        .map(TorchReference::load)
-        .transpose()
-        .map_err(|e| CliError(format!("--torch-json {e}")))?;
+/// Runs `bench` for the network family `F`.
+pub(super) fn run<F: Family>(args: &BenchArgs) -> anyhow::Result<()> {
     with_backend!(&args.backend, B, devices => {
-        let report = measure::<Autodiff<B>>(args, &devices[0], torch);
-        println!("\n{report}");
+        measure::<Autodiff<B>, F::Train<Autodiff<B>>>(args, &devices[0]);
         Ok(())
     })
+}
+
+fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(args: &BenchArgs, device: &A::Device) {
+    let (warmup, repeats, train_repeats) = if args.quick {
+        (1, 1, 1)
+    } else {
+        (args.warmup, args.repeats, args.train_repeats)
+    };
+    let side = N::fitting_size(args.size.unwrap_or(256));
+    let n = args.batch.max(1);
+    let shape = [n, N::IN_CHANNELS, side, side];
+    println!(
+        "  input {}x{}x{side}x{side} on {}, warm-up {warmup}",
+        n,
+        N::IN_CHANNELS,
+        <A::InnerBackend as Backend>::name(device)
+    );
+    let net = N::init(device).valid();
+    let x = Tensor::<A::InnerBackend, 4>::random(shape, Distribution::Normal(0.0, 1.0), device);
+    let forward = time(warmup, repeats, || {
+        // The size fits by construction (`fitting_size`).
+        let _ = net.forward_checked(x.clone());
+        let _ = A::InnerBackend::sync(device);
+    });
+    print_row("forward", forward, n);
+
+    let mut model = N::init(device);
+    let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<A, N>();
+    let loss = LossKind::default_for(N::CLASSES);
+    let images = Tensor::<A, 4>::random(shape, Distribution::Normal(0.0, 1.0), device);
+    let targets = Tensor::<A, 3, Int>::zeros([n, side, side], device);
+    let step = time(warmup, train_repeats, || {
+        let batch = SegBatch {
+            images: images.clone(),
+            targets: targets.clone(),
+            loss,
+        };
+        if let Ok((_, grads)) = train_step(&model, batch) {
+            let grads = GradientsParams::from_grads(grads, &model);
+            model = optim.step(1e-3, model.clone(), grads);
+        }
+        let _ = A::sync(device);
+    });
+    print_row("train step", step, n);
 }

@@ -1,24 +1,24 @@
-//! `unet eval`: pixel accuracy, Dice and IoU of a checkpoint on a folder or synthetic images.
+//! `eval`: pixel accuracy, Dice and IoU of a checkpoint on a folder or synthetic images.
 
 use std::path::PathBuf;
 
+use anyhow::{bail, Context};
 use clap::Args;
-use unet::data::{self, MaskMode, Sample};
-use unet::infer::metrics::{Confusion, EvalReport};
-use unet::infer::segment;
-use unet::train::checkpoint;
-use unet::Network;
 
-use super::models::with_model;
-use super::predict::{model_of, tile_spec};
-use super::{with_backend, BackendArgs, CliError};
+use super::predict::tile_spec;
+use super::{with_backend, BackendArgs, Family};
+use crate::data::{self, MaskMode, Sample};
+use crate::infer::metrics::{Confusion, EvalReport};
+use crate::infer::segment;
+use crate::train::checkpoint;
+use crate::Network;
 
 /// Options of `unet eval`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// Checkpoint: `runs/NAME/best` (or `.../best.mpk`).
     #[arg(long)]
-    checkpoint: PathBuf,
+    pub(super) checkpoint: PathBuf,
     /// `synthetic` (freshly generated shapes) or a folder with `image/` and `label/`.
     #[arg(long, default_value = "synthetic")]
     data: String,
@@ -42,18 +42,17 @@ pub struct EvalArgs {
     overlap: usize,
     /// Model name, when the checkpoint's run folder has no `config.json`.
     #[arg(long)]
-    model: Option<String>,
+    pub(super) model: Option<String>,
     #[command(flatten)]
     backend: BackendArgs,
 }
 
-/// Runs `unet eval`.
-pub fn run(args: &EvalArgs) -> Result<(), CliError> {
-    let model = model_of(&args.checkpoint, args.model.as_deref())?;
-    with_model!(model.as_str(), N => with_backend!(&args.backend, B, devices => eval::<B, N<B>>(args, &devices[0])))
+/// Runs `eval` for the network family `F`.
+pub(super) fn run<F: Family>(args: &EvalArgs) -> anyhow::Result<()> {
+    with_backend!(&args.backend, B, devices => eval::<B, F::Net<B>>(args, &devices[0]))
 }
 
-fn samples(args: &EvalArgs, channels: usize, classes: usize) -> Result<Vec<Sample>, CliError> {
+fn samples(args: &EvalArgs, channels: usize, classes: usize) -> anyhow::Result<Vec<Sample>> {
     if args.data == "synthetic" {
         let run = checkpoint::resolve(&args.checkpoint)
             .ok()
@@ -63,9 +62,7 @@ fn samples(args: &EvalArgs, channels: usize, classes: usize) -> Result<Vec<Sampl
             .or(run.filter(|c| c.data == "synthetic").map(|c| c.crop))
             .unwrap_or(64);
         if args.count == 0 || size < 8 {
-            return Err(CliError(
-                "--count must be at least 1 and --size at least 8".into(),
-            ));
+            bail!("--count must be at least 1 and --size at least 8");
         }
         return Ok(data::generate(args.seed, args.count, size, channels));
     }
@@ -81,17 +78,17 @@ fn samples(args: &EvalArgs, channels: usize, classes: usize) -> Result<Vec<Sampl
     )?)
 }
 
-fn eval<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
+fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     args: &EvalArgs,
     device: &B::Device,
-) -> Result<(), CliError> {
+) -> anyhow::Result<()> {
     let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
     let samples = samples(args, N::IN_CHANNELS, N::CLASSES)?;
     let net: N = checkpoint::load_network(&args.checkpoint, device)?;
     let mut confusion = Confusion::new(N::CLASSES.max(2));
     for sample in &samples {
         let mask = segment::segment::<B, N>(&net, &sample.image, &spec, device)
-            .map_err(|e| CliError(format!("{}: {e}", sample.name)))?;
+            .with_context(|| sample.name.clone())?;
         confusion.add(&mask.data, &sample.mask.data)?;
     }
     let report = EvalReport::from_confusion(&confusion, samples.len());

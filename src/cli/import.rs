@@ -1,16 +1,16 @@
-//! `unet import`: PyTorch weights (the seeds' key names) into a run folder that `eval` and
-//! `predict` use like a trained one.
+//! `import`: PyTorch weights into a run folder that `eval` and `predict` use like a trained
+//! one.
 
 use std::path::PathBuf;
 
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use unet::burn::tensor::backend::Backend;
-use unet::infer::imaging::atomic_write;
-use unet::train::{checkpoint, LossKind, TrainConfig};
-use unet::Network;
 
-use super::models::with_model;
-use super::{default_run_dir, shown, CliError};
+use super::{default_run_dir, shown, Family};
+use crate::burn::tensor::backend::Backend;
+use crate::fsio::atomic_write;
+use crate::train::{checkpoint, TrainConfig};
+use crate::Network;
 
 /// Side of the synthetic images `eval` draws for an imported run (plus the model's margin).
 const CROP: usize = 64;
@@ -20,7 +20,7 @@ const CROP: usize = 64;
 pub struct ImportArgs {
     /// Model name (see `unet models`); its architecture must be the file's.
     #[arg(long)]
-    model: String,
+    pub(super) model: String,
     /// PyTorch weights: a `.pt`/`.pth` state dict or a `.safetensors` file.
     #[arg(long)]
     from: PathBuf,
@@ -34,7 +34,7 @@ const SHOWN_PROBLEMS: usize = 8;
 
 /// A mismatch lists one problem per line; the CLI reports one line: the first problems
 /// joined, and how many more there are.
-fn one_line(e: &unet::interop::InteropError) -> CliError {
+fn one_line(e: &crate::interop::InteropError) -> anyhow::Error {
     let text = e.to_string();
     let mut lines = text.lines().map(str::trim);
     let mut line = lines.next().unwrap_or_default().to_string();
@@ -46,56 +46,45 @@ fn one_line(e: &unet::interop::InteropError) -> CliError {
             line.push_str(&format!("; ... and {} more", rest.len() - SHOWN_PROBLEMS));
         }
     }
-    CliError(line)
+    anyhow!(line)
 }
 
-/// Runs `unet import`.
-pub fn run(args: &ImportArgs) -> Result<(), CliError> {
-    with_model!(args.model.as_str(), N => import::<unet::backend::Cpu, N<unet::backend::Cpu>>(args))
+/// Runs `import` for the network family `F` registered as `name`.
+pub(super) fn run<F: Family>(args: &ImportArgs, name: &str) -> anyhow::Result<()> {
+    type Cpu = crate::backend::Cpu;
+    import::<Cpu, F::Net<Cpu>>(args, name)
 }
 
-fn import<B: Backend, N: Network<B>>(args: &ImportArgs) -> Result<(), CliError> {
+fn import<B: Backend, N: Network<B>>(args: &ImportArgs, name: &str) -> anyhow::Result<()> {
     let run_dir = args.out.clone().unwrap_or_else(|| {
         let stem = args.from.file_stem().unwrap_or(args.from.as_os_str());
-        default_run_dir(&args.model, &stem.to_string_lossy())
+        default_run_dir(name, &stem.to_string_lossy())
     });
     let config_path = run_dir.join("config.json");
     if config_path.exists() {
-        return Err(CliError(format!(
+        bail!(
             "{} already holds a run: pass another --out",
             shown(&run_dir)
-        )));
+        );
     }
     let device = Default::default();
     let net: N =
-        unet::interop::load_pytorch::<B, N>(&args.from, &device).map_err(|e| one_line(&e))?;
+        crate::interop::load_pytorch::<B, N>(&args.from, &device).map_err(|e| one_line(&e))?;
     std::fs::create_dir_all(&run_dir)
-        .map_err(|e| CliError(format!("cannot create {}: {e}", shown(&run_dir))))?;
+        .with_context(|| format!("cannot create {}", shown(&run_dir)))?;
     let best = checkpoint::save_network(&net, &run_dir.join("best"))?;
     checkpoint::save_network(&net, &run_dir.join("last"))?;
-    let config = TrainConfig {
-        model: args.model.clone(),
-        data: format!("imported:{}", args.from.display()),
-        seed: 0,
-        epochs: 0,
-        minutes: None,
-        batch: 8,
-        crop: N::fitting_size(CROP + N::MARGIN),
-        lr: 1e-3,
-        loss: LossKind::default_for(N::CLASSES),
-        val_split: 0.2,
-        flip: true,
-        elastic: false,
-        epoch_size: 0,
-        workers: 2,
-    };
+    let config = TrainConfig::new(name)
+        .with_data(format!("imported:{}", args.from.display()))
+        .with_seed(0)
+        .with_crop(N::fitting_size(CROP + N::MARGIN));
     // Written last: a folder with `config.json` is a complete run.
     atomic_write(&config_path, config.to_json().as_bytes())
-        .map_err(|e| CliError(format!("writing {}: {e}", shown(&config_path))))?;
+        .with_context(|| format!("writing {}", shown(&config_path)))?;
     println!(
         "imported {} ({} parameters) from {} into {}",
-        args.model,
-        unet::group_thousands(N::PARAMS),
+        name,
+        crate::group_thousands(N::PARAMS),
         shown(&args.from),
         shown(&best)
     );

@@ -1,52 +1,258 @@
-//! Command-line parsing and dispatch. Every failure is one line on stderr and exit code 2.
+//! The `unet` tool as a library: [`cli!`](crate::cli!) turns any list of `unet!` networks into
+//! a binary with every command (`models`, `summary`, `train`, `eval`, `predict`, `import`,
+//! `bench`). The project's own `unet` binary is this macro over its five networks.
+//!
+//! Every failure is one line on stderr (the error and its causes, joined by `: `) and exit
+//! code 2.
 
-pub mod bench;
-pub mod eval;
-pub mod import;
-pub mod models;
-pub mod predict;
-pub mod train;
+mod bench;
+mod eval;
+mod import;
+mod predict;
+mod train;
 
-use std::path::PathBuf;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use anyhow::{anyhow, bail};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-/// A failure the user can act on: printed as one line, exit code 2.
-#[derive(Debug)]
-pub struct CliError(pub String);
+use crate::burn::tensor::backend::{AutodiffBackend, Backend};
+use crate::Network;
+use crate::TrainableNetwork;
 
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError(e.to_string())
+/// A generated network as a family of types, one per backend: what the tool needs to run
+/// every command on any backend. [`cli!`](crate::cli!) implements it for each network it is
+/// given; implement it by hand only for networks written without the macro.
+pub trait Family: 'static {
+    /// The network on an inference backend.
+    type Net<B: Backend>: Network<B>;
+    /// The network on an autodiff backend, for training.
+    type Train<B: AutodiffBackend>: TrainableNetwork<B>;
+}
+
+/// The commands of one registered network, with its family's types fixed.
+trait Commands {
+    fn params(&self) -> usize;
+    fn description(&self) -> &'static str;
+    fn summary(&self) -> crate::Summary;
+    fn train(&self, args: &train::TrainArgs, name: &str) -> anyhow::Result<()>;
+    fn eval(&self, args: &eval::EvalArgs) -> anyhow::Result<()>;
+    fn predict(&self, args: &predict::PredictArgs) -> anyhow::Result<()>;
+    fn import(&self, args: &import::ImportArgs, name: &str) -> anyhow::Result<()>;
+    fn bench(&self, args: &bench::BenchArgs) -> anyhow::Result<()>;
+}
+
+struct Of<F>(PhantomData<F>);
+
+impl<F: Family> Commands for Of<F> {
+    fn params(&self) -> usize {
+        <F::Net<crate::backend::Cpu> as Network<crate::backend::Cpu>>::PARAMS
+    }
+    fn description(&self) -> &'static str {
+        <F::Net<crate::backend::Cpu> as Network<crate::backend::Cpu>>::DESCRIPTION
+    }
+    fn summary(&self) -> crate::Summary {
+        <F::Net<crate::backend::Cpu> as Network<crate::backend::Cpu>>::layer_summary()
+    }
+    fn train(&self, args: &train::TrainArgs, name: &str) -> anyhow::Result<()> {
+        train::run::<F>(args, name)
+    }
+    fn eval(&self, args: &eval::EvalArgs) -> anyhow::Result<()> {
+        eval::run::<F>(args)
+    }
+    fn predict(&self, args: &predict::PredictArgs) -> anyhow::Result<()> {
+        predict::run::<F>(args)
+    }
+    fn import(&self, args: &import::ImportArgs, name: &str) -> anyhow::Result<()> {
+        import::run::<F>(args, name)
+    }
+    fn bench(&self, args: &bench::BenchArgs) -> anyhow::Result<()> {
+        bench::run::<F>(args)
     }
 }
 
-/// The error for a model name not in the registry.
-pub fn unknown_model(name: &str) -> CliError {
-    let names: Vec<&str> = models::MODELS.iter().map(|(n, _)| *n).collect();
-    CliError(format!(
-        "unknown model `{name}` (available: {})",
-        names.join(", ")
-    ))
+/// One network of the tool: its name on the command line and its commands.
+pub struct Model {
+    name: &'static str,
+    commands: Box<dyn Commands>,
+}
+
+impl Model {
+    /// The network family `F` under `name`.
+    pub fn of<F: Family>(name: &'static str) -> Self {
+        Self {
+            name,
+            commands: Box::new(Of::<F>(PhantomData)),
+        }
+    }
+
+    /// Its name on the command line.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// The tool: its name, version and networks.
+pub struct Tool {
+    name: &'static str,
+    version: &'static str,
+    models: Vec<Model>,
+}
+
+impl Tool {
+    /// A tool called `name` (as in `--help`) at `version`, serving `models`; the first is
+    /// the default of `summary` and `train`.
+    pub fn new(name: &'static str, version: &'static str, models: Vec<Model>) -> Self {
+        Self {
+            name,
+            version,
+            models,
+        }
+    }
+
+    fn find(&self, name: &str) -> anyhow::Result<&Model> {
+        self.models.iter().find(|m| m.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.models.iter().map(|m| m.name).collect();
+            anyhow!("unknown model `{name}` (available: {})", names.join(", "))
+        })
+    }
+
+    /// `--model` given, or the tool's first network.
+    fn chosen(&self, model: Option<&str>) -> anyhow::Result<&Model> {
+        match model {
+            Some(name) => self.find(name),
+            None => self
+                .models
+                .first()
+                .ok_or_else(|| anyhow!("this tool has no model")),
+        }
+    }
+
+    /// Parses the process's arguments and runs the command.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// [`Tool::run`] on the given arguments (the first is the program name).
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let command = Cli::command()
+            .name(self.name)
+            .bin_name(self.name)
+            .version(self.version);
+        let cli = match command
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m))
+        {
+            Ok(cli) => cli,
+            Err(e) => {
+                // `--help` and `--version` print to stdout and succeed; usage errors exit 2.
+                let _ = e.print();
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            }
+        };
+        match self.dispatch(cli.command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", one_line(&e));
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    fn dispatch(&self, command: Command) -> anyhow::Result<()> {
+        match command {
+            Command::Models => {
+                self.list();
+                Ok(())
+            }
+            Command::Summary { model } => {
+                println!("{}", self.chosen(model.as_deref())?.commands.summary());
+                Ok(())
+            }
+            Command::Train(args) => {
+                let model = self.chosen(args.model.as_deref())?;
+                model.commands.train(&args, model.name)
+            }
+            Command::Predict(args) => {
+                let name = predict::model_of(&args.checkpoint, args.model.as_deref())?;
+                self.find(&name)?.commands.predict(&args)
+            }
+            Command::Eval(args) => {
+                let name = predict::model_of(&args.checkpoint, args.model.as_deref())?;
+                self.find(&name)?.commands.eval(&args)
+            }
+            Command::Import(args) => {
+                let model = self.find(&args.model)?;
+                model.commands.import(&args, model.name)
+            }
+            Command::Bench(args) => {
+                let models: Vec<&Model> = match &args.model {
+                    Some(name) => vec![self.find(name)?],
+                    None => self.models.iter().collect(),
+                };
+                for model in models {
+                    println!("{}:", model.name);
+                    model.commands.bench(&args)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn list(&self) {
+        println!("{:<8}  {:>12}  description", "model", "parameters");
+        for model in &self.models {
+            println!(
+                "{:<8}  {:>12}  {}",
+                model.name,
+                crate::group_thousands(model.commands.params()),
+                model.commands.description()
+            );
+        }
+    }
+}
+
+/// The error and its causes on one line, each cause once (a cause whose text its parent
+/// already shows is left out).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Train and use typed U-Nets generated by the `unet!` macro.
 #[derive(Parser, Debug)]
-#[command(name = "unet", version, about)]
-pub struct Cli {
+#[command(about)]
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// List the compiled-in models with their parameter counts.
+    /// List the models with their parameter counts.
     Models,
     /// Print a model's per-layer table.
     Summary {
-        /// Model name (see `unet models`).
-        #[arg(long, default_value = "small")]
-        model: String,
+        /// Model name (see `models`) [default: the first].
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Train a model on synthetic shapes or an image/mask folder.
     Train(train::TrainArgs),
@@ -56,13 +262,13 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Import PyTorch weights (.pt/.pth/.safetensors) into a run folder.
     Import(import::ImportArgs),
-    /// Time forward passes and training steps of the benchmark networks (`classic`, `small`).
+    /// Time forward passes and training steps of the models.
     Bench(bench::BenchArgs),
 }
 
 /// Where to compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
+enum BackendKind {
     /// burn's flex CPU backend.
     Cpu,
     /// burn-cuda (needs the `cuda` feature and an NVIDIA driver).
@@ -71,19 +277,19 @@ pub enum BackendKind {
 
 /// The backend options shared by the commands.
 #[derive(Args, Debug, Clone)]
-pub struct BackendArgs {
+struct BackendArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: BackendKind,
-    /// Devices for training, e.g. `cuda:0,cuda:1` (burn's multi-device data-parallel strategy).
+    backend: BackendKind,
+    /// Devices for training, e.g. `cuda:0,cuda:1` (one batch per device and step).
     #[arg(long, value_delimiter = ',')]
-    pub devices: Vec<String>,
+    devices: Vec<String>,
 }
 
 impl BackendArgs {
     /// CUDA device indices from `--devices` (default: 0), checking the driver first.
     #[cfg(feature = "cuda")]
-    pub fn cuda_devices(&self) -> Result<Vec<unet::burn::backend::cuda::CudaDevice>, CliError> {
+    fn cuda_devices(&self) -> anyhow::Result<Vec<crate::burn::backend::cuda::CudaDevice>> {
         let indices: Vec<usize> = if self.devices.is_empty() {
             vec![0]
         } else {
@@ -92,27 +298,25 @@ impl BackendArgs {
                 .map(|d| {
                     d.strip_prefix("cuda:")
                         .and_then(|i| i.parse().ok())
-                        .ok_or_else(|| {
-                            CliError(format!("--devices: `{d}` is not of the form cuda:N"))
-                        })
+                        .ok_or_else(|| anyhow!("--devices: `{d}` is not of the form cuda:N"))
                 })
                 .collect::<Result<_, _>>()?
         };
         indices
             .into_iter()
-            .map(|i| unet::backend::cuda_device(i).map_err(CliError::from))
+            .map(|i| crate::backend::cuda_device(i).map_err(anyhow::Error::from))
             .collect()
     }
 
     /// Rejects `--devices` for the CPU backend (one device only).
-    pub fn check_cpu(&self) -> Result<(), CliError> {
+    fn check_cpu(&self) -> anyhow::Result<()> {
         match self.devices.as_slice() {
             [] => Ok(()),
             [d] if d == "cpu" => Ok(()),
-            other => Err(CliError(format!(
+            other => bail!(
                 "--devices {} needs --backend cuda; the CPU backend has one device",
                 other.join(",")
-            ))),
+            ),
         }
     }
 }
@@ -125,82 +329,72 @@ macro_rules! with_backend {
         match args.backend {
             $crate::cli::BackendKind::Cpu => {
                 args.check_cpu()?;
-                type $B = unet::backend::Cpu;
-                let $devices: Vec<unet::burn::tensor::Device<$B>> = vec![Default::default()];
+                type $B = $crate::backend::Cpu;
+                let $devices: Vec<$crate::burn::tensor::Device<$B>> = vec![Default::default()];
                 $body
             }
             $crate::cli::BackendKind::Cuda => {
                 #[cfg(feature = "cuda")]
                 {
-                    type $B = unet::backend::Cuda;
+                    type $B = $crate::backend::Cuda;
                     let $devices = args.cuda_devices()?;
                     $body
                 }
                 #[cfg(not(feature = "cuda"))]
                 {
-                    Err($crate::cli::CliError::from(
-                        unet::backend::BackendError::NotCompiled { backend: "cuda" },
+                    Err(anyhow::Error::from(
+                        $crate::backend::BackendError::NotCompiled { backend: "cuda" },
                     ))
                 }
             }
         }
     }};
 }
-pub(crate) use with_backend;
-
-fn models() {
-    println!("{:<8}  {:>12}  description", "model", "parameters");
-    for (name, description) in models::MODELS {
-        let params = models::with_model!(*name, N => Ok::<usize, CliError>(<N<unet::backend::Cpu> as unet::Network<unet::backend::Cpu>>::PARAMS))
-            .unwrap_or(0);
-        println!(
-            "{name:<8}  {:>12}  {description}",
-            unet::group_thousands(params)
-        );
-    }
-}
-
-fn summary(model: &str) -> Result<(), CliError> {
-    models::with_model!(model, N => {
-        println!("{}", N::<unet::backend::Cpu>::summary());
-        Ok(())
-    })
-}
-
-/// Parses the arguments and runs; returns the process exit code.
-pub fn main() -> i32 {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Models => {
-            models();
-            Ok(())
-        }
-        Command::Summary { model } => summary(&model),
-        Command::Train(args) => train::run(&args),
-        Command::Predict(args) => predict::run(&args),
-        Command::Eval(args) => eval::run(&args),
-        Command::Import(args) => import::run(&args),
-        Command::Bench(args) => bench::run(&args),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(CliError(message)) => {
-            eprintln!("error: {message}");
-            2
-        }
-    }
-}
+use with_backend;
 
 /// A path for messages.
-pub fn shown(path: &std::path::Path) -> String {
+fn shown(path: &Path) -> String {
     path.display().to_string()
 }
 
 /// Default run folder: `runs/<model>-<data>`.
-pub fn default_run_dir(model: &str, data: &str) -> PathBuf {
-    let data = std::path::Path::new(data)
+fn default_run_dir(model: &str, data: &str) -> PathBuf {
+    let data = Path::new(data)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| data.to_string());
     PathBuf::from("runs").join(format!("{model}-{data}"))
+}
+
+/// The whole `unet` tool for the given networks, as an expression of type
+/// [`std::process::ExitCode`]: every command, with the networks named as given.
+///
+/// ```no_run
+/// use unet::prelude::*;
+/// unet!(pub MyNet<depth: 3, base: 8>);
+/// unet!(pub Wide<depth: 2, base: 32, in_channels: 3, classes: 4, norm: batch>);
+/// fn main() -> std::process::ExitCode {
+///     unet::cli!(mynet = MyNet, wide = Wide)
+/// }
+/// ```
+#[macro_export]
+macro_rules! cli {
+    ($($name:ident = $($net:ident)::+),+ $(,)?) => {
+        $crate::cli::Tool::new(
+            match ::core::option_env!("CARGO_BIN_NAME") {
+                ::core::option::Option::Some(name) => name,
+                ::core::option::Option::None => ::core::env!("CARGO_PKG_NAME"),
+            },
+            ::core::env!("CARGO_PKG_VERSION"),
+            ::std::vec![$({
+                enum Family {}
+                impl $crate::cli::Family for Family {
+                    type Net<B: $crate::burn::tensor::backend::Backend> = $($net)::+<B>;
+                    type Train<B: $crate::burn::tensor::backend::AutodiffBackend> = $($net)::+<B>;
+                }
+                $crate::cli::Model::of::<Family>(::core::stringify!($name))
+            }),+],
+        )
+        .run()
+    };
 }

@@ -1,49 +1,50 @@
-//! `unet predict`: masks (and overlays) for images of any size, by overlap-tile inference.
+//! `predict`: masks (and overlays) for images of any size, by overlap-tile inference.
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use unet::data::{self, Image};
-use unet::infer::imaging::{atomic_write, mask_to_png, overlay_png};
-use unet::infer::segment;
-use unet::infer::tiling::TileSpec;
-use unet::train::checkpoint;
-use unet::Network;
 
-use super::models::with_model;
-use super::{shown, with_backend, BackendArgs, CliError};
+use super::{shown, with_backend, BackendArgs, Family};
+use crate::data::{self, Image};
+use crate::fsio::atomic_write;
+use crate::infer::imaging::{mask_to_png, overlay_png};
+use crate::infer::segment;
+use crate::infer::tiling::TileSpec;
+use crate::train::checkpoint;
+use crate::Network;
 
 /// Options of `unet predict`.
 #[derive(Args, Debug)]
 pub struct PredictArgs {
     /// Checkpoint: `runs/NAME/best` (or `.../best.mpk`).
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub(super) checkpoint: PathBuf,
     /// An image, or a folder of images.
     #[arg(long)]
-    pub input: PathBuf,
+    pub(super) input: PathBuf,
     /// Output folder for `<name>.png` masks (created if missing).
     #[arg(long)]
-    pub output: PathBuf,
+    pub(super) output: PathBuf,
     /// Also write `<name>_overlay.png`: the mask tinted over the image.
     #[arg(long)]
-    pub overlay: bool,
+    pub(super) overlay: bool,
     /// Tile side (network input) for overlap-tile inference [default: 256, or the nearest
     /// size the model accepts].
     #[arg(long)]
-    pub tile: Option<usize>,
+    pub(super) tile: Option<usize>,
     /// Overlap between neighbouring tiles' outputs, in pixels.
     #[arg(long, default_value_t = 32)]
-    pub overlap: usize,
+    pub(super) overlap: usize,
     /// Model name, when the checkpoint's run folder has no `config.json`.
     #[arg(long)]
-    pub model: Option<String>,
+    pub(super) model: Option<String>,
     #[command(flatten)]
-    pub backend: BackendArgs,
+    pub(super) backend: BackendArgs,
 }
 
 /// The model a checkpoint was trained as: its run's `config.json`, checked against `--model`.
-pub fn model_of(checkpoint_path: &Path, asked: Option<&str>) -> Result<String, CliError> {
+pub(super) fn model_of(checkpoint_path: &Path, asked: Option<&str>) -> anyhow::Result<String> {
     let file = checkpoint::resolve(checkpoint_path)?;
     match (checkpoint::run_config(&file).map(|c| c.model), asked) {
         (Some(trained), Some(asked)) if trained != asked => {
@@ -56,26 +57,26 @@ pub fn model_of(checkpoint_path: &Path, asked: Option<&str>) -> Result<String, C
         }
         (Some(trained), _) => Ok(trained),
         (None, Some(asked)) => Ok(asked.to_string()),
-        (None, None) => Err(CliError(format!(
+        (None, None) => Err(anyhow!(
             "cannot tell which model {} belongs to (no config.json beside it): pass --model",
             shown(&file)
-        ))),
+        )),
     }
 }
 
 /// The tile spec for `N`: `--tile` checked against the model, or a default near 256.
-pub fn tile_spec<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
+pub(super) fn tile_spec<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     tile: Option<usize>,
     overlap: usize,
-) -> Result<TileSpec, CliError> {
+) -> anyhow::Result<TileSpec> {
     let tile = match tile {
         Some(t) if !N::fits(t) => {
-            let (below, above) = unet::geometry::nearest_valid(N::DEPTH, N::PADDING, t);
-            let near = unet::geometry::nearest_text(below, above);
-            return Err(CliError(format!(
+            let (below, above) = crate::geometry::nearest_valid(N::DEPTH, N::PADDING, t);
+            let near = crate::geometry::nearest_text(below, above);
+            bail!(
                 "--tile {t} does not fit model {}: nearest valid tiles {near}",
                 N::NAME
-            )));
+            );
         }
         Some(t) => t,
         None => segment::default_tile::<B, N>(256),
@@ -86,20 +87,19 @@ pub fn tile_spec<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
         margin: N::MARGIN,
     };
     spec.validate()
-        .map_err(|e| CliError(format!("--tile {tile} --overlap {overlap}: {e}")))?;
+        .with_context(|| format!("--tile {tile} --overlap {overlap}"))?;
     Ok(spec)
 }
 
-/// Runs `unet predict`.
-pub fn run(args: &PredictArgs) -> Result<(), CliError> {
-    let model = model_of(&args.checkpoint, args.model.as_deref())?;
-    with_model!(model.as_str(), N => with_backend!(&args.backend, B, devices => predict::<B, N<B>>(args, &devices[0])))
+/// Runs `predict` for the network family `F`.
+pub(super) fn run<F: Family>(args: &PredictArgs) -> anyhow::Result<()> {
+    with_backend!(&args.backend, B, devices => predict::<B, F::Net<B>>(args, &devices[0]))
 }
 
-fn predict<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
+fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     args: &PredictArgs,
     device: &B::Device,
-) -> Result<(), CliError> {
+) -> anyhow::Result<()> {
     let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
     // Read every input before writing anything, so bad input leaves no partial output.
     let paths = data::list_images(&args.input)?;
@@ -110,12 +110,11 @@ fn predict<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
     let net: N = checkpoint::load_network(&args.checkpoint, device)?;
     let mut outputs = Vec::with_capacity(images.len());
     for (path, image) in &images {
-        let mask = segment::segment::<B, N>(&net, image, &spec, device)
-            .map_err(|e| CliError(format!("{}: {e}", shown(path))))?;
+        let mask =
+            segment::segment::<B, N>(&net, image, &spec, device).with_context(|| shown(path))?;
         outputs.push((path, image, mask));
     }
-    std::fs::create_dir_all(&args.output)
-        .map_err(|e| CliError(format!("{}: {e}", shown(&args.output))))?;
+    std::fs::create_dir_all(&args.output).with_context(|| shown(&args.output))?;
     let classes = N::CLASSES.max(2);
     for (path, image, mask) in &outputs {
         let stem = path
@@ -123,12 +122,10 @@ fn predict<B: unet::burn::tensor::backend::Backend, N: Network<B>>(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "image".into());
         let target = args.output.join(format!("{stem}.png"));
-        atomic_write(&target, &mask_to_png(mask, classes))
-            .map_err(|e| CliError(format!("{}: {e}", shown(&target))))?;
+        atomic_write(&target, &mask_to_png(mask, classes)).with_context(|| shown(&target))?;
         if args.overlay {
             let target = args.output.join(format!("{stem}_overlay.png"));
-            atomic_write(&target, &overlay_png(image, mask))
-                .map_err(|e| CliError(format!("{}: {e}", shown(&target))))?;
+            atomic_write(&target, &overlay_png(image, mask)).with_context(|| shown(&target))?;
         }
     }
     println!(

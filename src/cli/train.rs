@@ -1,15 +1,15 @@
-//! `unet train`.
+//! `train`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::{bail, Context};
 use clap::Args;
-use unet::burn::backend::Autodiff;
-use unet::data::{self, MaskMode, Sample};
-use unet::train::{self, LossKind, TrainConfig};
-use unet::Network;
 
-use super::models::with_model;
-use super::{default_run_dir, shown, with_backend, BackendArgs, CliError};
+use super::{default_run_dir, shown, with_backend, BackendArgs, Family};
+use crate::burn::backend::Autodiff;
+use crate::data::{self, MaskMode, Sample};
+use crate::train::{LossKind, ProgressDisplay, TrainConfig, TrainError, Training};
+use crate::Network;
 
 /// Side of the default synthetic images and of the crops of folder data.
 const SYNTHETIC_SIZE: usize = 64;
@@ -17,15 +17,17 @@ const SYNTHETIC_SIZE: usize = 64;
 /// same compute, which is what short CPU runs lack (measured on ISBI 2012, see BENCHMARKS.md).
 const FOLDER_CROP: usize = 128;
 const DEFAULT_EPOCHS: usize = 3;
+/// The epoch limit of a run bounded by `--minutes` alone.
+const UNBOUNDED_EPOCHS: usize = 1_000_000;
 /// Mixed into the seed of the synthetic validation images, so they differ from training's.
 const VALID_SEED: u64 = 0x05ee_d0f5_a11d;
 
 /// Options of `unet train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Model name (see `unet models`).
-    #[arg(long, default_value = "small")]
-    model: String,
+    /// Model name (see `models`) [default: the first].
+    #[arg(long)]
+    pub(super) model: Option<String>,
     /// `synthetic` (generated shapes) or a folder with `image/*.png` and `label/*.png`.
     #[arg(long, default_value = "synthetic")]
     data: String,
@@ -46,7 +48,7 @@ pub struct TrainArgs {
     #[arg(long)]
     crop: Option<usize>,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f64,
     /// Loss: bce, ce, dice or bce+dice [default: bce for 1-class models, ce otherwise].
     #[arg(long, value_parser = parse_loss)]
@@ -66,7 +68,7 @@ pub struct TrainArgs {
     /// Number of synthetic training images (validation gets a quarter, from another seed).
     #[arg(long, default_value_t = 2048)]
     synthetic_count: usize,
-    /// Data loader threads.
+    /// Batches prepared ahead of the training step on another thread (0: in the loop).
     #[arg(long, default_value_t = 2)]
     workers: usize,
     /// Run folder [default: runs/<model>-<data>].
@@ -89,7 +91,7 @@ fn load_data(
     channels: usize,
     classes: usize,
     synthetic_count: usize,
-) -> Result<(Vec<Sample>, Vec<Sample>), CliError> {
+) -> anyhow::Result<(Vec<Sample>, Vec<Sample>)> {
     if config.data == "synthetic" {
         let valid_count = (synthetic_count / 4).max(16);
         let train = data::generate(config.seed, synthetic_count, config.crop, channels);
@@ -101,116 +103,50 @@ fn load_data(
     } else {
         MaskMode::Indexed { classes }
     };
-    let samples = data::load_folder(std::path::Path::new(&config.data), channels, mode)?;
+    let samples = data::load_folder(Path::new(&config.data), channels, mode)?;
     let (train, valid) = data::split_validation(samples, config.val_split);
     if valid.is_empty() {
-        return Err(CliError(format!(
+        bail!(
             "{}: {} image(s) leave nothing for validation with --val-split {}",
             config.data,
             train.len(),
             config.val_split
-        )));
+        );
     }
     Ok((train, valid))
 }
 
-/// Runs `unet train`.
-pub fn run(args: &TrainArgs) -> Result<(), CliError> {
-    with_model!(args.model.as_str(), N => train_model::<N<unet::backend::Cpu>>(args, |config, run_dir, train, valid| {
-        with_backend!(&args.backend, B, devices => {
-            train::fit::<Autodiff<B>, N<Autodiff<B>>>(config, run_dir, &devices, args.resume, train, valid).map_err(CliError::from)
-        })
-    }))
+/// The library's setting names as the flags that set them.
+fn flagged(error: TrainError) -> anyhow::Error {
+    match error {
+        TrainError::Setting {
+            setting,
+            value,
+            expected,
+        } => anyhow::anyhow!(
+            "--{} {value}: expected {expected}",
+            setting.replace('_', "-")
+        ),
+        TrainError::Loss(e) => anyhow::anyhow!("--{e}"),
+        other => other.into(),
+    }
 }
 
-fn train_model<N: Network<unet::backend::Cpu>>(
-    args: &TrainArgs,
-    fit: impl FnOnce(
-        &TrainConfig,
-        &std::path::Path,
-        Vec<Sample>,
-        Vec<Sample>,
-    ) -> Result<train::TrainSummary, CliError>,
-) -> Result<(), CliError> {
+/// Runs `train` for the network family `F` registered as `name`.
+pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()> {
+    type Cpu = crate::backend::Cpu;
     let run_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| default_run_dir(&args.model, &args.data));
-    let config = if args.resume {
-        let path = run_dir.join("config.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| CliError(format!("--resume: cannot read {}: {e}", shown(&path))))?;
-        let mut saved = TrainConfig::from_json(&text).map_err(|e| {
-            CliError(format!(
-                "--resume: {} is not a unet run config: {e}",
-                shown(&path)
-            ))
-        })?;
-        if saved.model != args.model {
-            return Err(CliError(format!(
-                "--resume: {} was trained as model `{}`, not `{}`",
-                shown(&run_dir),
-                saved.model,
-                args.model
-            )));
-        }
-        if let Some(e) = args.epochs {
-            saved.epochs = e;
-            saved.minutes = None;
-        }
-        if let Some(m) = args.minutes {
-            saved.minutes = Some(m);
-            saved.epochs = 1_000_000;
-        }
-        saved
-    } else {
-        if run_dir.join("config.json").exists() {
-            return Err(CliError(format!(
-                "{} already holds a run: pass --resume to continue it, or --out for a new one",
-                shown(&run_dir)
-            )));
-        }
-        let synthetic = args.data == "synthetic";
-        if !synthetic && !std::path::Path::new(&args.data).is_dir() {
-            return Err(CliError(format!(
-                "--data {}: no such folder (use `synthetic` or a folder with image/ and label/)",
-                args.data
-            )));
-        }
-        let crop = N::fitting_size(args.crop.unwrap_or(if synthetic {
-            SYNTHETIC_SIZE + N::MARGIN
-        } else {
-            FOLDER_CROP
-        }));
-        if let Some(m) = args.minutes.filter(|m| m.is_nan() || *m <= 0.0) {
-            return Err(CliError(format!("--minutes {m}: must be positive")));
-        }
-        if args.batch == 0 || args.epochs == Some(0) {
-            return Err(CliError("--batch and --epochs must be at least 1".into()));
-        }
-        TrainConfig {
-            model: args.model.clone(),
-            data: args.data.clone(),
-            seed: args.seed,
-            epochs: if args.minutes.is_some() {
-                1_000_000
-            } else {
-                args.epochs.unwrap_or(DEFAULT_EPOCHS)
-            },
-            minutes: args.minutes,
-            batch: args.batch,
-            crop,
-            lr: args.lr,
-            loss: args.loss.unwrap_or(LossKind::default_for(N::CLASSES)),
-            val_split: args.val_split,
-            flip: !args.no_flip,
-            elastic: args.elastic,
-            epoch_size: args.epoch_size.unwrap_or(if synthetic { 1024 } else { 0 }),
-            workers: args.workers,
-        }
-    };
-    config.loss.check(N::CLASSES).map_err(CliError)?;
-    let (train, valid) = load_data(&config, N::IN_CHANNELS, N::CLASSES, args.synthetic_count)?;
+        .unwrap_or_else(|| default_run_dir(name, &args.data));
+    let config = configure::<F::Net<Cpu>, Cpu>(args, name, &run_dir)?;
+    config.check::<Cpu, F::Net<Cpu>>().map_err(flagged)?;
+    let (train, valid) = load_data(
+        &config,
+        <F::Net<Cpu> as Network<Cpu>>::IN_CHANNELS,
+        <F::Net<Cpu> as Network<Cpu>>::CLASSES,
+        args.synthetic_count,
+    )?;
     let config = TrainConfig {
         epoch_size: if config.epoch_size == 0 {
             16 * train.len()
@@ -222,7 +158,7 @@ fn train_model<N: Network<unet::backend::Cpu>>(
     println!(
         "training {} ({} parameters) on {} ({} train / {} validation images, crops {}x{}) into {}",
         config.model,
-        unet::group_thousands(N::PARAMS),
+        crate::group_thousands(<F::Net<Cpu> as Network<Cpu>>::PARAMS),
         config.data,
         train.len(),
         valid.len(),
@@ -230,13 +166,17 @@ fn train_model<N: Network<unet::backend::Cpu>>(
         config.crop,
         shown(&run_dir)
     );
-    let summary = fit(&config, &run_dir, train, valid)?;
-    for warning in &summary.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let best = summary.rows.iter().max_by(|a, b| a.dice.total_cmp(&b.dice));
+    let epochs = config.epochs;
+    let summary = with_backend!(&args.backend, B, devices => {
+        Training::<Autodiff<B>>::new(config, &run_dir)
+            .devices(devices)
+            .resume(args.resume)
+            .observe(ProgressDisplay::new(epochs))
+            .fit::<F::Train<Autodiff<B>>>(train, valid)
+            .map_err(flagged)
+    })?;
     let dir = shown(&summary.run_dir);
-    match (summary.rows.last(), best) {
+    match (summary.rows.last(), summary.best()) {
         (Some(last), Some(best)) => {
             println!(
                 "done: {} epochs in {:.0}s; best epoch {} (valid Dice {:.4}, IoU {:.4}, pixel accuracy {:.4})",
@@ -247,4 +187,72 @@ fn train_model<N: Network<unet::backend::Cpu>>(
         _ => println!("done: no epoch finished"),
     }
     Ok(())
+}
+
+/// The run's configuration: the saved one with `--epochs`/`--minutes` applied when
+/// resuming, else one from the flags.
+fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
+    args: &TrainArgs,
+    name: &str,
+    run_dir: &Path,
+) -> anyhow::Result<TrainConfig> {
+    if args.resume {
+        let path = run_dir.join("config.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("--resume: cannot read {}", shown(&path)))?;
+        let mut saved = TrainConfig::from_json(&text)
+            .with_context(|| format!("--resume: {} is not a unet run config", shown(&path)))?;
+        if saved.model != name {
+            bail!(
+                "--resume: {} was trained as model `{}`, not `{name}`",
+                shown(run_dir),
+                saved.model
+            );
+        }
+        if let Some(e) = args.epochs {
+            saved.epochs = e;
+            saved.minutes = None;
+        }
+        if let Some(m) = args.minutes {
+            saved.minutes = Some(m);
+            saved.epochs = UNBOUNDED_EPOCHS;
+        }
+        return Ok(saved);
+    }
+    if run_dir.join("config.json").exists() {
+        bail!(
+            "{} already holds a run: pass --resume to continue it, or --out for a new one",
+            shown(run_dir)
+        );
+    }
+    let synthetic = args.data == "synthetic";
+    if !synthetic && !Path::new(&args.data).is_dir() {
+        bail!(
+            "--data {}: no such folder (use `synthetic` or a folder with image/ and label/)",
+            args.data
+        );
+    }
+    let crop = N::fitting_size(args.crop.unwrap_or(if synthetic {
+        SYNTHETIC_SIZE + N::MARGIN
+    } else {
+        FOLDER_CROP
+    }));
+    Ok(TrainConfig::new(name)
+        .with_data(args.data.clone())
+        .with_seed(args.seed)
+        .with_epochs(if args.minutes.is_some() {
+            UNBOUNDED_EPOCHS
+        } else {
+            args.epochs.unwrap_or(DEFAULT_EPOCHS)
+        })
+        .with_minutes(args.minutes)
+        .with_batch(args.batch)
+        .with_crop(crop)
+        .with_lr(args.lr)
+        .with_loss(args.loss)
+        .with_val_split(args.val_split)
+        .with_flip(!args.no_flip)
+        .with_elastic(args.elastic)
+        .with_epoch_size(args.epoch_size.unwrap_or(if synthetic { 1024 } else { 0 }))
+        .with_workers(args.workers))
 }

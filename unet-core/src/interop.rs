@@ -46,7 +46,7 @@ use burn_store::{
 };
 use regex::Regex;
 
-use crate::infer::imaging::atomic_write;
+use crate::fsio::atomic_write;
 use crate::network::Network;
 
 /// The seeds' PyTorch names -> module paths (regex, replacement), anchored.

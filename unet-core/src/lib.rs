@@ -8,18 +8,24 @@
 #![warn(missing_docs)]
 
 pub mod backend;
-pub mod bench;
 pub mod blocks;
+#[cfg(feature = "train")]
 pub mod data;
 mod error;
 mod feature;
+#[cfg(any(feature = "train", feature = "interop"))]
+pub mod fsio;
 pub mod geometry;
+#[cfg(feature = "train")]
 pub mod infer;
+#[cfg(feature = "interop")]
 pub mod interop;
+mod items;
 pub mod kernels;
 mod level;
 mod network;
 mod summary;
+#[cfg(feature = "train")]
 pub mod train;
 
 pub use burn;

@@ -10,10 +10,14 @@ use crate::summary::Summary;
 
 /// A generated U-Net: its configuration as consts, construction and the checked forward.
 ///
-/// `unet!` implements it (and burn-train's `TrainStep`/`InferenceStep`) for every network.
+/// `unet!` implements it for every network; the training loop, overlap-tile inference and
+/// the weight importers need nothing else.
 pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
     /// The network's type name.
     const NAME: &'static str;
+    /// One line describing the configuration (`depth 4, base 16, transposed, ...`), for
+    /// listings; empty unless the network says otherwise.
+    const DESCRIPTION: &'static str = "";
     /// Number of 2x down-samplings.
     const DEPTH: usize;
     /// Input channels.
@@ -61,10 +65,20 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
     }
 }
 
-/// A [`Network`] on an autodiff backend whose inner (inference) module is the same network.
+/// A [`Network`] on an autodiff backend whose inner (inference) module is the same network:
+/// what the training loop needs. Every generated network is one, on every autodiff backend.
 pub trait TrainableNetwork<B: AutodiffBackend>:
     Network<B> + AutodiffModule<B, InnerModule = Self::Inner>
 {
     /// The same network on the inner backend.
     type Inner: Network<B::InnerBackend>;
+}
+
+impl<B, N> TrainableNetwork<B> for N
+where
+    B: AutodiffBackend,
+    N: Network<B> + AutodiffModule<B>,
+    N::InnerModule: Network<B::InnerBackend>,
+{
+    type Inner = N::InnerModule;
 }

@@ -131,6 +131,30 @@ pub fn summary_fn(plan: &Plan) -> TokenStream {
     }
 }
 
+/// One line for listings (`unet models`): the configuration in the words of the keys.
+pub fn describe(plan: &Plan) -> String {
+    let up = Up::NAMES[plan.up as usize];
+    let padding = match plan.padding {
+        PaddingKind::Same => "same",
+        PaddingKind::Valid => "valid",
+    };
+    let mut text = format!(
+        "depth {}, base {}, {up}, {padding} padding, {} in, {} class{}",
+        plan.depth,
+        plan.channels[0],
+        plan.in_channels,
+        plan.classes,
+        if plan.classes == 1 { "" } else { "es" }
+    );
+    if plan.options.norm != crate::plan::Norm::None {
+        text.push_str(&format!(", {:?} norm", plan.options.norm).to_lowercase());
+    }
+    if plan.options.dims == 3 {
+        text.push_str(", 3D");
+    }
+    text
+}
+
 fn emit(plan: &Plan) -> TokenStream {
     let Names {
         net,
@@ -142,6 +166,7 @@ fn emit(plan: &Plan) -> TokenStream {
     } = Names::new(&plan.name);
     let vis = &plan.vis;
     let attrs = &plan.attrs;
+    let description = describe(plan);
     let depth = plan.depth;
     let ch = &plan.channels;
     let in_ch = plan.in_channels;
@@ -459,21 +484,13 @@ fn emit(plan: &Plan) -> TokenStream {
                 }
 
                 #summary
-
-                /// Loads weights saved by PyTorch (a `.pt`/`.pth` state dict or `.safetensors`)
-                /// under the seeds' key names; every mismatch is listed in one error.
-                pub fn load_pytorch(path: impl ::core::convert::AsRef<::std::path::Path>, device: &B::Device) -> ::core::result::Result<Self, ::unet::interop::InteropError> {
-                    ::unet::interop::load_pytorch::<B, Self>(path, device)
-                }
-
-                /// Writes the weights as `.safetensors` under the seeds' PyTorch key names, atomically.
-                pub fn save_safetensors(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::unet::interop::InteropError> {
-                    ::unet::interop::save_safetensors::<B, Self>(self, path)
-                }
             }
+
+            ::unet::__interop_methods!{ #net }
 
             impl<B: burn::tensor::backend::Backend> ::unet::Network<B> for #net<B> {
                 const NAME: &'static str = #name_str;
+                const DESCRIPTION: &'static str = #description;
                 const DEPTH: usize = #depth;
                 const IN_CHANNELS: usize = #in_ch;
                 const CLASSES: usize = #classes;
@@ -496,24 +513,6 @@ fn emit(plan: &Plan) -> TokenStream {
                 }
 
                 #forward_deep
-            }
-
-            impl<B: burn::tensor::backend::AutodiffBackend> burn::train::TrainStep for #net<B> {
-                type Input = ::unet::train::SegBatch<B>;
-                type Output = ::unet::train::SegOutput<B>;
-
-                fn step(&self, batch: Self::Input) -> burn::train::TrainOutput<Self::Output> {
-                    ::unet::train::train_step(self, batch)
-                }
-            }
-
-            impl<B: burn::tensor::backend::Backend> burn::train::InferenceStep for #net<B> {
-                type Input = ::unet::train::SegBatch<B>;
-                type Output = ::unet::train::SegOutput<B>;
-
-                fn step(&self, batch: Self::Input) -> Self::Output {
-                    ::unet::train::valid_step(self, batch)
-                }
             }
         }
         #[allow(unused_imports)]

@@ -44,9 +44,9 @@ pub fn emit(error: syn::Error, header: Option<&Header>) -> TokenStream {
                 pub fn forward_typed<const I: usize, const O: usize>(&self, _x: ::unet::Feature<B, I, ::unet::L0>) -> ::unet::Feature<B, O, ::unet::L0> { unreachable!() }
                 pub fn check_input(_shape: [usize; 4]) -> ::core::result::Result<(), ::unet::ShapeError> { unreachable!() }
                 pub fn summary() -> ::unet::Summary { unreachable!() }
-                pub fn load_pytorch(_path: impl ::core::convert::AsRef<::std::path::Path>, _device: &B::Device) -> ::core::result::Result<Self, ::unet::interop::InteropError> { unreachable!() }
-                pub fn save_safetensors(&self, _path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<(), ::unet::interop::InteropError> { unreachable!() }
             }
+
+            ::unet::__interop_fallback!{ #net }
         }
         #[allow(unused_imports)]
         #vis use #module::{#net, #encoder, #skips, #decoder};

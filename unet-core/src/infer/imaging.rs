@@ -2,15 +2,10 @@
 //! masks, overlays, sample grids and training curves.
 //!
 //! All encoders return the PNG file's bytes; write them with
-//! [`atomic_write`] so that a crash never leaves a half-written file.
+//! [`crate::fsio::atomic_write`] so that a crash never leaves a half-written file.
 //! Float pixel values are mapped to bytes as `round(255 * clamp(v, 0, 1))`
 //! (NaN becomes 0).
 
-use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write as _};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use image::codecs::png::PngEncoder;
@@ -114,60 +109,6 @@ pub fn class_color(k: u8) -> [u8; 3] {
     } else {
         CLASS_COLORS[(k as usize - 1) % CLASS_COLORS.len()]
     }
-}
-
-/// Writes `bytes` to `path` atomically: readers see either the old file or
-/// the complete new one, never a partial file.
-///
-/// The data goes to a temporary file `.{name}.tmp-{pid}-{counter}` in the
-/// same directory, which is flushed to disk (`fsync`) and then renamed over
-/// `path`; the directory is then synced (best effort, Unix). On any error
-/// after the temporary file was created, it is removed and `path` is left as
-/// it was. The new file gets default permissions (those of the old file are
-/// not copied).
-///
-/// # Errors
-/// Any I/O error (missing directory, `path` is a directory, disk full...);
-/// `InvalidInput` if `path` has no file name.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} has no file name", path.display()),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = dir.join(tmp_name);
-
-    // `create_new`: never clobber (or later delete) a file we did not create.
-    let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-    let result = file
-        .write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| {
-            drop(file);
-            fs::rename(&tmp, path)
-        });
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    #[cfg(unix)]
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Encodes a raw 8-bit pixel buffer (row-major, `width * height * channels`
@@ -617,7 +558,11 @@ fn format_tick(v: f64, span: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsio::atomic_write;
+    use std::fs;
+    use std::path::Path;
     use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     /// A fresh directory under the system temp dir, removed on drop.
     struct TempDir(PathBuf);

@@ -11,8 +11,6 @@
 //! - With no pixel counted at all, [`Confusion::pixel_accuracy`] is 1.0 for
 //!   the same reason.
 
-use std::fmt::Write as _;
-
 /// Errors of [`Confusion::add`] and [`Confusion::merge`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetricsError {
@@ -204,7 +202,7 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 /// Dice and IoU of one class.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct ClassScore {
     /// Dice coefficient of the class.
     pub dice: f64,
@@ -213,7 +211,7 @@ pub struct ClassScore {
 }
 
 /// Summary of an evaluation run, serialisable with [`EvalReport::to_json`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EvalReport {
     /// Fraction of correctly classified pixels.
     pub pixel_accuracy: f64,
@@ -246,43 +244,12 @@ impl EvalReport {
         }
     }
 
-    /// One JSON object on one line:
-    /// `{"pixel_accuracy": 0.975000, "dice": 0.900000, "iou": 0.830000,
-    /// "per_class": [{"dice": 0.990000, "iou": 0.980000}, ...], "images": 12}`.
-    ///
-    /// Numbers have 6 decimals; a non-finite value (only possible when the
-    /// fields were set by hand) is written as `null`, since JSON has no NaN.
+    /// One JSON object on one line, keys in field order:
+    /// `{"pixel_accuracy":0.975,"dice":0.9,"iou":0.83,"per_class":[{"dice":0.99,"iou":0.98},...],"images":12}`.
+    /// A non-finite value (only possible when the fields were set by hand) is `null`.
     pub fn to_json(&self) -> String {
-        let mut s = String::from("{");
-        // Writing into a String cannot fail.
-        let _ = write!(
-            s,
-            "\"pixel_accuracy\": {}, \"dice\": {}, \"iou\": {}, \"per_class\": [",
-            json_num(self.pixel_accuracy),
-            json_num(self.dice),
-            json_num(self.iou)
-        );
-        for (i, c) in self.per_class.iter().enumerate() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            let _ = write!(
-                s,
-                "{{\"dice\": {}, \"iou\": {}}}",
-                json_num(c.dice),
-                json_num(c.iou)
-            );
-        }
-        let _ = write!(s, "], \"images\": {}}}", self.images);
-        s
-    }
-}
-
-fn json_num(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.6}")
-    } else {
-        "null".to_string()
+        // Numbers, vectors and structs of them always serialise.
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
@@ -403,12 +370,16 @@ mod tests {
         c.add(&pred, &truth).unwrap();
         let r = EvalReport::from_confusion(&c, 1);
         assert_eq!(r.per_class.len(), 2);
-        assert_eq!(
-            r.to_json(),
-            "{\"pixel_accuracy\": 0.700000, \"dice\": 0.696970, \"iou\": 0.535714, \
-             \"per_class\": [{\"dice\": 0.666667, \"iou\": 0.500000}, \
-             {\"dice\": 0.727273, \"iou\": 0.571429}], \"images\": 1}"
-        );
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        let close = |v: &serde_json::Value, x: f64| (v.as_f64().unwrap() - x).abs() < 1e-6;
+        assert!(close(&json["pixel_accuracy"], 0.7));
+        assert!(close(&json["dice"], 0.696970));
+        assert!(close(&json["iou"], 0.535714));
+        assert!(close(&json["per_class"][0]["dice"], 0.666667));
+        assert!(close(&json["per_class"][1]["iou"], 0.571429));
+        assert_eq!(json["images"], 1);
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 5);
         let odd = EvalReport {
             pixel_accuracy: f64::NAN,
             dice: 1.0,
@@ -418,8 +389,7 @@ mod tests {
         };
         assert_eq!(
             odd.to_json(),
-            "{\"pixel_accuracy\": null, \"dice\": 1.000000, \"iou\": 1.000000, \
-             \"per_class\": [], \"images\": 0}"
+            "{\"pixel_accuracy\":null,\"dice\":1.0,\"iou\":1.0,\"per_class\":[],\"images\":0}"
         );
     }
 }

@@ -1,18 +1,18 @@
-//! Samples to tensors: the augmented dataset and the batcher burn's data loader drives.
+//! Samples to tensors: which items an epoch draws, in which order, and their augmented batch.
+//!
+//! Draw `k` of an epoch is item `order[k]`, augmented by a generator seeded from
+//! `(seed, epoch, k)`: the same run gives the same batches on any thread or device count.
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
-
-use burn::data::dataloader::batcher::Batcher;
-use burn::data::dataset::Dataset;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
+use super::config::TrainConfig;
 use super::loss::LossKind;
-use crate::data::{Augment, Sample};
+use crate::data::{Augment, DataError, Elastic, Sample};
 
 /// A batch: images `[N, C, H, W]`, class indices `[N, H, W]`, and how to score it.
 #[derive(Clone, Debug)]
@@ -23,103 +23,101 @@ pub struct SegBatch<B: Backend> {
     pub targets: Tensor<B, 3, Int>,
     /// The loss to train with.
     pub loss: LossKind,
-    /// Whether the step should return images for the validation picture.
-    pub preview: bool,
 }
 
-/// Stacks [`Sample`]s into a [`SegBatch`].
-#[derive(Clone, Debug)]
-pub struct SegBatcher {
-    loss: LossKind,
-    preview: bool,
-}
-
-impl SegBatcher {
-    /// A batcher for training (`preview` false) or validation (`preview` true).
-    pub fn new(loss: LossKind, preview: bool) -> Self {
-        Self { loss, preview }
-    }
-}
-
-impl<B: Backend> Batcher<B, Sample, SegBatch<B>> for SegBatcher {
-    fn batch(&self, items: Vec<Sample>, device: &B::Device) -> SegBatch<B> {
-        // Samples of one dataset share a size (crops or a fixed synthetic size); the loaders
-        // below guarantee it, so a mismatch here is a bug, not bad input.
-        let (images, masks, [n, c, h, w]) =
-            crate::data::to_batch(&items).expect("samples of one batch share a size");
+impl<B: Backend> SegBatch<B> {
+    /// Stacks samples of one size into a batch on `device`.
+    ///
+    /// # Errors
+    /// The samples differ in size or channels.
+    pub fn from_samples(
+        samples: &[Sample],
+        loss: LossKind,
+        device: &B::Device,
+    ) -> Result<Self, DataError> {
+        let (images, masks, [n, c, h, w]) = crate::data::to_batch(samples)?;
         let images = Tensor::from_data(TensorData::new(images, [n, c, h, w]), device);
         let masks: Vec<i32> = masks.into_iter().map(i32::from).collect();
         let targets = Tensor::from_data(TensorData::new(masks, [n, h, w]), device);
-        SegBatch {
+        Ok(Self {
             images,
             targets,
-            loss: self.loss,
-            preview: self.preview,
-        }
+            loss,
+        })
     }
 }
 
-/// Serves samples, augmenting each draw reproducibly: draw `k` of item `i` uses a generator
-/// seeded from `(seed, i, k)`, whatever the worker thread or order.
-///
-/// With a deadline, it ends the epoch early once the deadline has passed (after serving at
-/// least `min_items` in the run): burn's loader takes a missing item as the end of the data, so
-/// the epoch's validation and checkpoint still run. This is how `--minutes` stops on time.
-pub struct AugmentedDataset {
-    samples: Arc<Vec<Sample>>,
-    augment: Augment,
+/// The augmentation a configuration asks for, cropping to the network's input size.
+pub fn augmentation(config: &TrainConfig) -> Augment {
+    Augment {
+        crop: Some(config.crop),
+        flip: config.flip,
+        rot90: config.flip,
+        elastic: config.elastic.then(Elastic::default),
+    }
+}
+
+fn mix(seed: u64, epoch: usize, k: usize) -> u64 {
+    seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((k as u64) << 20)
+}
+
+/// The items of one epoch: `items` draws cycling through `samples` sample indices, shuffled
+/// with a generator seeded from `(seed, epoch)`.
+pub fn epoch_order(samples: usize, items: usize, seed: u64, epoch: usize) -> Vec<usize> {
+    if samples == 0 {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..items).map(|k| k % samples).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(seed, epoch, usize::MAX)));
+    order
+}
+
+/// The augmented samples of draws `first..first + indices.len()` of `epoch`, made in
+/// parallel; `indices` are sample indices from [`epoch_order`].
+pub fn draw_batch(
+    samples: &[Sample],
+    indices: &[usize],
+    first: usize,
+    augment: &Augment,
     seed: u64,
-    draws: Vec<AtomicU32>,
-    len: usize,
-    deadline: Option<Instant>,
-    min_items: usize,
-    served: AtomicUsize,
+    epoch: usize,
+) -> Vec<Sample> {
+    indices
+        .par_iter()
+        .enumerate()
+        .map(|(j, &i)| {
+            let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, epoch, first + j));
+            augment.apply(&samples[i], &mut rng)
+        })
+        .collect()
 }
 
-impl AugmentedDataset {
-    /// `len` items per epoch, cycling through `samples` (`len` may exceed their number when
-    /// augmentation makes each draw different).
-    pub fn new(samples: Arc<Vec<Sample>>, augment: Augment, seed: u64, len: usize) -> Self {
-        let draws = (0..len).map(|_| AtomicU32::new(0)).collect();
-        Self {
-            samples,
-            augment,
-            seed,
-            draws,
-            len,
-            deadline: None,
-            min_items: 0,
-            served: AtomicUsize::new(0),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_epoch_draws_every_sample_equally_often_in_a_seeded_order() {
+        let order = epoch_order(5, 20, 7, 1);
+        for i in 0..5 {
+            assert_eq!(order.iter().filter(|&&k| k == i).count(), 4);
         }
+        assert_eq!(order, epoch_order(5, 20, 7, 1));
+        assert_ne!(order, epoch_order(5, 20, 7, 2));
+        assert!(epoch_order(0, 20, 7, 1).is_empty());
     }
 
-    /// Ends epochs early once `deadline` has passed, after at least `min_items` items.
-    pub fn with_deadline(mut self, deadline: Instant, min_items: usize) -> Self {
-        self.deadline = Some(deadline);
-        self.min_items = min_items;
-        self
-    }
-}
-
-impl Dataset<Sample> for AugmentedDataset {
-    fn get(&self, index: usize) -> Option<Sample> {
-        if index >= self.len || self.samples.is_empty() {
-            return None;
-        }
-        if self.deadline.is_some_and(|d| Instant::now() >= d)
-            && self.served.load(Ordering::Relaxed) >= self.min_items
-        {
-            return None;
-        }
-        self.served.fetch_add(1, Ordering::Relaxed);
-        let sample = &self.samples[index % self.samples.len()];
-        let draw = self.draws[index].fetch_add(1, Ordering::Relaxed);
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(self.seed ^ ((index as u64) << 20) ^ u64::from(draw));
-        Some(self.augment.apply(sample, &mut rng))
-    }
-
-    fn len(&self) -> usize {
-        self.len
+    #[test]
+    fn draws_depend_on_their_position_not_on_the_batch_they_come_in() {
+        let samples = crate::data::generate(3, 4, 32, 1);
+        let augment = Augment {
+            crop: Some(16),
+            flip: true,
+            rot90: true,
+            elastic: None,
+        };
+        let whole = draw_batch(&samples, &[0, 1, 2, 3], 0, &augment, 9, 1);
+        let second_half = draw_batch(&samples, &[2, 3], 2, &augment, 9, 1);
+        assert_eq!(&whole[2..], &second_half[..]);
     }
 }

@@ -3,12 +3,44 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::record::Recorder;
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder, RecorderError};
 use burn::tensor::backend::Backend;
 
-use super::record::CheckpointRecorder;
 use super::TrainConfig;
+use crate::fsio::atomic_write;
 use crate::network::Network;
+
+/// The encoding of every record this crate writes: named MessagePack at full precision (the
+/// format of burn's `NamedMpkFileRecorder`, so those files load too).
+pub type CheckpointRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+/// A record (a module's or an optimizer's) as the bytes of a `.mpk` file.
+///
+/// # Errors
+/// The record cannot be encoded.
+pub fn encode<B: Backend, R: Record<B>>(record: R) -> Result<Vec<u8>, RecorderError> {
+    Recorder::<B>::record(&CheckpointRecorder::default(), record, ())
+}
+
+/// A record back from the bytes of a `.mpk` file, its tensors on `device`.
+///
+/// # Errors
+/// The bytes are not such a record.
+pub fn decode<B: Backend, R: Record<B>>(
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<R, RecorderError> {
+    Recorder::<B>::load(&CheckpointRecorder::default(), bytes, device)
+}
+
+/// A module's weights as the bytes of a `.mpk` file.
+///
+/// # Errors
+/// The record cannot be encoded.
+pub fn module_bytes<B: Backend, M: Module<B>>(module: &M) -> Result<Vec<u8>, RecorderError> {
+    encode::<B, _>(module.clone().into_record())
+}
 
 /// Why a checkpoint cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -61,13 +93,32 @@ pub enum CheckpointError {
         /// The model asked for.
         asked: String,
     },
+    /// The file could not be read.
+    #[error("reading checkpoint {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The weights could not be encoded.
+    #[error("encoding the weights for {path}")]
+    Encode {
+        /// The file.
+        path: String,
+        /// The recorder's error.
+        #[source]
+        source: RecorderError,
+    },
     /// Writing failed.
-    #[error("writing checkpoint {path}: {message}")]
+    #[error("writing checkpoint {path}")]
     Write {
         /// The file.
         path: String,
-        /// What went wrong.
-        message: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -96,29 +147,36 @@ pub fn load_network<B: Backend, N: Network<B>>(
 ) -> Result<N, CheckpointError> {
     let file = resolve(path)?;
     let shown = file.display().to_string();
-    let record = Recorder::<B>::load::<N::Record>(&CheckpointRecorder::default(), file, device)
-        .map_err(|e| {
-            let message = decoder_message(&e.to_string());
-            if message.starts_with("missing field") || message.starts_with("unknown field") {
-                CheckpointError::Structure {
-                    path: shown.clone(),
-                    model: N::NAME.to_string(),
-                    detail: message,
-                }
-            } else {
-                CheckpointError::Corrupt {
-                    path: shown.clone(),
-                    message,
-                }
+    let bytes = std::fs::read(&file).map_err(|source| CheckpointError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let record = decode::<B, N::Record>(bytes, device).map_err(|e| {
+        let message = decoder_message(&e.to_string());
+        if message.starts_with("missing field") || message.starts_with("unknown field") {
+            CheckpointError::Structure {
+                path: shown.clone(),
+                model: N::NAME.to_string(),
+                detail: message,
             }
-        })?;
-    let net = N::init(device).load_record(record);
+        } else {
+            CheckpointError::Corrupt {
+                path: shown.clone(),
+                message,
+            }
+        }
+    })?;
+    // burn counts BatchNorm's running statistics too, so the count to match is a fresh
+    // network's, not `N::PARAMS` (PyTorch's trainable count).
+    let net = N::init(device);
+    let expected = net.num_params();
+    let net = net.load_record(record);
     let found = net.num_params();
-    if found != N::PARAMS {
+    if found != expected {
         return Err(CheckpointError::WrongModel {
             path: shown,
             model: N::NAME.to_string(),
-            expected: N::PARAMS,
+            expected,
             found,
         });
     }
@@ -147,20 +205,23 @@ fn decoder_message(text: &str) -> String {
     }
 }
 
-/// Saves `net`'s weights to `path` (`.mpk` added), atomically.
+/// Saves `net`'s weights to `path` (`.mpk` added), atomically and durably.
+///
+/// # Errors
+/// The weights cannot be encoded or the file written.
 pub fn save_network<B: Backend, N: Network<B>>(
     net: &N,
     path: &Path,
 ) -> Result<PathBuf, CheckpointError> {
     let file = path.with_extension("mpk");
-    Recorder::<B>::record(
-        &CheckpointRecorder::default(),
-        net.clone().into_record(),
-        file.clone(),
-    )
-    .map_err(|e| CheckpointError::Write {
-        path: file.display().to_string(),
-        message: e.to_string(),
+    let shown = file.display().to_string();
+    let bytes = module_bytes::<B, N>(net).map_err(|source| CheckpointError::Encode {
+        path: shown.clone(),
+        source,
+    })?;
+    atomic_write(&file, &bytes).map_err(|source| CheckpointError::Write {
+        path: shown,
+        source,
     })?;
     Ok(file)
 }

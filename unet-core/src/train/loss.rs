@@ -41,14 +41,13 @@ impl LossKind {
     }
 
     /// Checks that the loss fits a network with `classes` outputs.
-    pub fn check(self, classes: usize) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// The loss needs another number of classes.
+    pub fn check(self, classes: usize) -> Result<(), LossError> {
         match (self, classes) {
-            (LossKind::Bce, c) if c != 1 => Err(format!(
-                "--loss bce needs a 1-class (sigmoid) model, this one has {c} classes: use ce"
-            )),
-            (LossKind::Ce, 1) => Err(
-                "--loss ce needs a model with 2 or more classes, this one has 1: use bce".into(),
-            ),
+            (LossKind::Bce, c) if c != 1 => Err(LossError::NeedsOneClass { classes: c }),
+            (LossKind::Ce, 1) => Err(LossError::NeedsClasses),
             _ => Ok(()),
         }
     }
@@ -61,6 +60,20 @@ impl LossKind {
             LossKind::Ce
         }
     }
+}
+
+/// A loss that does not fit the network's outputs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LossError {
+    /// Binary cross-entropy on a multi-class output.
+    #[error("loss bce needs a 1-class (sigmoid) model, this one has {classes} classes: use ce")]
+    NeedsOneClass {
+        /// The network's classes.
+        classes: usize,
+    },
+    /// Cross-entropy on a 1-class output.
+    #[error("loss ce needs a model with 2 or more classes, this one has 1: use bce")]
+    NeedsClasses,
 }
 
 /// Per-pixel class probabilities `[N, K, H, W]` (K = 2 for a 1-class sigmoid output).

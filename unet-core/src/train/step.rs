@@ -1,144 +1,68 @@
-//! The training and validation steps every generated network runs under burn's Learner.
+//! The training and validation steps every network runs in the epoch loop.
 
-use std::sync::Arc;
-
+use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Int, Tensor, Transaction};
-use burn::train::metric::{Adaptor, ItemLazy, LossInput};
-use burn::train::TrainOutput;
+use burn::tensor::{ElementConversion, Int, Tensor, Transaction};
 
 use super::batch::SegBatch;
 use super::loss::{predict_classes, segmentation_loss};
 use crate::data::{Image, Mask};
-use crate::infer::metrics::Confusion;
+use crate::error::ShapeError;
+use crate::infer::metrics::{Confusion, MetricsError};
 use crate::network::Network;
 
 /// Validation samples kept for the per-epoch picture: image, truth, prediction.
 pub type Preview = Vec<(Image, Mask, Mask)>;
 
-/// What a step returns: the loss, the predicted and true classes, and for validation batches
-/// the images for the picture. Moved to the CPU lazily by the metric processor.
-pub struct SegOutput<B: Backend> {
-    /// Mean loss of the batch.
-    pub loss: Tensor<B, 1>,
-    /// Predicted class per pixel.
-    pub predicted: Tensor<B, 3, Int>,
-    /// True class per pixel.
-    pub targets: Tensor<B, 3, Int>,
-    /// Input images, when the batch asked for a preview.
-    pub images: Option<Tensor<B, 4>>,
-    /// Number of classes the confusion matrix counts (2 for a sigmoid output).
-    pub classes: usize,
-}
-
-/// [`SegOutput`] on the CPU: the confusion matrix of the batch and its loss.
-pub struct SegOutputSync {
-    loss: Tensor<burn::backend::Flex, 1>,
-    stats: SegStats,
-}
-
-/// The per-batch statistics the metrics read.
+/// Exact statistics of one epoch of one split.
 #[derive(Clone, Debug)]
-pub struct SegStats {
-    /// Mean loss of the batch.
-    pub loss: f64,
-    /// Images in the batch.
+pub struct EpochStats {
+    /// Sum of the batches' mean losses, weighted by their images.
+    loss_sum: f64,
+    /// Images seen.
     pub images: usize,
-    /// Pixel confusion matrix of the batch.
+    /// Pixel confusion matrix over the epoch (validation only).
     pub confusion: Confusion,
-    /// Samples for the picture (validation only).
-    pub preview: Arc<Preview>,
+    /// Validation samples for the picture.
+    pub preview: Preview,
 }
 
-fn to_u8(values: Vec<i32>) -> Vec<u8> {
-    values.into_iter().map(|v| v.clamp(0, 255) as u8).collect()
-}
-
-impl<B: Backend> ItemLazy for SegOutput<B> {
-    type ItemSync = SegOutputSync;
-
-    fn sync(self) -> SegOutputSync {
-        let [n, h, w] = self.targets.dims();
-        let mut tx = Transaction::default()
-            .register(self.loss)
-            .register(self.predicted)
-            .register(self.targets);
-        if let Some(images) = self.images.clone() {
-            tx = tx.register(images);
+impl EpochStats {
+    /// Empty statistics for a network with `classes` outputs (2 for a sigmoid output).
+    pub fn new(classes: usize) -> Self {
+        Self {
+            loss_sum: 0.0,
+            images: 0,
+            confusion: Confusion::new(classes.max(2)),
+            preview: Vec::new(),
         }
-        let mut data = tx.execute().into_iter();
-        let mut next = || data.next().expect("registered tensor");
-        let loss_data = next();
-        let loss: f64 = loss_data
-            .to_vec::<f32>()
-            .map(|v| f64::from(v[0]))
-            .unwrap_or(f64::NAN);
-        let predicted = to_u8(next().convert::<i32>().to_vec().expect("int data"));
-        let targets = to_u8(next().convert::<i32>().to_vec().expect("int data"));
-        let mut confusion = Confusion::new(self.classes);
-        confusion
-            .add(&predicted, &targets)
-            .expect("predictions and targets share a shape and the class range");
-        let preview = match self.images {
-            Some(images) => {
-                let [_, c, ih, iw] = images.dims();
-                let pixels: Vec<f32> = next().convert::<f32>().to_vec().expect("float data");
-                (0..n)
-                    .map(|i| {
-                        let image = Image {
-                            channels: c,
-                            height: ih,
-                            width: iw,
-                            data: pixels[i * c * ih * iw..(i + 1) * c * ih * iw].to_vec(),
-                        };
-                        let truth = Mask {
-                            height: h,
-                            width: w,
-                            data: targets[i * h * w..(i + 1) * h * w].to_vec(),
-                        };
-                        let pred = Mask {
-                            height: h,
-                            width: w,
-                            data: predicted[i * h * w..(i + 1) * h * w].to_vec(),
-                        };
-                        (image, truth, pred)
-                    })
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        let device = Default::default();
-        SegOutputSync {
-            loss: Tensor::from_floats([loss as f32], &device),
-            stats: SegStats {
-                loss,
-                images: n,
-                confusion,
-                preview: Arc::new(preview),
-            },
+    }
+
+    /// Adds a batch's mean loss over `images` images.
+    pub fn add_loss(&mut self, loss: f64, images: usize) {
+        self.loss_sum += loss * images as f64;
+        self.images += images;
+    }
+
+    /// Mean loss over images (NaN before the first batch).
+    pub fn loss(&self) -> f64 {
+        if self.images == 0 {
+            f64::NAN
+        } else {
+            self.loss_sum / self.images as f64
         }
     }
 }
 
-impl Adaptor<LossInput<burn::backend::Flex>> for SegOutputSync {
-    fn adapt(&self) -> LossInput<burn::backend::Flex> {
-        LossInput::new(self.loss.clone())
-    }
-}
-
-impl Adaptor<SegStats> for SegOutputSync {
-    fn adapt(&self) -> SegStats {
-        self.stats.clone()
-    }
-}
-
-/// Forward, loss and predictions shared by both steps. The network's output is cropped to the
-/// targets with `padding: valid`, so targets are center-cropped to the output here.
-fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>, SegOutput<B>) {
-    let (logits, aux) = net
-        .forward_deep(batch.images.clone())
-        .unwrap_or_else(|e| panic!("training batch does not fit {}: {e}", N::NAME));
-    let [_, c, h, w] = logits.dims();
+/// The logits cropped to the targets' centre, the targets cropped to the logits' size
+/// (`padding: valid` networks return less than their input), and the loss with its
+/// deep-supervision terms.
+fn forward_loss<B: Backend, N: Network<B>>(
+    net: &N,
+    batch: SegBatch<B>,
+) -> Result<Scored<B>, ShapeError> {
+    let (logits, aux) = net.forward_deep(batch.images)?;
+    let [_, _, h, w] = logits.dims();
     let [n, th, tw] = batch.targets.dims();
     let targets = if (th, tw) == (h, w) {
         batch.targets
@@ -148,17 +72,18 @@ fn run<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> (Tensor<B, 1>,
     };
     let loss = segmentation_loss(batch.loss, logits.clone(), targets.clone());
     let loss = deep_supervision_loss(batch.loss, loss, aux, &targets);
-    let images = batch
-        .preview
-        .then(|| crate::feature::center_crop(batch.images, h, w));
-    let output = SegOutput {
-        loss: loss.clone(),
-        predicted: predict_classes(logits),
+    Ok(Scored {
+        loss,
+        logits,
         targets,
-        images,
-        classes: c.max(2),
-    };
-    (loss, output)
+    })
+}
+
+/// A batch through the network: its loss, the main logits and the targets they match.
+struct Scored<B: Backend> {
+    loss: Tensor<B, 1>,
+    logits: Tensor<B, 4>,
+    targets: Tensor<B, 3, Int>,
 }
 
 /// Adds the deep-supervision heads' losses: head `j` (1/2^j size) is up-sampled to the
@@ -189,22 +114,102 @@ fn deep_supervision_loss<B: Backend>(
     total / weight
 }
 
-/// A training step: forward, loss, backward.
-pub fn train_step<B: AutodiffBackend, N: Network<B> + burn::module::AutodiffModule<B>>(
+/// A training step: forward, loss and backward. Returns the batch's mean loss and the
+/// gradients.
+///
+/// # Errors
+/// The batch does not fit the network.
+pub fn train_step<B: AutodiffBackend, N: Network<B> + AutodiffModule<B>>(
     net: &N,
     batch: SegBatch<B>,
-) -> TrainOutput<SegOutput<B>> {
-    let (loss, mut output) = run(net, batch);
-    output.loss = output.loss.detach();
-    TrainOutput::new(net, loss.backward(), output)
+) -> Result<(f64, B::Gradients), ShapeError> {
+    let loss = forward_loss(net, batch)?.loss;
+    let value = f64::from(loss.clone().into_scalar().elem::<f32>());
+    Ok((value, loss.backward()))
 }
 
-/// A validation step: forward and loss, no gradients.
-pub fn valid_step<B: Backend, N: Network<B>>(net: &N, batch: SegBatch<B>) -> SegOutput<B> {
-    run(net, batch).1
+fn to_u8(values: Vec<i32>) -> Vec<u8> {
+    values.into_iter().map(|v| v.clamp(0, 255) as u8).collect()
 }
 
-#[cfg(test)]
+/// A validation step: forward and loss, no gradients; adds the batch to `stats`, keeping up
+/// to `keep_preview` samples for the picture.
+///
+/// # Errors
+/// The batch does not fit the network, or its classes are out of the network's range.
+pub fn valid_step<B: Backend, N: Network<B>>(
+    net: &N,
+    batch: SegBatch<B>,
+    stats: &mut EpochStats,
+    keep_preview: usize,
+) -> Result<(), StepError> {
+    let images = batch.images.clone();
+    let Scored {
+        loss,
+        logits,
+        targets,
+    } = forward_loss(net, batch)?;
+    let [n, h, w] = targets.dims();
+    let room = keep_preview.saturating_sub(stats.preview.len()).min(n);
+    let mut tx = Transaction::default()
+        .register(loss)
+        .register(predict_classes(logits))
+        .register(targets);
+    if room > 0 {
+        tx = tx.register(crate::feature::center_crop(images.narrow(0, 0, room), h, w));
+    }
+    let mut data = tx.execute().into_iter();
+    let mut next = || data.next().ok_or(StepError::Readback);
+    let loss = next()?
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|_| StepError::Readback)?;
+    let predicted = to_u8(
+        next()?
+            .convert::<i32>()
+            .to_vec()
+            .map_err(|_| StepError::Readback)?,
+    );
+    let truth = to_u8(
+        next()?
+            .convert::<i32>()
+            .to_vec()
+            .map_err(|_| StepError::Readback)?,
+    );
+    stats.add_loss(f64::from(loss[0]), n);
+    stats.confusion.add(&predicted, &truth)?;
+    if room > 0 {
+        let pixels = next()?
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .map_err(|_| StepError::Readback)?;
+        let c = pixels.len() / (room * h * w);
+        for i in 0..room {
+            let image = Image::new(c, h, w, pixels[i * c * h * w..(i + 1) * c * h * w].to_vec());
+            let plane = |v: &[u8]| Mask::new(h, w, v[i * h * w..(i + 1) * h * w].to_vec());
+            stats
+                .preview
+                .push((image, plane(&truth), plane(&predicted)));
+        }
+    }
+    Ok(())
+}
+
+/// Why a validation step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The batch does not fit the network.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// The targets hold classes the network does not predict.
+    #[error(transparent)]
+    Classes(#[from] MetricsError),
+    /// The backend returned fewer or other tensors than asked for.
+    #[error("the backend returned unreadable validation tensors")]
+    Readback,
+}
+
+#[cfg(all(test, feature = "cpu"))]
 mod tests {
     use super::*;
     use crate::train::loss::LossKind;

@@ -1,5 +1,5 @@
-//! Speed measurements, shared by `cargo bench --bench unet` and `unet bench`, so both print the
-//! same numbers from one implementation.
+//! Speed measurements for `cargo bench --bench unet` and `--bench backends`: timing, FLOP
+//! counts, the PyTorch reference and the table, in one implementation.
 //!
 //! - **Timing** ([`time_alternating`]): warm-up runs, then `repeats` rounds in which every
 //!   contender runs once in turn (A B A B ..., so drifts in machine load hit all alike); each
@@ -22,16 +22,16 @@
 use core::fmt;
 use std::time::Instant;
 
-use burn::module::{AutodiffModule, Module};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Distribution, Int, Tensor};
+use unet::burn::module::{AutodiffModule, Module};
+use unet::burn::optim::adaptor::OptimizerAdaptor;
+use unet::burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use unet::burn::tensor::backend::{AutodiffBackend, Backend};
+use unet::burn::tensor::{Distribution, Int, Tensor};
 
-use crate::blocks::UpMode;
-use crate::geometry::PaddingKind;
-use crate::network::Network;
-use crate::train::{segmentation_loss, LossKind};
+use unet::blocks::UpMode;
+use unet::geometry::PaddingKind;
+use unet::train::{segmentation_loss, LossKind};
+use unet::Network;
 
 /// Learning rate of the timed Adam steps (its value does not change the work done).
 pub const LEARNING_RATE: f64 = 1e-4;
@@ -396,7 +396,7 @@ where
 pub struct Contender {
     /// Column label, e.g. `macro` or `hand`.
     pub label: String,
-    /// Whether its runs use the im2col convolutions of [`crate::kernels`] (on by default).
+    /// Whether its runs use the im2col convolutions of [`unet::kernels`] (on by default).
     pub fast_conv: bool,
     forward: Box<dyn FnMut()>,
     train: Box<dyn FnMut()>,
@@ -448,7 +448,7 @@ impl Contender {
         }
     }
 
-    /// The same contender with [`crate::kernels::set_fast_conv`] set to `enabled` for each of
+    /// The same contender with [`unet::kernels::set_fast_conv`] set to `enabled` for each of
     /// its runs: `false` times burn's own convolution ops.
     pub fn with_fast_conv(mut self, enabled: bool) -> Self {
         self.fast_conv = enabled;
@@ -457,13 +457,13 @@ impl Contender {
 
     /// Runs one inference forward pass.
     pub fn forward_once(&mut self) {
-        crate::kernels::set_fast_conv(self.fast_conv);
+        unet::kernels::set_fast_conv(self.fast_conv);
         (self.forward)()
     }
 
     /// Runs one training step (forward, loss, backward, Adam).
     pub fn train_once(&mut self) {
-        crate::kernels::set_fast_conv(self.fast_conv);
+        unet::kernels::set_fast_conv(self.fast_conv);
         (self.train)()
     }
 
@@ -592,7 +592,7 @@ pub fn measure_row(
         .map(|c| &mut **c as &mut dyn FnMut())
         .collect();
     let stats = time_alternating(warmup, repeats, &mut runs);
-    crate::kernels::set_fast_conv(true);
+    unet::kernels::set_fast_conv(true);
     Row {
         case: *case,
         kind,

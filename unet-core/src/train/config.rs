@@ -1,0 +1,224 @@
+//! The typed configuration of a run, with defaults, saved as `config.json` in the run folder.
+
+use serde::{Deserialize, Serialize};
+
+use super::fit::TrainError;
+use super::loss::LossKind;
+use crate::network::Network;
+
+/// Everything that defines a run; saved as `config.json` in the run folder. Build it with
+/// [`TrainConfig::new`] and the `with_*` methods (burn's `Config` style).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The network's name in the run (the name a tool registered it under).
+    pub model: String,
+    /// What the data is: `synthetic`, a folder, or any label; recorded, not read.
+    pub data: String,
+    /// Seed of shuffling, augmentation and initialisation.
+    pub seed: u64,
+    /// Total epochs (with `minutes`, an upper bound).
+    pub epochs: usize,
+    /// Time budget in minutes: when it runs out, the epoch's training ends early, its
+    /// validation and checkpoint run, and training stops.
+    pub minutes: Option<f64>,
+    /// Batch size (per device).
+    pub batch: usize,
+    /// Side of the square training crops (the network's input size).
+    pub crop: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// The loss; `None`: binary cross-entropy for 1-class networks, cross-entropy otherwise.
+    #[serde(default)]
+    pub loss: Option<LossKind>,
+    /// Fraction of the samples held out for validation (by file order, the last ones).
+    pub val_split: f64,
+    /// Random flips and 90-degree rotations.
+    pub flip: bool,
+    /// Elastic deformation (the paper's augmentation).
+    pub elastic: bool,
+    /// Training items (augmented draws) per epoch; 0 = one pass over the samples.
+    pub epoch_size: usize,
+    /// Batches prepared ahead of the training step on a separate thread (0: in the loop).
+    pub workers: usize,
+}
+
+impl TrainConfig {
+    /// The defaults for a run of the network named `model`: seed 42, 3 epochs, batch 8,
+    /// 64-pixel crops, learning rate 1e-3, the network's default loss, flips and rotations,
+    /// one pass over the samples per epoch, two batches prepared ahead.
+    pub fn new(model: impl Into<String>) -> Self {
+        Self {
+            model: model.into(),
+            data: "synthetic".into(),
+            seed: 42,
+            epochs: 3,
+            minutes: None,
+            batch: 8,
+            crop: 64,
+            lr: 1e-3,
+            loss: None,
+            val_split: 0.2,
+            flip: true,
+            elastic: false,
+            epoch_size: 0,
+            workers: 2,
+        }
+    }
+
+    /// Sets [`TrainConfig::data`].
+    pub fn with_data(mut self, data: impl Into<String>) -> Self {
+        self.data = data.into();
+        self
+    }
+
+    /// Sets [`TrainConfig::seed`].
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets [`TrainConfig::epochs`].
+    pub fn with_epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Sets [`TrainConfig::minutes`].
+    pub fn with_minutes(mut self, minutes: Option<f64>) -> Self {
+        self.minutes = minutes;
+        self
+    }
+
+    /// Sets [`TrainConfig::batch`].
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// Sets [`TrainConfig::crop`].
+    pub fn with_crop(mut self, crop: usize) -> Self {
+        self.crop = crop;
+        self
+    }
+
+    /// Sets [`TrainConfig::lr`].
+    pub fn with_lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+
+    /// Sets [`TrainConfig::loss`].
+    pub fn with_loss(mut self, loss: Option<LossKind>) -> Self {
+        self.loss = loss;
+        self
+    }
+
+    /// Sets [`TrainConfig::val_split`].
+    pub fn with_val_split(mut self, val_split: f64) -> Self {
+        self.val_split = val_split;
+        self
+    }
+
+    /// Sets [`TrainConfig::flip`].
+    pub fn with_flip(mut self, flip: bool) -> Self {
+        self.flip = flip;
+        self
+    }
+
+    /// Sets [`TrainConfig::elastic`].
+    pub fn with_elastic(mut self, elastic: bool) -> Self {
+        self.elastic = elastic;
+        self
+    }
+
+    /// Sets [`TrainConfig::epoch_size`].
+    pub fn with_epoch_size(mut self, epoch_size: usize) -> Self {
+        self.epoch_size = epoch_size;
+        self
+    }
+
+    /// Sets [`TrainConfig::workers`].
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// The loss for a network with `classes` outputs: the configured one or the default.
+    pub fn loss_for(&self, classes: usize) -> LossKind {
+        self.loss.unwrap_or(LossKind::default_for(classes))
+    }
+
+    /// Parses a `config.json`.
+    ///
+    /// # Errors
+    /// The text is not a run configuration.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The `config.json` text.
+    pub fn to_json(&self) -> String {
+        // A struct of strings, numbers and options always serialises.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks every setting, and that the crop and loss fit network `N`.
+    ///
+    /// # Errors
+    /// [`TrainError::Setting`] naming the first setting out of range, or the loss's error.
+    pub fn check<B: burn::tensor::backend::Backend, N: Network<B>>(
+        &self,
+    ) -> Result<(), TrainError> {
+        let bad = |setting: &'static str, value: String, expected: String| TrainError::Setting {
+            setting,
+            value,
+            expected,
+        };
+        if self.batch == 0 {
+            return Err(bad("batch", "0".into(), "at least 1".into()));
+        }
+        if self.epochs == 0 {
+            return Err(bad("epochs", "0".into(), "at least 1".into()));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(bad(
+                "lr",
+                self.lr.to_string(),
+                "a finite number above 0".into(),
+            ));
+        }
+        if let Some(m) = self.minutes {
+            // A budget beyond a century cannot be represented as an instant on every system.
+            if !(m.is_finite() && m > 0.0 && m <= 52_560_000.0) {
+                return Err(bad(
+                    "minutes",
+                    m.to_string(),
+                    "a finite number of minutes above 0 (at most 100 years)".into(),
+                ));
+            }
+        }
+        if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
+            return Err(bad(
+                "val_split",
+                self.val_split.to_string(),
+                "a fraction in [0, 1)".into(),
+            ));
+        }
+        if !N::fits(self.crop) {
+            let (below, above) = crate::geometry::nearest_valid(N::DEPTH, N::PADDING, self.crop);
+            return Err(bad(
+                "crop",
+                self.crop.to_string(),
+                format!(
+                    "a size network {} (depth {}, {:?} padding) accepts; nearest valid: {}",
+                    N::NAME,
+                    N::DEPTH,
+                    N::PADDING,
+                    crate::geometry::nearest_text(below, above)
+                ),
+            ));
+        }
+        self.loss_for(N::CLASSES).check(N::CLASSES)?;
+        Ok(())
+    }
+}

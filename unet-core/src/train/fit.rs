@@ -1,0 +1,524 @@
+//! The epoch loop: train steps, validation, checkpoint and run-folder files, in that order,
+//! on the calling thread (several devices: one scoped thread per device and step).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, Optimizer};
+use burn::record::RecorderError;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use super::batch::{augmentation, draw_batch, epoch_order, SegBatch};
+use super::checkpoint::{decode, encode, module_bytes};
+use super::config::TrainConfig;
+use super::events::{Event, Observer, Saved};
+use super::loss::{LossError, LossKind};
+use super::run::{last_complete_checkpoint, read_rows, EpochRow, RunFolder};
+use super::step::{train_step, valid_step, EpochStats, StepError};
+use crate::data::{DataError, Sample};
+use crate::error::ShapeError;
+use crate::infer::imaging::ImagingError;
+use crate::network::TrainableNetwork;
+
+/// Validation samples kept for each epoch's picture.
+const PREVIEW: usize = 4;
+
+/// Why a run could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A setting is out of range or does not fit the network.
+    #[error("{setting} {value}: expected {expected}")]
+    Setting {
+        /// The setting's name in [`TrainConfig`].
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What it must be.
+        expected: String,
+    },
+    /// The loss does not fit the network's outputs.
+    #[error(transparent)]
+    Loss(#[from] LossError),
+    /// Too few samples.
+    #[error("need at least one training and one validation sample, got {train} and {valid}")]
+    NoSamples {
+        /// Training samples.
+        train: usize,
+        /// Validation samples.
+        valid: usize,
+    },
+    /// No device to train on.
+    #[error("no device given to train on")]
+    NoDevice,
+    /// Resuming with nothing to resume from.
+    #[error("nothing to resume in {}: no complete checkpoint (model and optimizer) in its checkpoint folder", dir.display())]
+    NothingToResume {
+        /// The run folder.
+        dir: PathBuf,
+    },
+    /// A file of the run folder could not be written.
+    #[error("writing {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint could not be read.
+    #[error("reading {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record could not be encoded or decoded.
+    #[error("checkpoint {}", path.display())]
+    Record {
+        /// The file.
+        path: PathBuf,
+        /// The recorder's error.
+        #[source]
+        source: RecorderError,
+    },
+    /// `metrics.csv` could not be read or written.
+    #[error("metrics table {}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The CSV error.
+        #[source]
+        source: csv::Error,
+    },
+    /// A picture could not be drawn.
+    #[error("drawing {}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// The imaging error.
+        #[source]
+        source: ImagingError,
+    },
+    /// A batch does not fit the network.
+    #[error("a training batch does not fit the network")]
+    Shape(#[from] ShapeError),
+    /// The samples of a batch cannot be stacked.
+    #[error("building a batch")]
+    Data(#[from] DataError),
+    /// Validation failed.
+    #[error("validation")]
+    Step(#[from] StepError),
+    /// A device's training thread panicked.
+    #[error("the training step on device {device} panicked")]
+    DevicePanicked {
+        /// The device, as burn prints it.
+        device: String,
+    },
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    /// Every epoch's row, including those of earlier runs when resuming.
+    pub rows: Vec<EpochRow>,
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Whether the time budget ended the run.
+    pub out_of_time: bool,
+}
+
+impl TrainSummary {
+    /// The row with the best validation Dice.
+    pub fn best(&self) -> Option<&EpochRow> {
+        self.rows.iter().max_by(|a, b| a.dice.total_cmp(&b.dice))
+    }
+}
+
+/// A run to start: configuration, run folder, devices, observers. `B` is the autodiff
+/// backend to train on.
+pub struct Training<'a, B: AutodiffBackend> {
+    config: TrainConfig,
+    run_dir: PathBuf,
+    devices: Vec<B::Device>,
+    resume: bool,
+    observers: Vec<Box<dyn Observer + 'a>>,
+}
+
+impl<'a, B: AutodiffBackend> Training<'a, B> {
+    /// A run of `config` into `run_dir`, on the default device.
+    pub fn new(config: TrainConfig, run_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            config,
+            run_dir: run_dir.into(),
+            devices: vec![Default::default()],
+            resume: false,
+            observers: Vec::new(),
+        }
+    }
+
+    /// Trains on `devices`: with more than one, each step runs one batch per device and the
+    /// summed gradients update the model on the first.
+    pub fn devices(mut self, devices: Vec<B::Device>) -> Self {
+        self.devices = devices;
+        self
+    }
+
+    /// Continues the run in the run folder from its newest complete checkpoint.
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Adds an observer of the run's [`Event`]s.
+    pub fn observe(mut self, observer: impl Observer + 'a) -> Self {
+        self.observers.push(Box::new(observer));
+        self
+    }
+
+    /// Trains `N` on `train`, validating on `valid` (whole images when they share a size
+    /// the network takes, else their centre crops).
+    ///
+    /// # Errors
+    /// A setting does not fit, there is nothing to resume, or a file cannot be read or
+    /// written; the run stops at the first error.
+    pub fn fit<N: TrainableNetwork<B>>(
+        mut self,
+        train: Vec<Sample>,
+        valid: Vec<Sample>,
+    ) -> Result<TrainSummary, TrainError> {
+        let config = self.config.clone();
+        config.check::<B, N>()?;
+        if train.is_empty() || valid.is_empty() {
+            return Err(TrainError::NoSamples {
+                train: train.len(),
+                valid: valid.len(),
+            });
+        }
+        let device = self.devices.first().cloned().ok_or(TrainError::NoDevice)?;
+        let start = if self.resume {
+            Some(last_complete_checkpoint(&self.run_dir).ok_or_else(|| {
+                TrainError::NothingToResume {
+                    dir: self.run_dir.clone(),
+                }
+            })?)
+        } else {
+            None
+        };
+        let previous = match start {
+            Some(epoch) => read_rows(&self.run_dir.join("metrics.csv"), epoch)?,
+            None => Vec::new(),
+        };
+        let (run, config_path) = RunFolder::open(&self.run_dir, &config, N::CLASSES, previous)?;
+        self.emit(&Event::Written { path: &config_path });
+
+        B::seed(&device, config.seed);
+        let mut model = N::init(&device);
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, N>();
+        if let Some(epoch) = start {
+            let dir = self.run_dir.join("checkpoint");
+            model = model.load_record(read_record::<B, _>(
+                &dir.join(format!("model-{epoch}.mpk")),
+                &device,
+            )?);
+            optim = optim.load_record(read_record::<B, _>(
+                &dir.join(format!("optim-{epoch}.mpk")),
+                &device,
+            )?);
+        }
+        let valid = validation_set::<B, N>(valid, config.crop);
+        let mut state = LoopState {
+            run,
+            started: Instant::now(),
+            deadline: config
+                .minutes
+                .map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0)),
+            steps: 0,
+        };
+        let mut out_of_time = false;
+        for epoch in start.map_or(1, |e| e + 1)..=config.epochs {
+            let (next, stop) = self.epoch::<N>(
+                &config, epoch, model, &mut optim, &train, &valid, &mut state,
+            )?;
+            model = next;
+            if stop {
+                out_of_time = true;
+                break;
+            }
+        }
+        Ok(TrainSummary {
+            rows: state.run.rows().to_vec(),
+            run_dir: self.run_dir,
+            out_of_time,
+        })
+    }
+
+    fn emit(&mut self, event: &Event<'_>) {
+        for observer in &mut self.observers {
+            observer.observe(event);
+        }
+    }
+
+    /// One epoch: training (cut short by the deadline), validation, checkpoint, files.
+    /// Returns the model and whether the time budget is spent.
+    #[allow(clippy::too_many_arguments)]
+    fn epoch<N: TrainableNetwork<B>>(
+        &mut self,
+        config: &TrainConfig,
+        epoch: usize,
+        model: N,
+        optim: &mut impl Optimizer<N, B>,
+        train: &[Sample],
+        valid: &[Sample],
+        state: &mut LoopState,
+    ) -> Result<(N, bool), TrainError> {
+        let items = if config.epoch_size == 0 {
+            train.len()
+        } else {
+            config.epoch_size
+        };
+        let per_step = config.batch * self.devices.len();
+        let order = epoch_order(train.len(), items, config.seed, epoch);
+        let batches = order.len().div_ceil(per_step);
+        self.emit(&Event::EpochStart { epoch, batches });
+        let loss = config.loss_for(N::CLASSES);
+        let (model, train_stats, interrupted) =
+            self.train_epoch(config, epoch, model, optim, train, &order, loss, state)?;
+
+        let inner = model.valid();
+        let device = self.devices[0].clone();
+        let mut valid_stats = EpochStats::new(N::CLASSES);
+        for chunk in valid.chunks(config.batch) {
+            let batch = SegBatch::<B::InnerBackend>::from_samples(chunk, loss, &device)?;
+            valid_step(&inner, batch, &mut valid_stats, PREVIEW)?;
+        }
+        self.emit(&Event::Validated { epoch, interrupted });
+
+        let model_bytes = module_bytes::<B, N>(&model).map_err(|source| TrainError::Record {
+            path: state.run.dir().join("checkpoint"),
+            source,
+        })?;
+        let optim_bytes =
+            encode::<B, _>(optim.to_record()).map_err(|source| TrainError::Record {
+                path: state.run.dir().join("checkpoint"),
+                source,
+            })?;
+        let path = state
+            .run
+            .save_checkpoint(epoch, &model_bytes, &optim_bytes)?;
+        self.emit(&Event::CheckpointSaved {
+            epoch,
+            kind: Saved::Checkpoint,
+            path: &path,
+        });
+        let row = EpochRow {
+            epoch,
+            train_loss: train_stats.loss(),
+            valid_loss: valid_stats.loss(),
+            pixel_accuracy: valid_stats.confusion.pixel_accuracy(),
+            dice: valid_stats.confusion.mean_dice(),
+            iou: valid_stats.confusion.mean_iou(),
+            seconds: state.started.elapsed().as_secs_f64(),
+        };
+        let (written, best) =
+            state
+                .run
+                .record_epoch(row.clone(), &valid_stats.preview, &model_bytes)?;
+        for (kind, path) in &written {
+            match kind {
+                Some(kind) => self.emit(&Event::CheckpointSaved {
+                    epoch,
+                    kind: *kind,
+                    path,
+                }),
+                None => self.emit(&Event::Written { path }),
+            }
+        }
+        self.emit(&Event::EpochEnd { row: &row, best });
+        Ok((model, state.out_of_time()))
+    }
+
+    /// The training steps of one epoch. Returns the model, the epoch's statistics and
+    /// whether the deadline cut it short (never before the run's first step).
+    #[allow(clippy::too_many_arguments)]
+    fn train_epoch<N: TrainableNetwork<B>>(
+        &mut self,
+        config: &TrainConfig,
+        epoch: usize,
+        model: N,
+        optim: &mut impl Optimizer<N, B>,
+        train: &[Sample],
+        order: &[usize],
+        loss: LossKind,
+        state: &mut LoopState,
+    ) -> Result<(N, EpochStats, bool), TrainError> {
+        let augment = augmentation(config);
+        let devices = self.devices.clone();
+        let per_step = config.batch * devices.len();
+        let mut stats = EpochStats::new(N::CLASSES);
+        let mut interrupted = false;
+        let model = std::thread::scope(|scope| -> Result<N, TrainError> {
+            let mut model = model;
+            // Batches are drawn ahead on one thread, `workers` steps deep; dropping the
+            // receiver (deadline, error) ends the producer at its next send.
+            let (sender, receiver) = mpsc::sync_channel(config.workers.max(1));
+            let make = |k: usize, indices: &[usize]| {
+                draw_batch(train, indices, k * per_step, &augment, config.seed, epoch)
+            };
+            let mut inline = order.chunks(per_step).enumerate();
+            if config.workers > 0 {
+                let chunks: Vec<(usize, &[usize])> = order.chunks(per_step).enumerate().collect();
+                scope.spawn(move || {
+                    for (k, indices) in chunks {
+                        if sender.send(make(k, indices)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            } else {
+                drop(sender);
+            }
+            let mut next = || match config.workers {
+                0 => inline.next().map(|(k, indices)| make(k, indices)),
+                _ => receiver.recv().ok(),
+            };
+            let mut step = 0;
+            while let Some(samples) = {
+                if state.steps > 0 && state.out_of_time() {
+                    interrupted = true;
+                    None
+                } else {
+                    next()
+                }
+            } {
+                let images = samples.len();
+                let (value, next_model) =
+                    data_parallel_step(model, optim, &devices, &samples, config, loss)?;
+                model = next_model;
+                step += 1;
+                state.steps += 1;
+                stats.add_loss(value, images);
+                self.emit(&Event::Step {
+                    epoch,
+                    step,
+                    loss: value,
+                });
+            }
+            Ok(model)
+        })?;
+        Ok((model, stats, interrupted))
+    }
+}
+
+/// Mutable state of the loop across epochs.
+struct LoopState {
+    run: RunFolder,
+    started: Instant,
+    deadline: Option<Instant>,
+    steps: usize,
+}
+
+impl LoopState {
+    fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// One optimizer step over `samples`, split into one batch per device. Returns the mean
+/// loss and the updated model.
+fn data_parallel_step<B: AutodiffBackend, N: TrainableNetwork<B>>(
+    model: N,
+    optim: &mut impl Optimizer<N, B>,
+    devices: &[B::Device],
+    samples: &[Sample],
+    config: &TrainConfig,
+    loss: LossKind,
+) -> Result<(f64, N), TrainError> {
+    let lr = config.lr;
+    if devices.len() == 1 {
+        let batch = SegBatch::from_samples(samples, loss, &devices[0])?;
+        let (value, grads) = train_step(&model, batch)?;
+        let grads = GradientsParams::from_grads(grads, &model);
+        return Ok((value, optim.step(lr, model, grads)));
+    }
+    let groups: Vec<(&B::Device, &[Sample])> =
+        devices.iter().zip(samples.chunks(config.batch)).collect();
+    let results: Vec<Result<(f64, usize, GradientsParams), TrainError>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = groups
+                .iter()
+                .map(|&(device, chunk)| {
+                    let replica = model.clone().fork(device);
+                    let handle = scope.spawn(move || -> Result<_, TrainError> {
+                        let batch = SegBatch::from_samples(chunk, loss, device)?;
+                        let (value, grads) = train_step(&replica, batch)?;
+                        Ok((
+                            value,
+                            chunk.len(),
+                            GradientsParams::from_grads(grads, &replica),
+                        ))
+                    });
+                    (device, handle)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(device, handle)| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(TrainError::DevicePanicked {
+                            device: format!("{device:?}"),
+                        })
+                    })
+                })
+                .collect()
+        });
+    let mut accumulator = GradientsAccumulator::new();
+    let (mut sum, mut images) = (0.0, 0);
+    for result in results {
+        let (value, n, grads) = result?;
+        sum += value * n as f64;
+        images += n;
+        accumulator.accumulate(&model, grads.to_device(&devices[0], &model));
+    }
+    let grads = accumulator.grads();
+    Ok((sum / images.max(1) as f64, optim.step(lr, model, grads)))
+}
+
+/// Reads a record written by this loop.
+fn read_record<B: Backend, R: burn::record::Record<B>>(
+    path: &Path,
+    device: &B::Device,
+) -> Result<R, TrainError> {
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode::<B, R>(bytes, device).map_err(|source| TrainError::Record {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Whole images when they share a size the network takes; otherwise the middle crop of
+/// the training crop size (mirror-padded if smaller).
+fn validation_set<B: AutodiffBackend, N: TrainableNetwork<B>>(
+    valid: Vec<Sample>,
+    crop: usize,
+) -> Vec<Sample> {
+    let (h, w) = (valid[0].image.height, valid[0].image.width);
+    let whole = N::fits(h)
+        && N::fits(w)
+        && valid
+            .iter()
+            .all(|s| (s.image.height, s.image.width) == (h, w));
+    if whole {
+        valid
+    } else {
+        valid
+            .iter()
+            .map(|s| crate::data::center_crop(s, crop))
+            .collect()
+    }
+}
