@@ -411,3 +411,60 @@ fn a_network_with_norms_attention_dropout_and_deep_supervision_learns_the_shapes
     assert!(dir.join("best.mpk").exists());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+unet!(TwoDevices<depth: 2, base: 4>);
+
+/// One epoch of `TwoDevices` with `devices` flex devices of `batch` images each, into a fresh
+/// folder; the validation loss of that epoch.
+fn valid_loss_after_one_epoch(devices: usize, batch: usize) -> f64 {
+    use unet::train::{TrainConfig, Training};
+    let config = TrainConfig::new("two-devices")
+        .with_epochs(1)
+        .with_crop(32)
+        .with_batch(batch)
+        .with_epoch_size(32)
+        .with_flip(false)
+        .with_workers(0);
+    let dir = std::env::temp_dir().join(format!(
+        "unet-variants-devices-{}-{devices}",
+        std::process::id()
+    ));
+    std::fs::remove_dir_all(&dir).ok();
+    let train = unet::data::synthetic::generate(3, 32, 32, 1);
+    let valid = unet::data::synthetic::generate(4, 8, 32, 1);
+    // Unoptimised, the loop needs more than a test thread's 2 MiB of stack.
+    let run_dir = dir.clone();
+    let summary = std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || {
+            Training::<CpuAutodiff>::new(config, &run_dir)
+                .devices(vec![Default::default(); devices])
+                .fit::<TwoDevices<CpuAutodiff>>(train, valid)
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    summary.rows[0].valid_loss
+}
+
+#[test]
+fn two_devices_with_half_batches_train_like_one_device_with_the_whole_batch() {
+    // Each step gives each device half of the same draws (here both are the one flex
+    // device); their gradients are summed, which Adam's update does not see (it is invariant
+    // to the gradients' scale but for its epsilon), so the two runs agree up to rounding.
+    let one = valid_loss_after_one_epoch(1, 8);
+    let two = valid_loss_after_one_epoch(2, 4);
+    assert!(
+        ((one - two) / one).abs() < 1e-5,
+        "one device: {one}, two devices: {two}"
+    );
+    // The comparison can tell runs apart: one device with the half batch takes twice the
+    // steps and ends elsewhere.
+    let half = valid_loss_after_one_epoch(1, 4);
+    assert!(
+        ((one - half) / one).abs() > 1e-3,
+        "batch 8: {one}, batch 4: {half}"
+    );
+}

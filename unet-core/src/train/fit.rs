@@ -1,5 +1,5 @@
 //! The epoch loop: train steps, validation, checkpoint and run-folder files, in that order,
-//! on the calling thread (several devices: one scoped thread per device and step).
+//! on the calling thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -15,7 +15,7 @@ use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
 use super::loss::{LossError, LossKind};
 use super::run::{last_complete_checkpoint, read_rows, EpochRow, RunFolder};
-use super::step::{train_step, valid_step, EpochStats, StepError};
+use super::step::{scalar, valid_step, weighted_train_step, EpochStats, StepError};
 use crate::data::{DataError, Sample};
 use crate::error::ShapeError;
 use crate::infer::imaging::ImagingError;
@@ -111,12 +111,6 @@ pub enum TrainError {
     /// Validation failed.
     #[error("validation")]
     Step(#[from] StepError),
-    /// A device's training thread panicked.
-    #[error("the training step on device {device} panicked")]
-    DevicePanicked {
-        /// The device, as burn prints it.
-        device: String,
-    },
 }
 
 /// What a finished run reports.
@@ -215,7 +209,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         self.emit(&Event::Written { path: &config_path });
 
         B::seed(&device, config.seed);
-        let mut model = N::init(&device);
+        let mut model = materialized(N::init(&device));
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, N>();
         if let Some(epoch) = start {
             let dir = self.run_dir.join("checkpoint");
@@ -230,6 +224,9 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         }
         let valid = validation_set::<B, N>(valid, config.crop);
         let mut state = LoopState {
+            config: &config,
+            train: &train,
+            valid: &valid,
             run,
             started: Instant::now(),
             deadline: config
@@ -239,9 +236,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         };
         let mut out_of_time = false;
         for epoch in start.map_or(1, |e| e + 1)..=config.epochs {
-            let (next, stop) = self.epoch::<N>(
-                &config, epoch, model, &mut optim, &train, &valid, &mut state,
-            )?;
+            let (next, stop) = self.epoch::<N>(epoch, model, &mut optim, &mut state)?;
             model = next;
             if stop {
                 out_of_time = true;
@@ -263,17 +258,14 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
 
     /// One epoch: training (cut short by the deadline), validation, checkpoint, files.
     /// Returns the model and whether the time budget is spent.
-    #[allow(clippy::too_many_arguments)]
     fn epoch<N: TrainableNetwork<B>>(
         &mut self,
-        config: &TrainConfig,
         epoch: usize,
         model: N,
         optim: &mut impl Optimizer<N, B>,
-        train: &[Sample],
-        valid: &[Sample],
-        state: &mut LoopState,
+        state: &mut LoopState<'_>,
     ) -> Result<(N, bool), TrainError> {
+        let (config, train, valid) = (state.config, state.train, state.valid);
         let items = if config.epoch_size == 0 {
             train.len()
         } else {
@@ -285,7 +277,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         self.emit(&Event::EpochStart { epoch, batches });
         let loss = config.loss_for(N::CLASSES);
         let (model, train_stats, interrupted) =
-            self.train_epoch(config, epoch, model, optim, train, &order, loss, state)?;
+            self.train_epoch(epoch, model, optim, &order, loss, state)?;
 
         let inner = model.valid();
         let device = self.devices[0].clone();
@@ -342,18 +334,16 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
 
     /// The training steps of one epoch. Returns the model, the epoch's statistics and
     /// whether the deadline cut it short (never before the run's first step).
-    #[allow(clippy::too_many_arguments)]
     fn train_epoch<N: TrainableNetwork<B>>(
         &mut self,
-        config: &TrainConfig,
         epoch: usize,
         model: N,
         optim: &mut impl Optimizer<N, B>,
-        train: &[Sample],
         order: &[usize],
         loss: LossKind,
-        state: &mut LoopState,
+        state: &mut LoopState<'_>,
     ) -> Result<(N, EpochStats, bool), TrainError> {
+        let (config, train) = (state.config, state.train);
         let augment = augmentation(config);
         let devices = self.devices.clone();
         let per_step = config.batch * devices.len();
@@ -412,22 +402,30 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
     }
 }
 
-/// Mutable state of the loop across epochs.
-struct LoopState {
+/// What the loop reads and keeps across epochs.
+struct LoopState<'d> {
+    config: &'d TrainConfig,
+    train: &'d [Sample],
+    valid: &'d [Sample],
     run: RunFolder,
     started: Instant,
     deadline: Option<Instant>,
     steps: usize,
 }
 
-impl LoopState {
+impl LoopState<'_> {
     fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 
-/// One optimizer step over `samples`, split into one batch per device. Returns the mean
-/// loss and the updated model.
+/// One optimizer step over `samples`, split into one batch per device: each device runs
+/// forward and backward on its replica of the model, its loss weighted by its share of the
+/// step's images, and the gradients, summed on the first device, update the model there. The
+/// sum is then the gradient of the whole batch's mean loss, as on one device (PyTorch DDP's
+/// mean). The devices' work is queued in turn from this thread; backends that run
+/// asynchronously (CUDA, wgpu) overlap it, and no loss is read until every device has its
+/// batch. Returns the mean loss and the updated model.
 fn data_parallel_step<B: AutodiffBackend, N: TrainableNetwork<B>>(
     model: N,
     optim: &mut impl Optimizer<N, B>,
@@ -436,54 +434,42 @@ fn data_parallel_step<B: AutodiffBackend, N: TrainableNetwork<B>>(
     config: &TrainConfig,
     loss: LossKind,
 ) -> Result<(f64, N), TrainError> {
-    let lr = config.lr;
-    if devices.len() == 1 {
-        let batch = SegBatch::from_samples(samples, loss, &devices[0])?;
-        let (value, grads) = train_step(&model, batch)?;
-        let grads = GradientsParams::from_grads(grads, &model);
-        return Ok((value, optim.step(lr, model, grads)));
-    }
-    let groups: Vec<(&B::Device, &[Sample])> =
-        devices.iter().zip(samples.chunks(config.batch)).collect();
-    let results: Vec<Result<(f64, usize, GradientsParams), TrainError>> =
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = groups
-                .iter()
-                .map(|&(device, chunk)| {
-                    let replica = model.clone().fork(device);
-                    let handle = scope.spawn(move || -> Result<_, TrainError> {
-                        let batch = SegBatch::from_samples(chunk, loss, device)?;
-                        let (value, grads) = train_step(&replica, batch)?;
-                        Ok((
-                            value,
-                            chunk.len(),
-                            GradientsParams::from_grads(grads, &replica),
-                        ))
-                    });
-                    (device, handle)
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|(device, handle)| {
-                    handle.join().unwrap_or_else(|_| {
-                        Err(TrainError::DevicePanicked {
-                            device: format!("{device:?}"),
-                        })
-                    })
-                })
-                .collect()
-        });
     let mut accumulator = GradientsAccumulator::new();
-    let (mut sum, mut images) = (0.0, 0);
-    for result in results {
-        let (value, n, grads) = result?;
-        sum += value * n as f64;
-        images += n;
+    let mut losses = Vec::with_capacity(devices.len());
+    for (i, (device, chunk)) in devices.iter().zip(samples.chunks(config.batch)).enumerate() {
+        // The first device holds the model; the others train a copy with fresh autodiff
+        // leaves and the same parameter ids, so their gradients map back onto the model.
+        let replica = if i == 0 {
+            model.clone()
+        } else {
+            model.clone().fork(device)
+        };
+        let batch = SegBatch::from_samples(chunk, loss, device)?;
+        let share = chunk.len() as f64 / samples.len() as f64;
+        let (value, grads) = weighted_train_step(&replica, batch, share)?;
+        let grads = GradientsParams::from_grads(grads, &replica);
         accumulator.accumulate(&model, grads.to_device(&devices[0], &model));
+        losses.push((value, chunk.len()));
+    }
+    let (mut sum, mut images) = (0.0, 0);
+    for (value, n) in losses {
+        sum += scalar(value) * n as f64;
+        images += n;
     }
     let grads = accumulator.grads();
-    Ok((sum / images.max(1) as f64, optim.step(lr, model, grads)))
+    Ok((
+        sum / images.max(1) as f64,
+        optim.step(config.lr, model, grads),
+    ))
+}
+
+/// The module with every parameter initialised. burn initialises parameters lazily, and a
+/// clone of an uninitialised parameter draws values of its own: without this, the replicas a
+/// step trains and the model the optimizer updates would start from different weights.
+fn materialized<B: Backend, M: burn::module::Module<B>>(module: M) -> M {
+    // Visiting a parameter reads it, which initialises it in place.
+    let _ = module.num_params();
+    module
 }
 
 /// Reads a record written by this loop.

@@ -19,7 +19,7 @@ pub enum LossKind {
 }
 
 impl LossKind {
-    /// The CLI spelling.
+    /// The spelling in configurations and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             LossKind::Bce => "bce",
@@ -29,7 +29,7 @@ impl LossKind {
         }
     }
 
-    /// Parses the CLI spelling.
+    /// Parses [`LossKind::name`]'s spelling.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "bce" => Some(LossKind::Bce),

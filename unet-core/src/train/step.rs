@@ -114,18 +114,38 @@ fn deep_supervision_loss<B: Backend>(
     total / weight
 }
 
-/// A training step: forward, loss and backward. Returns the batch's mean loss and the
-/// gradients.
+/// A training step: forward, loss and backward. Returns the batch's mean loss (detached, so
+/// reading it can wait until every device has its work queued) and the gradients.
 ///
 /// # Errors
 /// The batch does not fit the network.
 pub fn train_step<B: AutodiffBackend, N: Network<B> + AutodiffModule<B>>(
     net: &N,
     batch: SegBatch<B>,
-) -> Result<(f64, B::Gradients), ShapeError> {
+) -> Result<(Tensor<B, 1>, B::Gradients), ShapeError> {
+    weighted_train_step(net, batch, 1.0)
+}
+
+/// [`train_step`] with the gradients of `weight` times the loss: the share of one device's
+/// batch in a step's images, so that the devices' gradients add up to the whole batch's.
+pub(crate) fn weighted_train_step<B: AutodiffBackend, N: Network<B> + AutodiffModule<B>>(
+    net: &N,
+    batch: SegBatch<B>,
+    weight: f64,
+) -> Result<(Tensor<B, 1>, B::Gradients), ShapeError> {
     let loss = forward_loss(net, batch)?.loss;
-    let value = f64::from(loss.clone().into_scalar().elem::<f32>());
-    Ok((value, loss.backward()))
+    let value = loss.clone().detach();
+    let grads = if weight == 1.0 {
+        loss.backward()
+    } else {
+        (loss * weight).backward()
+    };
+    Ok((value, grads))
+}
+
+/// A scalar tensor's value.
+pub(crate) fn scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
+    f64::from(tensor.into_scalar().elem::<f32>())
 }
 
 fn to_u8(values: Vec<i32>) -> Vec<u8> {
