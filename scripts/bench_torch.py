@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for `cargo bench --bench unet` and `unet bench`.
+"""PyTorch reference for `cargo bench --bench unet`.
 
 Times the seeds' PyTorch U-Net on the same configurations as the Rust benchmark:
 
@@ -14,8 +14,7 @@ counted the same way as the Rust side (2 x multiply-adds of every conv / transpo
 
     python3 scripts/bench_torch.py --json /tmp/torch.json
     UNET_TORCH_JSON=/tmp/torch.json cargo bench --bench unet
-    python3 scripts/bench_torch.py --device cuda --json /tmp/torch-cuda.json
-    cargo run --release --features cuda -- bench --backend cuda --torch-json /tmp/torch-cuda.json
+    python3 scripts/bench_torch.py --device cuda --json /tmp/torch-cuda.json   # PyTorch + cuDNN
 
 The JSON holds the median seconds per row (classic_forward, classic_train, small_forward,
 small_train) plus threads, torch_version, max_rss_mb (peak resident memory of this process)
@@ -157,7 +156,7 @@ def main():
         "--device",
         choices=["cpu", "cuda"],
         default="cpu",
-        help="cuda: the GPU with cuDNN (autotuned), the reference for `unet bench --backend cuda`",
+        help="cuda: the GPU with cuDNN (autotuned), the CUDA reference",
     )
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():

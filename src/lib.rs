@@ -26,7 +26,7 @@
 //! observers of its events.
 //!
 //! ```no_run
-//! # #[cfg(feature = "train")] {
+//! # #[cfg(all(feature = "train", feature = "cpu"))] {
 //! use unet::prelude::*;
 //! use unet::train::{Event, TrainConfig, Training};
 //!

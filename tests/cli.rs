@@ -601,7 +601,86 @@ fn a_last_checkpoint_that_cannot_be_replaced_ends_training_with_an_error_naming_
         std::fs::create_dir_all(p.join("occupied")).unwrap();
     });
     assert_one_line_error(&out, &["last.mpk"]);
-    // What the epoch wrote before the failure is whole and resumable.
-    assert!(run.join("checkpoint/model-1.mpk").is_file());
-    assert!(run.join("checkpoint/optim-1.mpk").is_file());
+    // The checkpoint commits an epoch and comes last: this epoch is not resumable, and what
+    // it wrote before the failure is whole.
+    assert!(!run.join("checkpoint").exists());
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+}
+
+#[test]
+fn resuming_to_no_more_epochs_than_trained_is_a_one_line_error() {
+    let dir = scratch("resume-done").join("run");
+    copy_dir(trained(), &dir);
+    let before = std::fs::read(dir.join("metrics.csv")).unwrap();
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--resume",
+        "--epochs",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["--epochs 2", "more than 2"]);
+    assert_eq!(std::fs::read(dir.join("metrics.csv")).unwrap(), before);
+}
+
+#[test]
+fn a_new_run_never_mixes_its_checkpoints_with_another_runs() {
+    let dir = scratch("mixed").join("run");
+    copy_dir(trained(), &dir);
+    // Without its config.json the folder passes the tool's check; the library still sees the
+    // other run's checkpoints.
+    std::fs::remove_file(dir.join("config.json")).unwrap();
+    let out = unet(&[
+        "train",
+        "--model",
+        "tiny",
+        "--epochs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["already holds checkpoints", "resume it"]);
+    assert!(!dir.join("config.json").exists());
+}
+
+#[test]
+fn out_of_range_settings_are_one_line_errors_naming_the_flag_before_anything_is_written() {
+    for (flag, value, expected) in [
+        ("--lr", "nan", "--lr NaN: expected a finite number above 0"),
+        ("--lr", "-1", "--lr -1.0: expected a finite number above 0"),
+        (
+            "--minutes",
+            "inf",
+            "--minutes inf: expected a finite number",
+        ),
+        ("--minutes", "1e300", "--minutes 1e300"),
+        (
+            "--workers",
+            "1000000",
+            "--workers 1000000: expected at most 64",
+        ),
+        ("--val-split", "1.5", "--val-split 1.5: expected a fraction"),
+        (
+            "--epoch-size",
+            "99999999999",
+            "--epoch-size 99999999999: expected at most",
+        ),
+    ] {
+        let dir = scratch(&format!("range-{}", &flag[2..])).join("run");
+        let out = unet(&[
+            "train",
+            "--model",
+            "tiny",
+            flag,
+            value,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert_one_line_error(&out, &[expected]);
+        assert!(!dir.exists(), "{flag} {value}: the run folder was created");
+    }
 }

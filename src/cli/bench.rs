@@ -77,12 +77,29 @@ fn print_row(what: &str, (median, min): (f64, f64), images: usize) {
 /// Runs `bench` for the network family `F`.
 pub(super) fn run<F: Family>(args: &BenchArgs) -> anyhow::Result<()> {
     with_backend!(&args.backend, B, devices => {
-        measure::<Autodiff<B>, F::Train<Autodiff<B>>>(args, &devices[0]);
-        Ok(())
+        measure::<Autodiff<B>, F::Train<Autodiff<B>>>(args, &devices[0])
     })
 }
 
-fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(args: &BenchArgs, device: &A::Device) {
+/// `f` run `warmup` times untimed, then timed, stopping at its first error.
+fn time_fallible(
+    warmup: usize,
+    runs: usize,
+    mut f: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<(f64, f64)> {
+    let mut result = Ok(());
+    let timing = time(warmup, runs, || {
+        if result.is_ok() {
+            result = f();
+        }
+    });
+    result.map(|()| timing)
+}
+
+fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(
+    args: &BenchArgs,
+    device: &A::Device,
+) -> anyhow::Result<()> {
     let (warmup, repeats, train_repeats) = if args.quick {
         (1, 1, 1)
     } else {
@@ -99,11 +116,11 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(args: &BenchArgs, device:
     );
     let net = N::init(device).valid();
     let x = Tensor::<A::InnerBackend, 4>::random(shape, Distribution::Normal(0.0, 1.0), device);
-    let forward = time(warmup, repeats, || {
-        // The size fits by construction (`fitting_size`).
-        let _ = net.forward_checked(x.clone());
-        let _ = A::InnerBackend::sync(device);
-    });
+    let forward = time_fallible(warmup, repeats, || {
+        net.forward_checked(x.clone())?;
+        A::InnerBackend::sync(device)?;
+        Ok(())
+    })?;
     print_row("forward", forward, n);
 
     let mut model = N::init(device);
@@ -111,17 +128,18 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(args: &BenchArgs, device:
     let loss = LossKind::default_for(N::CLASSES);
     let images = Tensor::<A, 4>::random(shape, Distribution::Normal(0.0, 1.0), device);
     let targets = Tensor::<A, 3, Int>::zeros([n, side, side], device);
-    let step = time(warmup, train_repeats, || {
+    let step = time_fallible(warmup, train_repeats, || {
         let batch = SegBatch {
             images: images.clone(),
             targets: targets.clone(),
             loss,
         };
-        if let Ok((_, grads)) = train_step(&model, batch) {
-            let grads = GradientsParams::from_grads(grads, &model);
-            model = optim.step(1e-3, model.clone(), grads);
-        }
-        let _ = A::sync(device);
-    });
+        let (_, grads) = train_step(&model, batch)?;
+        let grads = GradientsParams::from_grads(grads, &model);
+        model = optim.step(1e-3, model.clone(), grads);
+        A::sync(device)?;
+        Ok(())
+    })?;
     print_row("train step", step, n);
+    Ok(())
 }

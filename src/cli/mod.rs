@@ -156,13 +156,23 @@ impl Tool {
                 return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
             }
         };
-        match self.dispatch(cli.command) {
+        match self.check().and_then(|()| self.dispatch(cli.command)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {}", one_line(&e));
                 ExitCode::from(2)
             }
         }
+    }
+
+    /// Every model name once.
+    fn check(&self) -> anyhow::Result<()> {
+        for (i, model) in self.models.iter().enumerate() {
+            if self.models[..i].iter().any(|m| m.name == model.name) {
+                bail!("model name `{}` is registered twice", model.name);
+            }
+        }
+        Ok(())
     }
 
     fn dispatch(&self, command: Command) -> anyhow::Result<()> {
@@ -387,12 +397,12 @@ macro_rules! cli {
             },
             ::core::env!("CARGO_PKG_VERSION"),
             ::std::vec![$({
-                enum Family {}
-                impl $crate::cli::Family for Family {
+                enum __UnetFamily {}
+                impl $crate::cli::Family for __UnetFamily {
                     type Net<B: $crate::burn::tensor::backend::Backend> = $($net)::+<B>;
                     type Train<B: $crate::burn::tensor::backend::AutodiffBackend> = $($net)::+<B>;
                 }
-                $crate::cli::Model::of::<Family>(::core::stringify!($name))
+                $crate::cli::Model::of::<__UnetFamily>(::core::stringify!($name))
             }),+],
         )
         .run()

@@ -7,8 +7,9 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically and durably (see the module docs). On any error the
-/// temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to `path` atomically and durably (see the module docs). On an error before
+/// the rename the temporary file is removed and `path` is left as it was; an error syncing the
+/// folder afterwards means the new file may not survive a crash.
 ///
 /// # Errors
 /// Any I/O error (missing folder, `path` is a folder, disk full...); `InvalidInput` if `path`
@@ -45,6 +46,26 @@ pub fn atomic_write_with(
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     sync_folder(dir)
+}
+
+/// Creates `dir` and its missing parents, syncing each new folder's parent so the folder
+/// itself survives a crash.
+///
+/// # Errors
+/// A folder cannot be created or synced.
+pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_dir_durable(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        // Made meanwhile by someone else: fine, if it is a folder.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+        Ok(()) => sync_folder(folder_of(dir)),
+    }
 }
 
 /// The folder a path lives in (`.` for a bare file name).
@@ -95,6 +116,18 @@ mod tests {
         assert_eq!(err.to_string(), "disk full");
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn folders_are_made_with_their_parents_and_a_file_in_the_way_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        create_dir_durable(&deep).unwrap();
+        assert!(deep.is_dir());
+        create_dir_durable(&deep).unwrap();
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        assert!(create_dir_durable(&dir.path().join("file")).is_err());
+        assert!(create_dir_durable(&dir.path().join("file/sub")).is_err());
     }
 
     #[test]

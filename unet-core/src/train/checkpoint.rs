@@ -166,26 +166,37 @@ pub fn load_network<B: Backend, N: Network<B>>(
             }
         }
     })?;
-    // burn counts BatchNorm's running statistics too, so the count to match is a fresh
-    // network's, not `N::PARAMS` (PyTorch's trainable count).
-    let net = N::init(device);
-    let expected = net.num_params();
-    let net = net.load_record(record);
-    let found = net.num_params();
-    if found != expected {
-        return Err(CheckpointError::WrongModel {
+    load_same_shape(N::init(device), record).map_err(|(expected, found)| {
+        CheckpointError::WrongModel {
             path: shown,
             model: N::NAME.to_string(),
             expected,
             found,
-        });
+        }
+    })
+}
+
+/// `fresh` with `record` loaded, if the record holds as many values as `fresh` does; else
+/// `(expected, found)`. burn loads tensors of any shape into a module, so this is what tells
+/// another architecture with the same layer names (and counts BatchNorm's running statistics,
+/// unlike `PARAMS`, PyTorch's trainable count).
+pub fn load_same_shape<B: Backend, M: Module<B>>(
+    fresh: M,
+    record: M::Record,
+) -> Result<M, (usize, usize)> {
+    let expected = fresh.num_params();
+    let loaded = fresh.load_record(record);
+    let found = loaded.num_params();
+    if found == expected {
+        Ok(loaded)
+    } else {
+        Err((expected, found))
     }
-    Ok(net)
 }
 
 /// The innermost message of a burn recorder error, on one line. burn nests `Debug`-formatted
 /// `Unknown("...")` wrappers, so the text holds escaped quotes and `\n` sequences.
-fn decoder_message(text: &str) -> String {
+pub fn decoder_message(text: &str) -> String {
     const WRAPPER: &str = "Unknown(";
     let inner = text
         .rfind(WRAPPER)

@@ -6,6 +6,11 @@ use super::fit::TrainError;
 use super::loss::LossKind;
 use crate::network::Network;
 
+/// Most batches prepared ahead ([`TrainConfig::workers`]).
+pub const MAX_WORKERS: usize = 64;
+/// Most draws per epoch ([`TrainConfig::epoch_size`]).
+pub const MAX_EPOCH_SIZE: usize = 10_000_000;
+
 /// Everything that defines a run; saved as `config.json` in the run folder. Build it with
 /// [`TrainConfig::new`] and the `with_*` methods (burn's `Config` style).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -180,10 +185,25 @@ impl TrainConfig {
         if self.epochs == 0 {
             return Err(bad("epochs", "0".into(), "at least 1".into()));
         }
+        // Both size buffers up front: bounded so a typo cannot exhaust memory.
+        if self.workers > MAX_WORKERS {
+            return Err(bad(
+                "workers",
+                self.workers.to_string(),
+                format!("at most {MAX_WORKERS}"),
+            ));
+        }
+        if self.epoch_size > MAX_EPOCH_SIZE {
+            return Err(bad(
+                "epoch_size",
+                self.epoch_size.to_string(),
+                format!("at most {MAX_EPOCH_SIZE} draws"),
+            ));
+        }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(bad(
                 "lr",
-                self.lr.to_string(),
+                format!("{:?}", self.lr),
                 "a finite number above 0".into(),
             ));
         }
@@ -192,7 +212,7 @@ impl TrainConfig {
             if !(m.is_finite() && m > 0.0 && m <= 52_560_000.0) {
                 return Err(bad(
                     "minutes",
-                    m.to_string(),
+                    format!("{m:?}"),
                     "a finite number of minutes above 0 (at most 100 years)".into(),
                 ));
             }
@@ -200,7 +220,7 @@ impl TrainConfig {
         if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
             return Err(bad(
                 "val_split",
-                self.val_split.to_string(),
+                format!("{:?}", self.val_split),
                 "a fraction in [0, 1)".into(),
             ));
         }

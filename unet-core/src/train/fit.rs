@@ -10,7 +10,7 @@ use burn::record::RecorderError;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::batch::{augmentation, draw_batch, epoch_order, SegBatch};
-use super::checkpoint::{decode, encode, module_bytes};
+use super::checkpoint::{decode, decoder_message, encode, load_same_shape, module_bytes};
 use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
 use super::loss::{LossError, LossKind};
@@ -51,6 +51,22 @@ pub enum TrainError {
     /// No device to train on.
     #[error("no device given to train on")]
     NoDevice,
+    /// A fresh run into a folder that holds another run's checkpoints.
+    #[error("{} already holds checkpoints of a run: resume it, or train into another folder", dir.display())]
+    RunExists {
+        /// The run folder.
+        dir: PathBuf,
+    },
+    /// A checkpoint to resume from holds another network's weights.
+    #[error("checkpoint {} holds {found} values, but the network has {expected}: it was saved from another network", path.display())]
+    WrongModel {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The network's count.
+        expected: usize,
+        /// The checkpoint's.
+        found: usize,
+    },
     /// Resuming with nothing to resume from.
     #[error("nothing to resume in {}: no complete checkpoint (model and optimizer) in its checkpoint folder", dir.display())]
     NothingToResume {
@@ -125,9 +141,12 @@ pub struct TrainSummary {
 }
 
 impl TrainSummary {
-    /// The row with the best validation Dice.
+    /// The row with the best validation Dice (the first of equals, as `best.mpk` holds).
     pub fn best(&self) -> Option<&EpochRow> {
-        self.rows.iter().max_by(|a, b| a.dice.total_cmp(&b.dice))
+        self.rows
+            .iter()
+            .rev()
+            .max_by(|a, b| a.dice.total_cmp(&b.dice))
     }
 }
 
@@ -192,14 +211,31 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
             });
         }
         let device = self.devices.first().cloned().ok_or(TrainError::NoDevice)?;
-        let start = if self.resume {
-            Some(last_complete_checkpoint(&self.run_dir).ok_or_else(|| {
-                TrainError::NothingToResume {
+        let found = last_complete_checkpoint(&self.run_dir);
+        let start = match (self.resume, found) {
+            (true, Some(epoch)) if epoch >= config.epochs => {
+                return Err(TrainError::Setting {
+                    setting: "epochs",
+                    value: config.epochs.to_string(),
+                    expected: format!(
+                        "more than {epoch}, the epochs {} holds",
+                        self.run_dir.display()
+                    ),
+                })
+            }
+            (true, Some(epoch)) => Some(epoch),
+            (true, None) => {
+                return Err(TrainError::NothingToResume {
                     dir: self.run_dir.clone(),
-                }
-            })?)
-        } else {
-            None
+                })
+            }
+            // A fresh run never mixes its checkpoints with another run's.
+            (false, Some(_)) => {
+                return Err(TrainError::RunExists {
+                    dir: self.run_dir.clone(),
+                })
+            }
+            (false, None) => None,
         };
         let previous = match start {
             Some(epoch) => read_rows(&self.run_dir.join("metrics.csv"), epoch)?,
@@ -213,10 +249,15 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, N>();
         if let Some(epoch) = start {
             let dir = self.run_dir.join("checkpoint");
-            model = model.load_record(read_record::<B, _>(
-                &dir.join(format!("model-{epoch}.mpk")),
-                &device,
-            )?);
+            let path = dir.join(format!("model-{epoch}.mpk"));
+            let record = read_record::<B, _>(&path, &device)?;
+            model = load_same_shape(model, record).map_err(|(expected, found)| {
+                TrainError::WrongModel {
+                    path,
+                    expected,
+                    found,
+                }
+            })?;
             optim = optim.load_record(read_record::<B, _>(
                 &dir.join(format!("optim-{epoch}.mpk")),
                 &device,
@@ -239,7 +280,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
             let (next, stop) = self.epoch::<N>(epoch, model, &mut optim, &mut state)?;
             model = next;
             if stop {
-                out_of_time = true;
+                out_of_time = epoch < config.epochs;
                 break;
             }
         }
@@ -297,14 +338,6 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
                 path: state.run.dir().join("checkpoint"),
                 source,
             })?;
-        let path = state
-            .run
-            .save_checkpoint(epoch, &model_bytes, &optim_bytes)?;
-        self.emit(&Event::CheckpointSaved {
-            epoch,
-            kind: Saved::Checkpoint,
-            path: &path,
-        });
         let row = EpochRow {
             epoch,
             train_loss: train_stats.loss(),
@@ -328,6 +361,16 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
                 None => self.emit(&Event::Written { path }),
             }
         }
+        // The checkpoint commits the epoch: written last, so a run resumed after a crash or a
+        // failed write starts from an epoch whose row and files are all there.
+        let path = state
+            .run
+            .save_checkpoint(epoch, &model_bytes, &optim_bytes)?;
+        self.emit(&Event::CheckpointSaved {
+            epoch,
+            kind: Saved::Checkpoint,
+            path: &path,
+        });
         self.emit(&Event::EpochEnd { row: &row, best });
         Ok((model, state.out_of_time()))
     }
@@ -481,9 +524,9 @@ fn read_record<B: Backend, R: burn::record::Record<B>>(
         path: path.to_path_buf(),
         source,
     })?;
-    decode::<B, R>(bytes, device).map_err(|source| TrainError::Record {
+    decode::<B, R>(bytes, device).map_err(|e| TrainError::Record {
         path: path.to_path_buf(),
-        source,
+        source: RecorderError::Unknown(decoder_message(&e.to_string())),
     })
 }
 

@@ -1,7 +1,8 @@
-//! The progress display of a run: a bar per epoch on a terminal, one line per epoch
-//! elsewhere (logs, pipes, CI).
+//! The progress display of a run: a bar per epoch on a terminal; elsewhere (logs, pipes, CI)
+//! a line per epoch and, within long epochs, a line per 10 seconds.
 
 use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -12,7 +13,12 @@ pub struct ProgressDisplay {
     epochs: usize,
     bar: Option<ProgressBar>,
     terminal: bool,
+    batches: usize,
+    last_line: Instant,
 }
+
+/// Between two progress lines within an epoch, off a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(10);
 
 impl ProgressDisplay {
     /// A display for a run of at most `epochs` epochs; a bar only if standard output is a
@@ -22,6 +28,8 @@ impl ProgressDisplay {
             epochs,
             bar: None,
             terminal: std::io::stdout().is_terminal(),
+            batches: 0,
+            last_line: Instant::now(),
         }
     }
 
@@ -38,7 +46,21 @@ impl ProgressDisplay {
 impl Observer for ProgressDisplay {
     fn observe(&mut self, event: &Event<'_>) {
         match *event {
-            Event::EpochStart { epoch, batches } if self.terminal => {
+            Event::EpochStart { batches, .. } if !self.terminal => {
+                self.batches = batches;
+                self.last_line = Instant::now();
+            }
+            Event::Step { epoch, step, loss }
+                if !self.terminal && self.last_line.elapsed() >= LINE_EVERY =>
+            {
+                self.last_line = Instant::now();
+                println!(
+                    "epoch {epoch}{}: step {step}/{}, loss {loss:.4}",
+                    self.of_epochs(),
+                    self.batches
+                );
+            }
+            Event::EpochStart { epoch, batches } => {
                 let bar = ProgressBar::new(batches as u64);
                 let template = "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})";
                 if let Ok(style) = ProgressStyle::with_template(template) {

@@ -10,7 +10,7 @@ use super::config::TrainConfig;
 use super::events::Saved;
 use super::fit::TrainError;
 use super::step::Preview;
-use crate::fsio::atomic_write;
+use crate::fsio::{atomic_write, create_dir_durable};
 use crate::infer::imaging::{curve_png, grid_png};
 
 /// One line of `metrics.csv`.
@@ -98,7 +98,7 @@ impl RunFolder {
         classes: usize,
         previous: Vec<EpochRow>,
     ) -> Result<(Self, PathBuf), TrainError> {
-        std::fs::create_dir_all(dir).map_err(|source| TrainError::Write {
+        create_dir_durable(dir).map_err(|source| TrainError::Write {
             path: dir.to_path_buf(),
             source,
         })?;
@@ -147,7 +147,7 @@ impl RunFolder {
         optim: &[u8],
     ) -> Result<PathBuf, TrainError> {
         let dir = self.dir.join("checkpoint");
-        std::fs::create_dir_all(&dir).map_err(|source| TrainError::Write {
+        create_dir_durable(&dir).map_err(|source| TrainError::Write {
             path: dir.clone(),
             source,
         })?;
@@ -201,7 +201,7 @@ impl RunFolder {
 
         if !preview.is_empty() {
             let dir = self.dir.join("samples");
-            std::fs::create_dir_all(&dir).map_err(|source| TrainError::Write {
+            create_dir_durable(&dir).map_err(|source| TrainError::Write {
                 path: dir.clone(),
                 source,
             })?;
