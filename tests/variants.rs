@@ -372,6 +372,17 @@ fn three_d_pooling_and_up_sampling_match_their_definitions() {
     back.into_data().assert_eq(&x.into_data(), true);
 }
 
+/// Runs `f` on a thread with 64 MiB of stack: unoptimised, this test crate's generated
+/// forward and backward passes and the loop need more than a test thread's 2 MiB.
+fn on_a_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
 unet!(Trainable<depth: 2, base: 8, norm: batch, act: leaky_relu, attention: gate,
       deep_supervision: 1, dropout: { bottleneck: 0.2, blocks: 0.05 }>);
 
@@ -389,19 +400,11 @@ fn a_network_with_norms_attention_dropout_and_deep_supervision_learns_the_shapes
     std::fs::remove_dir_all(&dir).ok();
     let train = unet::data::synthetic::generate(1, 64, 32, 1);
     let valid = unet::data::synthetic::generate(2, 16, 32, 1);
-    // Unoptimised, this test crate's generated forward and backward of a network with every
-    // block need more than a test thread's 2 MiB of stack.
     let run_dir = dir.clone();
-    let summary = std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || {
-            Training::<CpuAutodiff>::new(config, &run_dir)
-                .fit::<Trainable<CpuAutodiff>>(train, valid)
-        })
-        .unwrap()
-        .join()
-        .unwrap()
-        .unwrap();
+    let summary = on_a_big_stack(move || {
+        Training::<CpuAutodiff>::new(config, &run_dir).fit::<Trainable<CpuAutodiff>>(train, valid)
+    })
+    .unwrap();
     let rows = &summary.rows;
     println!("{rows:?}");
     assert_eq!(rows.len(), 3);
@@ -432,19 +435,13 @@ fn valid_loss_after_one_epoch(devices: usize, batch: usize) -> f64 {
     std::fs::remove_dir_all(&dir).ok();
     let train = unet::data::synthetic::generate(3, 32, 32, 1);
     let valid = unet::data::synthetic::generate(4, 8, 32, 1);
-    // Unoptimised, the loop needs more than a test thread's 2 MiB of stack.
     let run_dir = dir.clone();
-    let summary = std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(move || {
-            Training::<CpuAutodiff>::new(config, &run_dir)
-                .devices(vec![Default::default(); devices])
-                .fit::<TwoDevices<CpuAutodiff>>(train, valid)
-        })
-        .unwrap()
-        .join()
-        .unwrap()
-        .unwrap();
+    let summary = on_a_big_stack(move || {
+        Training::<CpuAutodiff>::new(config, &run_dir)
+            .devices(vec![Default::default(); devices])
+            .fit::<TwoDevices<CpuAutodiff>>(train, valid)
+    })
+    .unwrap();
     std::fs::remove_dir_all(&dir).ok();
     summary.rows[0].valid_loss
 }
