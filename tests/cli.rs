@@ -684,3 +684,71 @@ fn out_of_range_settings_are_one_line_errors_naming_the_flag_before_anything_is_
         assert!(!dir.exists(), "{flag} {value}: the run folder was created");
     }
 }
+
+/// `args` with standard output a pipe whose reader is gone before the tool writes.
+fn with_closed_stdout(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unet"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run unet");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("wait for unet")
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+#[cfg(unix)]
+const SIGPIPE: i32 = 13;
+
+#[cfg(unix)]
+#[test]
+fn every_command_ends_quietly_when_its_reader_goes_away() {
+    use std::os::unix::process::ExitStatusExt;
+    let run = trained();
+    let best = run.join("best");
+    let best = best.to_str().unwrap();
+    let input = scratch("pipe-in");
+    write_png(&input.join("a.png"), 20, 20, 100);
+    let output = scratch("pipe-out").join("masks");
+    let fresh = scratch("pipe-train").join("run");
+    let commands: [&[&str]; 7] = [
+        &["models"],
+        &["summary", "--model", "paper"],
+        &["--help"],
+        &["eval", "--checkpoint", best, "--count", "2"],
+        &[
+            "predict",
+            "--checkpoint",
+            best,
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ],
+        &["bench", "--model", "tiny", "--quick", "--size", "32"],
+        &[
+            "train",
+            "--model",
+            "tiny",
+            "--epochs",
+            "1",
+            "--epoch-size",
+            "8",
+            "--synthetic-count",
+            "8",
+            "--out",
+            fresh.to_str().unwrap(),
+        ],
+    ];
+    for args in commands {
+        let out = with_closed_stdout(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(SIGPIPE),
+            "{args:?}: {:?}, stderr: {stderr}",
+            out.status
+        );
+    }
+}

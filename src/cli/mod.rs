@@ -141,6 +141,7 @@ impl Tool {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
+        quiet_on_closed_pipe();
         let command = Cli::command()
             .name(self.name)
             .bin_name(self.name)
@@ -225,6 +226,18 @@ impl Tool {
                 model.commands.description()
             );
         }
+    }
+}
+
+/// A closed pipe (`unet models | head -1`) ends the tool the way it ends other Unix tools, by
+/// SIGPIPE and without a word, instead of `println!`'s panic: Rust's runtime ignores SIGPIPE,
+/// so every write to a closed pipe would fail.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: `signal` with `SIG_DFL` installs no handler; it only restores the default
+    // action for SIGPIPE, as the process had before Rust's runtime changed it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
