@@ -1,0 +1,103 @@
+//! The library's training loop end to end on networks declared here: a network with every
+//! block learns the shapes, and two devices train like one with their batches together.
+//!
+//! A test binary of its own: training seeds the backend's random generator, which is
+//! global, so beside tests that draw random masks (dropout in `variants.rs`) it would make
+//! their draws repeat.
+
+use unet::backend::CpuAutodiff;
+use unet::prelude::*;
+
+/// Runs `f` on a thread with 64 MiB of stack: unoptimised, this test crate's generated
+/// forward and backward passes and the loop need more than a test thread's 2 MiB.
+fn on_a_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+unet!(Trainable<depth: 2, base: 8, norm: batch, act: leaky_relu, attention: gate,
+      deep_supervision: 1, dropout: { bottleneck: 0.2, blocks: 0.05 }>);
+
+#[test]
+fn a_network_with_norms_attention_dropout_and_deep_supervision_learns_the_shapes() {
+    use unet::train::{LossKind, TrainConfig, Training};
+    let config = TrainConfig::new("trainable")
+        .with_seed(7)
+        .with_crop(32)
+        .with_lr(3e-3)
+        .with_loss(Some(LossKind::Bce))
+        .with_epoch_size(256)
+        .with_workers(1);
+    let dir = std::env::temp_dir().join(format!("unet-variants-train-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let train = unet::data::synthetic::generate(1, 64, 32, 1);
+    let valid = unet::data::synthetic::generate(2, 16, 32, 1);
+    let run_dir = dir.clone();
+    let summary = on_a_big_stack(move || {
+        Training::<CpuAutodiff>::new(config, &run_dir).fit::<Trainable<CpuAutodiff>>(train, valid)
+    })
+    .unwrap();
+    let rows = &summary.rows;
+    println!("{rows:?}");
+    assert_eq!(rows.len(), 3);
+    assert!(rows[2].train_loss < rows[0].train_loss, "{rows:?}");
+    // Three short epochs on 32x32 shapes: clearly better than predicting all background.
+    assert!(rows[2].dice > 0.9, "{rows:?}");
+    assert!(dir.join("best.mpk").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+unet!(TwoDevices<depth: 2, base: 4>);
+
+/// One epoch of `TwoDevices` with `devices` flex devices of `batch` images each, into a fresh
+/// folder; the validation loss of that epoch.
+fn valid_loss_after_one_epoch(devices: usize, batch: usize) -> f64 {
+    use unet::train::{TrainConfig, Training};
+    let config = TrainConfig::new("two-devices")
+        .with_epochs(1)
+        .with_crop(32)
+        .with_batch(batch)
+        .with_epoch_size(32)
+        .with_flip(false)
+        .with_workers(0);
+    let dir = std::env::temp_dir().join(format!(
+        "unet-variants-devices-{}-{devices}",
+        std::process::id()
+    ));
+    std::fs::remove_dir_all(&dir).ok();
+    let train = unet::data::synthetic::generate(3, 32, 32, 1);
+    let valid = unet::data::synthetic::generate(4, 8, 32, 1);
+    let run_dir = dir.clone();
+    let summary = on_a_big_stack(move || {
+        Training::<CpuAutodiff>::new(config, &run_dir)
+            .devices(vec![Default::default(); devices])
+            .fit::<TwoDevices<CpuAutodiff>>(train, valid)
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    summary.rows[0].valid_loss
+}
+
+#[test]
+fn two_devices_with_half_batches_train_like_one_device_with_the_whole_batch() {
+    // Each step gives each device half of the same draws (here both are the one flex
+    // device); their gradients are summed, which Adam's update does not see (it is invariant
+    // to the gradients' scale but for its epsilon), so the two runs agree up to rounding.
+    let one = valid_loss_after_one_epoch(1, 8);
+    let two = valid_loss_after_one_epoch(2, 4);
+    assert!(
+        ((one - two) / one).abs() < 1e-5,
+        "one device: {one}, two devices: {two}"
+    );
+    // The comparison can tell runs apart: one device with the half batch takes twice the
+    // steps and ends elsewhere.
+    let half = valid_loss_after_one_epoch(1, 4);
+    assert!(
+        ((one - half) / one).abs() > 1e-3,
+        "batch 8: {one}, batch 4: {half}"
+    );
+}
