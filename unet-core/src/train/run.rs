@@ -74,6 +74,14 @@ pub fn last_complete_checkpoint(run_dir: &Path) -> Option<usize> {
         .max()
 }
 
+/// Creates a folder of the run durably, naming it on failure.
+fn make_dir(dir: &Path) -> Result<(), TrainError> {
+    create_dir_durable(dir).map_err(|source| TrainError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
 /// A file [`RunFolder::record_epoch`] wrote: a model record (`Some`) or another file.
 pub type Written = (Option<Saved>, PathBuf);
 
@@ -98,10 +106,7 @@ impl RunFolder {
         classes: usize,
         previous: Vec<EpochRow>,
     ) -> Result<(Self, PathBuf), TrainError> {
-        create_dir_durable(dir).map_err(|source| TrainError::Write {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        make_dir(dir)?;
         let best_dice = previous
             .iter()
             .map(|r| r.dice)
@@ -147,10 +152,7 @@ impl RunFolder {
         optim: &[u8],
     ) -> Result<PathBuf, TrainError> {
         let dir = self.dir.join("checkpoint");
-        create_dir_durable(&dir).map_err(|source| TrainError::Write {
-            path: dir.clone(),
-            source,
-        })?;
+        make_dir(&dir)?;
         let model_path = dir.join(format!("model-{epoch}.mpk"));
         self.write(&model_path, model)?;
         self.write(&dir.join(format!("optim-{epoch}.mpk")), optim)?;
@@ -201,10 +203,7 @@ impl RunFolder {
 
         if !preview.is_empty() {
             let dir = self.dir.join("samples");
-            create_dir_durable(&dir).map_err(|source| TrainError::Write {
-                path: dir.clone(),
-                source,
-            })?;
+            make_dir(&dir)?;
             let path = dir.join(format!("epoch-{epoch:03}.png"));
             self.write(&path, &grid_png(preview, self.classes.max(2)))?;
             written.push((None, path));
