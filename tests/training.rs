@@ -10,7 +10,12 @@ use unet::prelude::*;
 
 /// Runs `f` on a thread with 64 MiB of stack: unoptimised, this test crate's generated
 /// forward and backward passes and the loop need more than a test thread's 2 MiB.
+///
+/// Runs take turns: each seeds burn's global generator, and another run's seed landing
+/// between a run's initialisation and its draws would change its weights.
 fn on_a_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = TURNS.lock().unwrap_or_else(|p| p.into_inner());
     std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(f)
