@@ -22,7 +22,7 @@ use unet::unet;
 use unet_bench::{self as bench, Arch, Case, Contender, Kind, Report, Row, CLASSIC, SMALL};
 
 unet!(
-    /// The `classic` row: the seeds' model.
+    /// The `classic` row: the classic U-Net (depth 4, base 64, transposed up-sampling).
     BenchClassic<depth: 4, base: 64, up: transposed>
 );
 unet!(

@@ -23,7 +23,7 @@ use unet_bench::{self as bench, Arch, Case, Contender, Report, TorchReference, C
 use handwritten::UNetConfig;
 
 unet!(
-    /// The `classic` row: the seeds' model.
+    /// The `classic` row: the classic U-Net (depth 4, base 64, transposed up-sampling).
     BenchClassic<depth: 4, base: 64, up: transposed>
 );
 unet!(

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference for `cargo bench --bench unet`.
 
-Times the seeds' PyTorch U-Net on the same configurations as the Rust benchmark:
+Times a plain PyTorch U-Net (DoubleConv levels, max-pool down, ConvTranspose2d up, cat
+[up, skip]) on the same configurations as the Rust benchmark:
 
   classic: depth 4, base 64, transposed up-sampling, 1 class, input 1x1x256x256
   small:   depth 4, base 16, transposed up-sampling, 1 class, input 4x3x128x128

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch parity fixtures of tests/pytorch.rs into tests/fixtures/.
 
-The seeds' tutorial U-Net, written plainly: `DoubleConv.net = Sequential(Conv2d, ReLU, Conv2d,
+A U-Net in the down/up layout, written plainly: `DoubleConv.net = Sequential(Conv2d, ReLU, Conv2d,
 ReLU)`, `Down` = `conv` then a 2x2 max-pool, `Up` = `up` then concat `[up, skip]` then `conv`, a
 1x1 `out` head; so the state-dict keys are `down{k}.conv.net.{0,2}.*`, `bottleneck.net.{0,2}.*`,
 `up{k}.up.*` / `up{k}.up.1.*`, `up{k}.conv.net.{0,2}.*` and `out.*` (up1 is the deepest level).

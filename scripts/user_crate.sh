@@ -3,13 +3,16 @@
 # - `mytool`, whose whole main.rs is one `unet::cli!` over its own networks: built, then its
 #   commands run on a tiny run (models, summary, train, eval, predict, an unknown model);
 # - `mymodel`, on the model-only build (`default-features = false, features = ["cpu"]`): a
-#   network's checked forward pass and its table.
+#   network's checked forward pass and its table;
+# - `myvolumes`, 3D networks (norms, residual blocks, every 3D `up` mode) reached through a
+#   re-export (`#[unet(crate = ...)]`), used as 2D ones are: their table, checked forward, and
+#   a save -> load round trip of their weights under PyTorch names.
 # CI runs this; so can you.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/mytool/src" "$work/mymodel/src"
+mkdir -p "$work/mytool/src" "$work/mymodel/src" "$work/myvolumes/src"
 
 manifest() { # name, unet dependency line
   cat <<EOF
@@ -28,6 +31,7 @@ EOF
 manifest mytool "unet = { path = \"$repo\" }" >"$work/mytool/Cargo.toml"
 manifest mymodel "unet = { path = \"$repo\", default-features = false, features = [\"cpu\"] }" \
   >"$work/mymodel/Cargo.toml"
+manifest myvolumes "unet = { path = \"$repo\" }" >"$work/myvolumes/Cargo.toml"
 
 cat >"$work/mytool/src/main.rs" <<'EOF'
 use unet::prelude::*;
@@ -51,19 +55,84 @@ fn main() {
 }
 EOF
 
+cat >"$work/myvolumes/src/main.rs" <<'EOF'
+//! 3D networks used as 2D ones are, through a re-export of `unet`.
+pub use unet as nets;
+use nets::burn::tensor::{backend::Backend, Distribution, ElementConversion, Tensor};
+use nets::Network;
+
+nets::unet!(#[unet(crate = crate::nets)] pub Plain<depth: 2, base: 4, dims: 3>);
+nets::unet!(#[unet(crate = crate::nets)] pub Batch<depth: 2, base: 4, dims: 3, norm: batch, up: bilinear, classes: 2>);
+nets::unet!(#[unet(crate = crate::nets)] pub Residual<depth: 2, base: 4, dims: 3, norm: instance, residual: true, up: nearest>);
+nets::unet!(#[unet(crate = crate::nets)] pub Grouped<depth: 2, base: 4, dims: 3, norm: group(2), up: bilinear_concat, in_channels: 2>);
+nets::unet!(#[unet(crate = crate::nets)] pub Valid<depth: 1, base: 4, dims: 3, padding: valid, up: nearest_concat, input: (20, 20, 20)>);
+
+/// Table, checked forward, and a save -> load round trip, for any network of rank 5.
+fn exercise<B: Backend, N: Network<B, 5>>(
+    side: usize,
+    save: impl Fn(&N, &std::path::Path),
+    load: impl Fn(&std::path::Path) -> N,
+    device: &B::Device,
+) {
+    let summary = N::layer_summary();
+    assert_eq!(summary.dims, 3);
+    println!("{}: {} params, {}", N::NAME, summary.total_params(), summary.rows[0].kind);
+    let net = N::init(device);
+    let shape = [1, N::IN_CHANNELS, side, side, side];
+    let x = Tensor::<B, 5>::random(shape, Distribution::Normal(0.0, 1.0), device);
+    let y = net.forward_checked(x.clone()).expect("a size that fits");
+    let out = side - N::MARGIN;
+    assert_eq!(y.dims(), [1, N::CLASSES, out, out, out]);
+    let wrong = Tensor::<B, 5>::zeros([1, N::IN_CHANNELS, side, side, side + 1], device);
+    assert!(net.forward_checked(wrong).is_err(), "an odd size is refused");
+    let name = format!("myvolumes-{}-{}.safetensors", N::NAME, std::process::id());
+    let file = std::env::temp_dir().join(name);
+    save(&net, &file);
+    let back = load(&file);
+    std::fs::remove_file(&file).unwrap();
+    let z = back.forward_checked(x).unwrap();
+    let diff = (y - z).abs().max().into_scalar().elem::<f32>();
+    assert!(diff < 1e-6, "{} round trip changed the output by {diff}", N::NAME);
+}
+
+macro_rules! exercise {
+    ($net:ident, $side:expr, $device:expr) => {
+        exercise::<B, $net<B>>(
+            $side,
+            |n, f| n.save_safetensors(f).unwrap(),
+            |f| $net::<B>::load_pytorch(f, $device).unwrap(),
+            $device,
+        )
+    };
+}
+
+type B = nets::backend::Cpu;
+
+fn main() {
+    let device = Default::default();
+    exercise!(Plain, 8, &device);
+    exercise!(Batch, 8, &device);
+    exercise!(Residual, 8, &device);
+    exercise!(Grouped, 8, &device);
+    exercise!(Valid, 20, &device);
+    println!("{}", Valid::<B>::summary());
+}
+EOF
+
 # The repository's versions of every dependency, and its build folder, so nothing new is
 # downloaded and burn is not compiled again.
-for crate in mytool mymodel; do
+for crate in mytool mymodel myvolumes; do
   cp "$repo/Cargo.lock" "$work/$crate/"
 done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-for crate in mytool mymodel; do
+for crate in mytool mymodel myvolumes; do
   (cd "$work/$crate" && cargo build --quiet)
 done
 tool="$CARGO_TARGET_DIR/debug/mytool"
 run="$work/run"
 set -x
 "$CARGO_TARGET_DIR/debug/mymodel" | tail -n 1
+"$CARGO_TARGET_DIR/debug/myvolumes"
 "$tool" models
 "$tool" summary --model wide | tail -n 2
 "$tool" train --model mynet --epochs 1 --epoch-size 16 --synthetic-count 16 --out "$run"

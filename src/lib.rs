@@ -63,10 +63,10 @@ pub use unet_core::kernels;
 #[doc(hidden)]
 pub use unet_core::{__interop_fallback, __interop_methods};
 pub use unet_core::{
-    backend, blocks, burn, center_crop, center_crop3, check_input, crop_at, geometry,
-    group_thousands, pad_to_multiple, Concat, Concat3, Down, Feature, Feature3, Level, Network,
-    PaddingKind, ShapeError, Summary, SummaryRow, TrainableNetwork, L0, L1, L2, L3, L4, L5, L6, L7,
-    L8,
+    backend, blocks, burn, center_crop, center_crop3d, check_input, crop_at, geometry,
+    group_thousands, pad_to_multiple, sizes, Concat, Concat3d, Down, Feature, Feature3d, Level,
+    Network, PaddingKind, ShapeError, Summary, SummaryRow, TrainableNetwork, L0, L1, L2, L3, L4,
+    L5, L6, L7, L8,
 };
 #[cfg(feature = "train")]
 pub use unet_core::{data, infer, train};
@@ -78,6 +78,6 @@ pub mod prelude {
     pub use crate::burn::tensor::backend::Backend;
     pub use crate::burn::tensor::{Distribution, Tensor};
     pub use crate::{
-        unet, Down, Feature, Feature3, Level, ShapeError, L0, L1, L2, L3, L4, L5, L6, L7, L8,
+        unet, Down, Feature, Feature3d, Level, ShapeError, L0, L1, L2, L3, L4, L5, L6, L7, L8,
     };
 }

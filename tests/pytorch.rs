@@ -1,4 +1,4 @@
-//! PyTorch interop: the fixtures of `scripts/make_fixtures.py` (the seeds' U-Net in PyTorch)
+//! PyTorch interop: the fixtures of `scripts/make_fixtures.py` (a down/up-layout U-Net in PyTorch)
 //! load into the matching `unet!` networks and reproduce PyTorch's outputs; mismatched files
 //! give one error naming every problem; `save_safetensors` gives back PyTorch's tensors bit for
 //! bit; `unet import` turns a `.pt` into a run folder. No Python needed.
@@ -97,7 +97,7 @@ fn assert_parity<N: Network<B>>(name: &str) -> Vec<f64> {
         if !path.exists() {
             continue;
         }
-        let net: N = unet::interop::load_pytorch::<B, N>(&path, &device())
+        let net: N = unet::interop::load_pytorch::<B, N, 4>(&path, &device())
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(net.num_params(), N::PARAMS, "{file}");
         let y = net.forward_checked(x.clone()).unwrap();
@@ -188,7 +188,7 @@ fn concat_modes_keep_the_deep_width_up_to_the_merge() {
     assert_eq!(net.num_params(), NearestConcatValid::<B>::PARAMS);
     assert_eq!(
         NearestConcatValid::<B>::summary().total_params(),
-        NearestConcatValid::<B>::PARAMS
+        net.num_params()
     );
     // depth 3, valid: margin 12 * 8 - 8 = 88.
     let x = Tensor::random([2, 3, 108, 100], Distribution::Normal(0.0, 1.0), &device());
@@ -418,7 +418,7 @@ fn milesial_weights_save_back_under_milesials_names_bit_for_bit() {
 
 #[test]
 fn norm_tensors_missing_from_a_file_are_listed_with_their_shapes() {
-    // The seeds' file has no BatchNorm: each missing norm parameter names its shape.
+    // A down/up-layout file has no BatchNorm: each missing norm parameter names its shape.
     let e = Milesial::<B>::load_pytorch(fixture("rgb_classes2.pt"), &device()).unwrap_err();
     let text = e.to_string();
     assert!(
@@ -476,9 +476,9 @@ fn save_safetensors_gives_back_pytorchs_tensors_bit_for_bit() {
     let dir = scratch("round-trip");
     fn round_trip<N: Network<B>>(name: &str, dir: &Path) {
         let original = fixture(&format!("{name}.safetensors"));
-        let net: N = unet::interop::load_pytorch::<B, N>(&original, &device()).unwrap();
+        let net: N = unet::interop::load_pytorch::<B, N, 4>(&original, &device()).unwrap();
         let saved = dir.join(format!("{name}.safetensors"));
-        unet::interop::save_safetensors::<B, N>(&net, &saved).unwrap();
+        unet::interop::save_safetensors::<B, N, 4>(&net, &saved).unwrap();
         let (before, after) = (tensors(&original), tensors(&saved));
         assert_eq!(
             before.keys().collect::<Vec<_>>(),

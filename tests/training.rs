@@ -1,7 +1,7 @@
 //! The library's training loop end to end on networks declared here: a network with every
 //! block learns the shapes, and two devices train like one with their batches together.
 //!
-//! A test binary of its own: training seeds the backend's random generator, which is
+//! A test binary of its own: training sets the seed of the backend's random generator, which is
 //! global, so beside tests that draw random masks (dropout in `variants.rs`) it would make
 //! their draws repeat.
 
@@ -11,7 +11,7 @@ use unet::prelude::*;
 /// Runs `f` on a thread with 64 MiB of stack: unoptimised, this test crate's generated
 /// forward and backward passes and the loop need more than a test thread's 2 MiB.
 ///
-/// Runs take turns: each seeds burn's global generator, and another run's seed landing
+/// Runs take turns: each sets the seed of burn's global generator, and another run's seed landing
 /// between a run's initialisation and its draws would change its weights.
 fn on_a_big_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -171,6 +171,7 @@ impl<B: Backend> Classic<B> {
             name: "Classic",
             config: "U-Net depth 4, channels [16, 32, 64, 128, 256], up transposed, padding same, \
                      in_channels 1, classes 1",
+            dims: 2,
             rows: &[],
         }
     }
@@ -184,7 +185,7 @@ impl<B: Backend> Network<B> for Classic<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -321,6 +322,7 @@ impl<B: Backend> Paper<B> {
             name: "Paper",
             config: "U-Net depth 2, channels [8, 16, 32], up transposed, padding valid, \
                      in_channels 1, classes 2, input 92x92",
+            dims: 2,
             rows: &[],
         }
     }
@@ -334,7 +336,7 @@ impl<B: Backend> Network<B> for Paper<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -488,6 +490,7 @@ impl<B: Backend> Batch<B> {
             name: "Batch",
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm BatchNorm",
+            dims: 2,
             rows: &[],
         }
     }
@@ -501,7 +504,7 @@ impl<B: Backend> Network<B> for Batch<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -659,6 +662,7 @@ impl<B: Backend> GroupGelu<B> {
             name: "GroupGelu",
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm GroupNorm(4), act GELU",
+            dims: 2,
             rows: &[],
         }
     }
@@ -672,7 +676,7 @@ impl<B: Backend> Network<B> for GroupGelu<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -830,6 +834,7 @@ impl<B: Backend> InstanceLeaky<B> {
             name: "InstanceLeaky",
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 3, classes 1, norm InstanceNorm, act LeakyReLU(0.01)",
+            dims: 2,
             rows: &[],
         }
     }
@@ -843,7 +848,7 @@ impl<B: Backend> Network<B> for InstanceLeaky<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -1001,6 +1006,7 @@ impl<B: Backend> Residual<B> {
             name: "Residual",
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm BatchNorm, act SiLU, residual",
+            dims: 2,
             rows: &[],
         }
     }
@@ -1014,7 +1020,7 @@ impl<B: Backend> Network<B> for Residual<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -1168,6 +1174,7 @@ impl<B: Backend> Attention<B> {
             name: "Attention",
             config: "U-Net depth 3, channels [8, 16, 32, 64], up bilinear, padding same, \
                      in_channels 1, classes 1, attention gates",
+            dims: 2,
             rows: &[],
         }
     }
@@ -1181,7 +1188,7 @@ impl<B: Backend> Network<B> for Attention<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -1334,6 +1341,7 @@ impl<B: Backend> ScseShuffle<B> {
             name: "ScseShuffle",
             config: "U-Net depth 3, channels [16, 32, 64, 128], up pixelshuffle, padding same, \
                      in_channels 1, classes 3, scSE",
+            dims: 2,
             rows: &[],
         }
     }
@@ -1347,7 +1355,7 @@ impl<B: Backend> Network<B> for ScseShuffle<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -1533,6 +1541,7 @@ impl<B: Backend> DeepSup<B> {
             config: "U-Net depth 4, channels [8, 16, 32, 64, 128], up transposed, padding same, \
                      in_channels 1, classes 1, dropout 0.5 (bottleneck), dropout 0.1 (blocks), \
                      deep supervision 2",
+            dims: 2,
             rows: &[],
         }
     }
@@ -1546,7 +1555,7 @@ impl<B: Backend> Network<B> for DeepSup<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = false;
 
     fn init(device: &B::Device) -> Self {
@@ -1717,6 +1726,7 @@ impl<B: Backend> AnySize<B> {
             name: "AnySize",
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm LayerNorm, act PReLU, pad_input",
+            dims: 2,
             rows: &[],
         }
     }
@@ -1730,7 +1740,7 @@ impl<B: Backend> Network<B> for AnySize<B> {
     const PARAMS: usize = Self::PARAMS;
     const PADDING: PaddingKind = Self::PADDING;
     const MARGIN: usize = Self::MARGIN;
-    const INPUT: Option<[usize; 2]> = Self::INPUT;
+    const INPUT: Option<&'static [usize]> = unet::sizes(&Self::INPUT);
     const PAD_INPUT: bool = true;
 
     fn init(device: &B::Device) -> Self {

@@ -69,7 +69,7 @@ fn import<B: Backend, N: Network<B>>(args: &ImportArgs, name: &str) -> anyhow::R
     }
     let device = Default::default();
     let net: N =
-        crate::interop::load_pytorch::<B, N>(&args.from, &device).map_err(|e| one_line(&e))?;
+        crate::interop::load_pytorch::<B, N, 4>(&args.from, &device).map_err(|e| one_line(&e))?;
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create {}", shown(&run_dir)))?;
     let best = checkpoint::save_network(&net, &run_dir.join("best"))?;

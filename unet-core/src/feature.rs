@@ -8,7 +8,7 @@ use crate::error::ShapeError;
 use crate::level::Level;
 
 /// A `[N, C, H, W]` feature map (rank `D = 4`, the default) or `[N, C, D, H, W]` volume
-/// (`D = 5`, [`Feature3`]) with `C` channels at resolution level `L`.
+/// (`D = 5`, [`Feature3d`]) with `C` channels at resolution level `L`.
 ///
 /// The spatial sizes stay dynamic. The only public way in from an untyped tensor is
 /// [`Feature::try_new`], which checks `C`; blocks of this crate produce the rest.
@@ -19,7 +19,7 @@ pub struct Feature<B: Backend, const C: usize, L, const D: usize = 4> {
 }
 
 /// A `[N, C, D, H, W]` volume with `C` channels at level `L`, for `dims: 3` networks.
-pub type Feature3<B, const C: usize, L> = Feature<B, C, L, 5>;
+pub type Feature3d<B, const C: usize, L> = Feature<B, C, L, 5>;
 
 impl<B: Backend, const C: usize, L: Level, const D: usize> Clone for Feature<B, C, L, D> {
     fn clone(&self) -> Self {
@@ -99,7 +99,7 @@ impl<B: Backend, const C: usize, L: Level> Feature<B, C, L> {
 
 /// The channel-wise concatenation of an up-sampled map (`UP` channels, first) and a skip
 /// (`SKIP` channels, second) at the same level `L`: the only input a decoder's convolutions
-/// accept. Rank `D` as [`Feature`]'s ([`Concat3`] for volumes).
+/// accept. Rank `D` as [`Feature`]'s ([`Concat3d`] for volumes).
 #[derive(Debug)]
 pub struct Concat<B: Backend, const UP: usize, const SKIP: usize, L, const D: usize = 4> {
     tensor: Tensor<B, D>,
@@ -107,7 +107,7 @@ pub struct Concat<B: Backend, const UP: usize, const SKIP: usize, L, const D: us
 }
 
 /// The concatenation of two volumes, for `dims: 3` networks.
-pub type Concat3<B, const UP: usize, const SKIP: usize, L> = Concat<B, UP, SKIP, L, 5>;
+pub type Concat3d<B, const UP: usize, const SKIP: usize, L> = Concat<B, UP, SKIP, L, 5>;
 
 impl<B: Backend, const UP: usize, const SKIP: usize, L: Level, const D: usize>
     Concat<B, UP, SKIP, L, D>
@@ -208,6 +208,6 @@ pub fn crop_at<B: Backend>(
 }
 
 /// Crops the center `[d, h, w]` window of a volume; `x` must be at least that large.
-pub fn center_crop3<B: Backend>(x: Tensor<B, 5>, size: [usize; 3]) -> Tensor<B, 5> {
+pub fn center_crop3d<B: Backend>(x: Tensor<B, 5>, size: [usize; 3]) -> Tensor<B, 5> {
     center_crop_to(x, &size)
 }

@@ -1,8 +1,9 @@
 //! PyTorch interop: load weights saved by PyTorch into a generated network, and write a
 //! network's weights back under PyTorch's names, so outputs match and round trips are exact.
 //!
-//! Key convention (the seeds' tutorial U-Net: `DoubleConv.net = Sequential(Conv2d, ReLU,
-//! Conv2d, ReLU)`, `Down` = `conv` then max-pool, `Up` = `up` then concat then `conv`):
+//! Key convention (the down/up layout, [`Convention::DownUp`]: a `DoubleConv.net =
+//! Sequential(Conv2d, ReLU, Conv2d, ReLU)` per level, `Down` = `conv` then max-pool, `Up` = `up`
+//! then concat then `conv`):
 //!
 //! | PyTorch | module path |
 //! |---|---|
@@ -49,8 +50,8 @@ use regex::Regex;
 use crate::fsio::atomic_write;
 use crate::network::Network;
 
-/// The seeds' PyTorch names -> module paths (regex, replacement), anchored.
-const SEEDS_TO_MODULE: &[(&str, &str)] = &[
+/// The down/up layout's PyTorch names -> module paths (regex, replacement), anchored.
+const DOWN_UP_TO_MODULE: &[(&str, &str)] = &[
     (
         r"^down(\d+)\.conv\.net\.0\.(weight|bias)$",
         "encoder.down$1.conv.conv1.$2",
@@ -86,8 +87,8 @@ const SEEDS_TO_MODULE: &[(&str, &str)] = &[
     (r"^out\.(weight|bias)$", "decoder.out.conv.$1"),
 ];
 
-/// Module paths -> the seeds' PyTorch names: the inverse of [`SEEDS_TO_MODULE`].
-const MODULE_TO_SEEDS: &[(&str, &str)] = &[
+/// Module paths -> the down/up layout's PyTorch names: the inverse of [`DOWN_UP_TO_MODULE`].
+const MODULE_TO_DOWN_UP: &[(&str, &str)] = &[
     (
         r"^encoder\.down(\d+)\.conv\.conv1\.(weight|bias)$",
         "down$1.conv.net.0.$2",
@@ -135,8 +136,8 @@ fn compile(table: &[(&str, &str)]) -> Vec<(Regex, String)> {
         .collect()
 }
 
-static TO_MODULE: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| compile(SEEDS_TO_MODULE));
-static TO_SEEDS: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| compile(MODULE_TO_SEEDS));
+static TO_MODULE: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| compile(DOWN_UP_TO_MODULE));
+static TO_DOWN_UP: LazyLock<Vec<(Regex, String)>> = LazyLock::new(|| compile(MODULE_TO_DOWN_UP));
 
 fn rename(table: &[(Regex, String)], name: &str) -> Option<String> {
     table
@@ -145,23 +146,25 @@ fn rename(table: &[(Regex, String)], name: &str) -> Option<String> {
         .map(|(from, to)| from.replace(name, to.as_str()).into_owned())
 }
 
-/// The module path of a tensor named `name` in the seeds' PyTorch convention, e.g.
+/// The module path of a tensor named `name` in the down/up layout's PyTorch convention, e.g.
 /// `down1.conv.net.2.weight` -> `encoder.down1.conv.conv2.weight`; `None` if it is not one.
 pub fn module_path(name: &str) -> Option<String> {
     rename(&TO_MODULE, name)
 }
 
-/// The seeds' PyTorch name of the tensor at module path `path`, e.g. `decoder.out.conv.bias`
-/// -> `out.bias`; `None` for a path outside a generated network.
+/// The down/up layout's PyTorch name of the tensor at module path `path`, e.g.
+/// `decoder.out.conv.bias` -> `out.bias`; `None` for a path outside a generated network.
 pub fn pytorch_name(path: &str) -> Option<String> {
-    rename(&TO_SEEDS, path)
+    rename(&TO_DOWN_UP, path)
 }
 
 /// A key naming convention of PyTorch U-Net weight files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Convention {
-    /// The seeds' tutorial U-Net: `down1.conv.net.0.weight`, ..., `out.weight` (supported).
-    Seeds,
+    /// The down/up layout, a DoubleConv `Sequential` named `net` per level:
+    /// `down{k}.conv.net.0.weight`, ..., `bottleneck.net.0.weight`, `up{k}.up.weight`,
+    /// `up{k}.conv.net.0.weight`, ..., `out.weight`.
+    DownUp,
     /// milesial/Pytorch-UNet: `inc.double_conv.0.weight`, ..., `outc.conv.weight`, for
     /// networks with `norm: batch, up: transposed`.
     Milesial,
@@ -170,14 +173,14 @@ pub enum Convention {
 impl Convention {
     /// Recognises the convention from a file's tensor names.
     pub fn detect<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Self> {
-        let mut seeds = false;
+        let mut down_up = false;
         for name in names {
             if name.starts_with("inc.double_conv.") || name.contains(".double_conv.") {
                 return Some(Convention::Milesial);
             }
-            seeds |= module_path(name).is_some();
+            down_up |= module_path(name).is_some();
         }
-        seeds.then_some(Convention::Seeds)
+        down_up.then_some(Convention::DownUp)
     }
 }
 
@@ -313,7 +316,7 @@ pub enum InteropError {
         message: String,
     },
     /// No tensor name follows a known convention.
-    #[error("{path}: no tensor follows a known key convention (expected the seeds' `down1.conv.net.0.weight`, ..., `out.weight`); the file has {keys}")]
+    #[error("{path}: no tensor follows a known key convention (expected the down/up layout's `down1.conv.net.0.weight`, ..., `out.weight`, or milesial/Pytorch-UNet's `inc.double_conv.0.weight`, ..., `outc.conv.weight`); the file has {keys}")]
     UnknownConvention {
         /// The file.
         path: String,
@@ -439,7 +442,10 @@ impl Store {
         }
     }
 
-    fn load_into<B: Backend, N: Network<B>>(&mut self, net: &mut N) -> Result<ApplyResult, String> {
+    fn load_into<B: Backend, N: Network<B, D>, const D: usize>(
+        &mut self,
+        net: &mut N,
+    ) -> Result<ApplyResult, String> {
         match self {
             Store::Pytorch(s) => net.load_from(s).map_err(first_line),
             Store::Safetensors(s) => net.load_from(s).map_err(first_line),
@@ -448,7 +454,7 @@ impl Store {
 }
 
 /// The `unet!` configuration (`depth: 2, base: 8, up: transposed, ...`) that a file in the
-/// seeds' convention holds, as far as its shapes tell: padding cannot be told (same and valid
+/// down/up layout holds, as far as its shapes tell: padding cannot be told (same and valid
 /// convolutions have the same weights), nor bilinear from nearest. `None` if it is incomplete.
 pub fn describe(shapes: &BTreeMap<String, Vec<usize>>) -> Option<String> {
     let dim = |name: &str, i: usize| shapes.get(name).and_then(|s| s.get(i).copied());
@@ -584,7 +590,7 @@ fn tables(convention: Convention, depth: usize) -> (Table, Table) {
             .collect::<Vec<_>>()
     };
     let (to_module, to_pytorch) = match convention {
-        Convention::Seeds => (owned(SEEDS_TO_MODULE), owned(MODULE_TO_SEEDS)),
+        Convention::DownUp => (owned(DOWN_UP_TO_MODULE), owned(MODULE_TO_DOWN_UP)),
         Convention::Milesial => milesial_tables(depth),
     };
     let compile = |t: Vec<(String, String)>| {
@@ -650,11 +656,12 @@ fn remapper(table: &[(Regex, String)]) -> KeyRemapper {
 }
 
 /// Loads PyTorch weights (`.pt`/`.pth` from `torch.save(model.state_dict())`, or
-/// `.safetensors`) saved under the seeds' key names into a new `N` on `device`.
+/// `.safetensors`) saved under the down/up layout's or milesial/Pytorch-UNet's key names
+/// ([`Convention`], told from the file's keys) into a new `N` on `device`.
 ///
 /// Every missing, unexpected (other than `num_batches_tracked`) or wrongly shaped tensor is
 /// listed, by PyTorch name, in one [`InteropError::Mismatch`].
-pub fn load_pytorch<B: Backend, N: Network<B>>(
+pub fn load_pytorch<B: Backend, N: Network<B, D>, const D: usize>(
     path: impl AsRef<Path>,
     device: &B::Device,
 ) -> Result<N, InteropError> {
@@ -765,7 +772,7 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
             path: shown,
             model: N::NAME.to_string(),
             file_holds: match convention {
-                Convention::Seeds => describe(&file),
+                Convention::DownUp => describe(&file),
                 Convention::Milesial => describe_milesial(&file),
             },
             problems,
@@ -775,8 +782,8 @@ pub fn load_pytorch<B: Backend, N: Network<B>>(
 
 /// Writes `net`'s weights to `path` as `.safetensors` under PyTorch names
 /// (`safetensors.torch.load_file` + `load_state_dict` read it back), atomically: milesial's
-/// for a network with BatchNorm (`norm: batch`), the seeds' otherwise.
-pub fn save_safetensors<B: Backend, N: Network<B>>(
+/// for a network with BatchNorm (`norm: batch`), the down/up layout's otherwise.
+pub fn save_safetensors<B: Backend, N: Network<B, D>, const D: usize>(
     net: &N,
     path: impl AsRef<Path>,
 ) -> Result<(), InteropError> {
@@ -795,7 +802,7 @@ pub fn save_safetensors<B: Backend, N: Network<B>>(
     let convention = if batch_norm {
         Convention::Milesial
     } else {
-        Convention::Seeds
+        Convention::DownUp
     };
     let remap = remapper(&tables(convention, N::DEPTH).1);
     let swapped;
@@ -863,7 +870,7 @@ mod tests {
     }
 
     #[test]
-    fn every_seeds_name_maps_to_a_module_path_and_back() {
+    fn every_down_up_name_maps_to_a_module_path_and_back() {
         for (name, path) in [
             ("down1.conv.net.0.weight", "encoder.down1.conv.conv1.weight"),
             ("down3.conv.net.2.bias", "encoder.down3.conv.conv2.bias"),
@@ -898,7 +905,7 @@ mod tests {
     fn conventions_are_told_apart_by_their_keys() {
         assert_eq!(
             Convention::detect(["down1.conv.net.0.weight", "out.bias"]),
-            Some(Convention::Seeds)
+            Some(Convention::DownUp)
         );
         assert_eq!(
             Convention::detect([

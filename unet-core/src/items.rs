@@ -8,16 +8,16 @@
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __interop_methods {
-    ($net:ident) => {
+    ($net:ident, $rank:literal) => {
         impl<B: $crate::burn::tensor::backend::Backend> $net<B> {
             /// Loads weights saved by PyTorch (a `.pt`/`.pth` state dict or `.safetensors`)
-            /// under the tutorial layout's or milesial's key names; every mismatch is listed
+            /// under the down/up layout's or milesial/Pytorch-UNet's key names; every mismatch is listed
             /// in one error.
             pub fn load_pytorch(
                 path: impl ::core::convert::AsRef<::std::path::Path>,
                 device: &B::Device,
             ) -> ::core::result::Result<Self, $crate::interop::InteropError> {
-                $crate::interop::load_pytorch::<B, Self>(path, device)
+                $crate::interop::load_pytorch::<B, Self, $rank>(path, device)
             }
 
             /// Writes the weights as `.safetensors` under PyTorch key names, atomically.
@@ -25,7 +25,7 @@ macro_rules! __interop_methods {
                 &self,
                 path: impl ::core::convert::AsRef<::std::path::Path>,
             ) -> ::core::result::Result<(), $crate::interop::InteropError> {
-                $crate::interop::save_safetensors::<B, Self>(self, path)
+                $crate::interop::save_safetensors::<B, Self, $rank>(self, path)
             }
         }
     };
@@ -36,7 +36,7 @@ macro_rules! __interop_methods {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __interop_methods {
-    ($net:ident) => {};
+    ($net:ident, $rank:literal) => {};
 }
 
 /// The signatures of [`__interop_methods`] for the declarations emitted after a macro error.
@@ -44,7 +44,7 @@ macro_rules! __interop_methods {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __interop_fallback {
-    ($net:ident) => {
+    ($net:ident, $rank:literal) => {
         impl<B: $crate::burn::tensor::backend::Backend> $net<B> {
             pub fn load_pytorch(
                 _path: impl ::core::convert::AsRef<::std::path::Path>,
@@ -67,5 +67,5 @@ macro_rules! __interop_fallback {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __interop_fallback {
-    ($net:ident) => {};
+    ($net:ident, $rank:literal) => {};
 }

@@ -15,7 +15,7 @@ mod error;
 mod feature;
 #[cfg(any(feature = "train", feature = "interop"))]
 pub mod fsio;
-pub mod geometry;
+pub use unet_vocab::geometry;
 #[cfg(feature = "train")]
 pub mod infer;
 #[cfg(feature = "interop")]
@@ -31,13 +31,13 @@ pub mod train;
 pub use burn;
 pub use error::ShapeError;
 pub use feature::{
-    center_crop, center_crop3, center_crop_to, crop_at, pad_to_multiple, Concat, Concat3, Feature,
-    Feature3,
+    center_crop, center_crop3d, center_crop_to, crop_at, pad_to_multiple, Concat, Concat3d,
+    Feature, Feature3d,
 };
-pub use geometry::PaddingKind;
 pub use level::{Down, Level, L0, L1, L2, L3, L4, L5, L6, L7, L8};
-pub use network::{Network, TrainableNetwork};
+pub use network::{sizes, Network, TrainableNetwork};
 pub use summary::{group_thousands, Summary, SummaryRow};
+pub use unet_vocab::PaddingKind;
 
 /// Checks an untyped `[N, C, H, W]` (or `[N, C, D, H, W]`) input against a network's
 /// channels and spatial rules, naming the expected and actual sizes on failure. Used by every

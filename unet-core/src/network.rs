@@ -11,8 +11,11 @@ use crate::summary::Summary;
 /// A generated U-Net: its configuration as consts, construction and the checked forward.
 ///
 /// `unet!` implements it for every network; the training loop, overlap-tile inference and
-/// the weight importers need nothing else.
-pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
+/// the weight importers need nothing else. `D` is the rank of its tensors: 4 for
+/// `[N, C, H, W]` images, 5 for `[N, C, D, H, W]` volumes (`dims: 3`).
+pub trait Network<B: Backend, const D: usize = 4>:
+    Module<B> + core::fmt::Display + 'static
+{
     /// The network's type name.
     const NAME: &'static str;
     /// One line describing the configuration (`depth 4, base 16, transposed, ...`), for
@@ -30,23 +33,26 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
     const PADDING: PaddingKind;
     /// Pixels lost between input and output along each axis.
     const MARGIN: usize;
-    /// Declared input `[height, width]`, if any.
-    const INPUT: Option<[usize; 2]>;
+    /// Spatial dimensions: 2 for images, 3 for volumes.
+    const DIMS: usize = D - 2;
+    /// Declared spatial input size (`[height, width]`, or `[depth, height, width]`), if any.
+    const INPUT: Option<&'static [usize]>;
     /// Whether the network pads any input size itself (`pad_input: true`).
     const PAD_INPUT: bool = false;
 
     /// Initialises all weights on `device`.
     fn init(device: &B::Device) -> Self;
 
-    /// The checked forward pass on an untyped `[N, C, H, W]` tensor.
-    fn forward_checked(&self, x: Tensor<B, 4>) -> Result<Tensor<B, 4>, ShapeError>;
+    /// The checked forward pass on an untyped `[N, C, H, W]` (or `[N, C, D, H, W]`) tensor.
+    fn forward_checked(&self, x: Tensor<B, D>) -> Result<Tensor<B, D>, ShapeError>;
 
     /// The checked forward pass with the deep-supervision outputs: the main logits and, for
     /// `deep_supervision: k`, the logits of decoder levels 1..=k (level `j` at 1/2^j size).
+    #[allow(clippy::type_complexity)]
     fn forward_deep(
         &self,
-        x: Tensor<B, 4>,
-    ) -> Result<(Tensor<B, 4>, Vec<Tensor<B, 4>>), ShapeError> {
+        x: Tensor<B, D>,
+    ) -> Result<(Tensor<B, D>, Vec<Tensor<B, D>>), ShapeError> {
         Ok((self.forward_checked(x)?, Vec::new()))
     }
 
@@ -67,18 +73,29 @@ pub trait Network<B: Backend>: Module<B> + core::fmt::Display + 'static {
 
 /// A [`Network`] on an autodiff backend whose inner (inference) module is the same network:
 /// what the training loop needs. Every generated network is one, on every autodiff backend.
-pub trait TrainableNetwork<B: AutodiffBackend>:
-    Network<B> + AutodiffModule<B, InnerModule = Self::Inner>
+pub trait TrainableNetwork<B: AutodiffBackend, const D: usize = 4>:
+    Network<B, D> + AutodiffModule<B, InnerModule = Self::Inner>
 {
     /// The same network on the inner backend.
-    type Inner: Network<B::InnerBackend>;
+    type Inner: Network<B::InnerBackend, D>;
 }
 
-impl<B, N> TrainableNetwork<B> for N
+impl<B, N, const D: usize> TrainableNetwork<B, D> for N
 where
     B: AutodiffBackend,
-    N: Network<B> + AutodiffModule<B>,
-    N::InnerModule: Network<B::InnerBackend>,
+    N: Network<B, D> + AutodiffModule<B>,
+    N::InnerModule: Network<B::InnerBackend, D>,
 {
     type Inner = N::InnerModule;
+}
+
+/// A declared size as the slice [`Network::INPUT`] holds, so a network's typed
+/// `INPUT: Option<[usize; 2]>` is written once: `const INPUT = sizes(&Self::INPUT)`.
+pub const fn sizes<const S: usize>(
+    declared: &'static Option<[usize; S]>,
+) -> Option<&'static [usize]> {
+    match declared {
+        Some(sizes) => Some(sizes),
+        None => None,
+    }
 }

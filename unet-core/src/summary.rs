@@ -13,8 +13,9 @@ pub struct SummaryRow {
     pub channels: usize,
     /// Resolution level of the output (the spatial factor is `1 / 2^level`).
     pub level: usize,
-    /// Output height and width, when the network declares its `input` size.
-    pub size: Option<[usize; 2]>,
+    /// Output size (`[height, width]`, or `[depth, height, width]`), when the network
+    /// declares its `input` size.
+    pub size: Option<&'static [usize]>,
     /// Trainable parameters of the layer.
     pub params: usize,
 }
@@ -26,6 +27,8 @@ pub struct Summary {
     pub name: &'static str,
     /// One line describing the configuration.
     pub config: &'static str,
+    /// Spatial dimensions: 2 for images, 3 for volumes.
+    pub dims: usize,
     /// The layers, input to output.
     pub rows: &'static [SummaryRow],
 }
@@ -50,20 +53,31 @@ pub fn group_thousands(n: usize) -> String {
     out
 }
 
-fn output_text(row: &SummaryRow) -> String {
-    match row.size {
-        Some([h, w]) => format!("{} x {h} x {w}", row.channels),
-        None if row.level == 0 => format!("{} x H x W", row.channels),
+/// `64 x 572 x 572`, or `64 x H/2 x W/2` (`D/2 x H/2 x W/2` for a volume) without a size.
+fn output_text(row: &SummaryRow, dims: usize) -> String {
+    let axes: Vec<String> = match row.size {
+        Some(size) => size.iter().map(usize::to_string).collect(),
         None => {
-            let f = 1usize << row.level;
-            format!("{} x H/{f} x W/{f}", row.channels)
+            let names = &["D", "H", "W"][3 - dims.min(3)..];
+            names
+                .iter()
+                .map(|a| match row.level {
+                    0 => a.to_string(),
+                    level => format!("{a}/{}", 1usize << level),
+                })
+                .collect()
         }
-    }
+    };
+    format!("{} x {}", row.channels, axes.join(" x "))
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let outputs: Vec<String> = self.rows.iter().map(output_text).collect();
+        let outputs: Vec<String> = self
+            .rows
+            .iter()
+            .map(|r| output_text(r, self.dims))
+            .collect();
         let params: Vec<String> = self
             .rows
             .iter()
@@ -134,21 +148,38 @@ mod tests {
                 kind: "conv",
                 channels: 8,
                 level: 2,
-                size: Some([4, 4]),
+                size: Some(&[4, 4]),
                 params: 1000,
             },
         ];
         let s = Summary {
             name: "Net",
             config: "test",
+            dims: 2,
             rows: &ROWS,
         };
         let text = s.to_string();
         assert!(text.ends_with("Total params: 1,080"), "{text}");
-        assert!(
-            text.contains("8 x H/4 x W/4") || text.contains("8 x 4 x 4"),
-            "{text}"
-        );
+        assert!(text.contains("8 x 4 x 4"), "{text}");
         assert!(text.contains("8 x H x W"), "{text}");
+    }
+
+    #[test]
+    fn a_volume_without_a_size_names_three_axes_per_level() {
+        static ROWS: [SummaryRow; 1] = [SummaryRow {
+            name: "pool",
+            kind: "MaxPool 2x2x2",
+            channels: 4,
+            level: 1,
+            size: None,
+            params: 0,
+        }];
+        let s = Summary {
+            name: "Net",
+            config: "test",
+            dims: 3,
+            rows: &ROWS,
+        };
+        assert!(s.to_string().contains("4 x D/2 x H/2 x W/2"), "{s}");
     }
 }

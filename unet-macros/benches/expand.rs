@@ -1,8 +1,6 @@
-//! Expansion time of `unet!`: `expand::expand` on proc-macro2 tokens, outside the compiler.
+//! Expansion time of `unet!`: `unet_macros_impl::expand` on proc-macro2 tokens, outside the compiler.
 //!
-//! A proc-macro crate exports only its macros, so this bench is its own crate root that
-//! compiles the macro's modules by path (the same module list as `src/lib.rs`); their
-//! `crate::` paths resolve here.
+//! The compiler is the plain library `unet-macros-impl`, so this bench calls it directly.
 //!
 //! ```sh
 //! cargo bench -p unet-macros --bench expand                     # 1000 runs per invocation
@@ -11,30 +9,6 @@
 //!
 //! Prints the median (and minimum) per invocation in ms and whether it is under the 5 ms
 //! target; exits with status 1 if a median is over it.
-
-// `cargo clippy --all-targets` checks benches with `cfg(test)` but, with `harness = false`,
-// no test harness: the modules' `#[cfg(test)] mod tests` then compile without their `#[test]`
-// functions, leaving their helpers and imports unused.
-#![cfg_attr(test, allow(dead_code, unused_imports))]
-
-#[path = "../src/ast.rs"]
-mod ast;
-#[path = "../src/expand.rs"]
-mod expand;
-#[path = "../src/fallback.rs"]
-mod fallback;
-// As in lib.rs: the size arithmetic shared with unet-core; some items are used only there.
-#[allow(dead_code)]
-#[path = "../../unet-core/src/geometry.rs"]
-mod geometry;
-#[path = "../src/plan.rs"]
-mod plan;
-#[path = "../src/suggest.rs"]
-mod suggest;
-#[path = "../src/valid.rs"]
-mod valid;
-#[path = "../src/volume.rs"]
-mod volume;
 
 use std::hint::black_box;
 use std::str::FromStr;
@@ -84,7 +58,7 @@ fn main() {
     let mut over = false;
     for &(label, source, error) in INVOCATIONS {
         let tokens = TokenStream::from_str(source).expect("the invocation tokenizes");
-        let expanded = expand::expand(tokens.clone());
+        let expanded = unet_macros_impl::expand(tokens.clone());
         let errors = expanded.to_string().matches("compile_error").count();
         assert_eq!(
             errors > 0,
@@ -92,13 +66,13 @@ fn main() {
             "`{source}` expanded to {errors} compile_error!(s)"
         );
         for _ in 0..10 {
-            black_box(expand::expand(black_box(tokens.clone())));
+            black_box(unet_macros_impl::expand(black_box(tokens.clone())));
         }
         let mut ms: Vec<f64> = (0..repeats)
             .map(|_| {
                 let tokens = tokens.clone();
                 let start = Instant::now();
-                black_box(expand::expand(black_box(tokens)));
+                black_box(unet_macros_impl::expand(black_box(tokens)));
                 start.elapsed().as_secs_f64() * 1e3
             })
             .collect();

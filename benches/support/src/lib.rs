@@ -405,7 +405,7 @@ pub struct Contender {
 impl Contender {
     /// A contender from two copies of a model and how to run each: `infer` on the inference
     /// backend, `train` on the autodiff backend `B`. Inputs come from [`inputs`] after seeding
-    /// the device with `seed`, so contenders with equal seeds see equal inputs.
+    /// the device with `seed`, so contenders with an equal `seed` see equal inputs.
     #[allow(clippy::too_many_arguments)]
     pub fn new<B, MI, MT>(
         label: impl Into<String>,

@@ -24,13 +24,9 @@ impl AttentionGateConfig {
         Self
     }
 
-    /// Width of the gate's intermediate map for a `skip`-channel skip: half of it, at least 1.
+    /// Width of the gate's intermediate map for a `skip`-channel skip (`unet-vocab`'s rule).
     pub const fn inner(skip: usize) -> usize {
-        if skip / 2 == 0 {
-            1
-        } else {
-            skip / 2
-        }
+        unet_vocab::params::gate_inner(skip)
     }
 
     /// A gate on an `X`-channel skip, driven by a `G`-channel gating map of the same level.
@@ -83,13 +79,9 @@ impl ScseConfig {
         Self
     }
 
-    /// Width of the channel squeeze for `channels` channels: a sixteenth, at least 1.
+    /// Width of the channel squeeze for `channels` channels (`unet-vocab`'s rule).
     pub const fn squeeze(channels: usize) -> usize {
-        if channels / 16 == 0 {
-            1
-        } else {
-            channels / 16
-        }
+        unet_vocab::params::scse_squeeze(channels)
     }
 
     /// An scSE block on `C` channels.
@@ -122,5 +114,25 @@ impl<B: Backend, const C: usize> Scse<B, C> {
         let channel = sigmoid(conv2d(&self.excite, relu(conv2d(&self.squeeze, pooled))));
         let spatial = sigmoid(conv2d(&self.spatial, x.clone()));
         Feature::trusted(x.clone() * channel + x * spatial)
+    }
+}
+
+#[cfg(all(test, feature = "cpu"))]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use unet_vocab::params;
+
+    type B = Flex;
+
+    #[test]
+    fn gates_and_scse_allocate_the_vocabulary_count() {
+        let device = Default::default();
+        let gate: AttentionGate<B, 16, 8> = AttentionGateConfig::new().init(&device);
+        assert_eq!(Some(gate.num_params()), params::gate(16, 8));
+        let tiny: AttentionGate<B, 4, 1> = AttentionGateConfig::new().init(&device);
+        assert_eq!(Some(tiny.num_params()), params::gate(4, 1));
+        let scse: Scse<B, 64> = ScseConfig::new().init(&device);
+        assert_eq!(Some(scse.num_params()), params::scse(64));
     }
 }

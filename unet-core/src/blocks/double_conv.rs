@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 use super::conv3x3;
-use super::options::{Act, BlockOptions};
+use super::options::{norm_layer, Act, BlockOptions};
 use crate::feature::{center_crop, Concat, Feature};
 use crate::kernels::conv2d;
 use crate::level::Level;
@@ -46,11 +46,11 @@ impl DoubleConvConfig {
         let bias = o.norm.conv_bias();
         Parts {
             conv1: conv3x3(cin, cout, o.padding, bias, device),
-            norm1: o.norm.init(cout, device),
-            act1: o.act.init(device),
+            norm1: norm_layer(o.norm, cout, device),
+            act1: Act::new(o.act, device),
             conv2: conv3x3(cout, cout, o.padding, bias, device),
-            norm2: o.norm.init(cout, device),
-            act2: o.act.init(device),
+            norm2: norm_layer(o.norm, cout, device),
+            act2: Act::new(o.act, device),
             shortcut: o.residual.then(|| Shortcut {
                 project: (cin != cout).then(|| Conv2dConfig::new([cin, cout], [1, 1]).init(device)),
             }),
@@ -221,5 +221,73 @@ impl<B: Backend, const UP: usize, const SKIP: usize, const COUT: usize>
             &self.dropout,
             x.into_tensor(),
         ))
+    }
+}
+
+#[cfg(all(test, feature = "cpu"))]
+mod tests {
+    use super::*;
+    use crate::geometry::PaddingKind;
+    use burn::backend::Flex;
+    use unet_vocab::{params, ActKind, NormKind};
+
+    type B = Flex;
+
+    /// Options whose norms keep no running statistics, so burn's count is PyTorch's.
+    fn variants() -> Vec<BlockOptions> {
+        let base = BlockOptions::new(PaddingKind::Same);
+        vec![
+            base,
+            BlockOptions {
+                norm: NormKind::Group(2),
+                act: ActKind::PRelu,
+                ..base
+            },
+            BlockOptions {
+                norm: NormKind::Instance,
+                residual: true,
+                ..base
+            },
+            BlockOptions {
+                norm: NormKind::Layer,
+                act: ActKind::Gelu,
+                residual: true,
+                ..base
+            },
+        ]
+    }
+
+    #[test]
+    fn allocated_parameters_are_the_vocabulary_count() {
+        let device = Default::default();
+        for o in variants() {
+            let block: DoubleConv<B, 3, 8> = DoubleConvConfig::new(o).init(&device);
+            assert_eq!(
+                Some(block.num_params()),
+                params::double_conv(&o, 3, 8, 2),
+                "{o:?}"
+            );
+            let merge: MergeConv<B, 8, 4, 4> = DoubleConvConfig::new(o).init_merge(&device);
+            assert_eq!(
+                Some(merge.num_params()),
+                params::double_conv(&o, 12, 4, 2),
+                "{o:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn batch_norm_adds_only_running_statistics_beyond_the_vocabulary_count() {
+        let o = BlockOptions {
+            norm: NormKind::Batch,
+            ..BlockOptions::new(PaddingKind::Same)
+        };
+        let block: DoubleConv<B, 3, 8> = DoubleConvConfig::new(o).init(&Default::default());
+        // burn counts each BatchNorm's running mean and variance; PyTorch calls them buffers.
+        let running = 2 * 2 * 8;
+        assert_eq!(
+            Some(block.num_params() - running),
+            params::double_conv(&o, 3, 8, 2)
+        );
     }
 }

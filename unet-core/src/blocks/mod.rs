@@ -16,19 +16,20 @@ pub use attention::{AttentionGate, AttentionGateConfig, Scse, ScseConfig};
 pub use double_conv::{DoubleConv, DoubleConvConfig, MergeConv, Shortcut};
 pub use down::{DownBlock, DownBlockConfig};
 pub use head::{Head, HeadConfig};
-pub use options::{Act, ActKind, BlockOptions, NormKind, Silu};
+pub use options::{norm_layer, Act, ActKind, BlockOptions, NormKind, Silu};
 pub use up::{pixel_shuffle, UpMode, UpSample, UpSampleConfig};
 pub use up_block::{Attention, UpBlock, UpBlockConfig};
 pub use volume::{
-    max_pool3d_2x, upsample_nearest3d_2x, Body3d, DoubleConv3d, DoubleConv3dConfig, DownBlock3d,
-    DownBlock3dConfig, Head3d, Head3dConfig, MergeConv3d, UpBlock3d, UpBlock3dConfig, UpMode3d,
+    max_pool3d_2x, upsample_nearest3d_2x, upsample_trilinear3d_2x, voxel_shuffle, DoubleConv3d,
+    DoubleConv3dConfig, DownBlock3d, DownBlock3dConfig, Head3d, Head3dConfig, MergeConv3d,
+    Shortcut3d, UpBlock3d, UpBlock3dConfig, UpSample3d, UpSample3dConfig,
 };
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::backend::Backend;
 
-use crate::geometry::PaddingKind;
+pub use unet_vocab::PaddingKind;
 
 /// A 3x3 convolution from `cin` to `cout` channels with the given border handling.
 fn conv3x3<B: Backend>(

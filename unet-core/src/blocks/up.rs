@@ -14,31 +14,7 @@ use crate::feature::Feature;
 use crate::kernels::{conv2d, conv_transpose2d};
 use crate::level::{Down, Level};
 
-/// How a decoder level doubles the resolution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UpMode {
-    /// `ConvTranspose2d`, kernel 2, stride 2, `CIN -> COUT`.
-    Transposed,
-    /// Bilinear 2x interpolation (align_corners false, as PyTorch's default), then 1x1 conv.
-    Bilinear,
-    /// Nearest 2x interpolation, then 1x1 conv.
-    Nearest,
-    /// Bilinear 2x interpolation only (align_corners false), channels kept: `CIN == COUT`, so
-    /// the decoder convolution sees `CIN + SKIP` channels (the seeds' bilinear `Up`).
-    BilinearConcat,
-    /// Nearest 2x interpolation only, channels kept: `CIN == COUT`.
-    NearestConcat,
-    /// Sub-pixel convolution: 3x3 conv (padding 1) `CIN -> 4 * COUT`, then PyTorch's
-    /// `PixelShuffle(2)`.
-    PixelShuffle,
-}
-
-impl UpMode {
-    /// Whether the mode keeps the deep map's channels (no convolution after interpolating).
-    pub fn keeps_channels(self) -> bool {
-        matches!(self, UpMode::BilinearConcat | UpMode::NearestConcat)
-    }
-}
+pub use unet_vocab::UpMode;
 
 /// Configuration of [`UpSample`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,4 +145,31 @@ pub fn pixel_shuffle<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     x.reshape([n, c, 2, 2, h, w])
         .permute([0, 1, 4, 2, 5, 3])
         .reshape([n, c, 2 * h, 2 * w])
+}
+
+#[cfg(all(test, feature = "cpu"))]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use unet_vocab::params;
+
+    type B = Flex;
+
+    #[test]
+    fn every_mode_allocates_the_vocabulary_count() {
+        let device = Default::default();
+        for mode in [
+            UpMode::Transposed,
+            UpMode::Bilinear,
+            UpMode::Nearest,
+            UpMode::PixelShuffle,
+        ] {
+            let up: UpSample<B, 8, 4> = UpSampleConfig::new(mode).init(&device);
+            assert_eq!(Some(up.num_params()), params::up(mode, 8, 4, 2), "{mode:?}");
+        }
+        for mode in [UpMode::BilinearConcat, UpMode::NearestConcat] {
+            let up: UpSample<B, 8, 8> = UpSampleConfig::new(mode).init(&device);
+            assert_eq!(Some(up.num_params()), params::up(mode, 8, 4, 2), "{mode:?}");
+        }
+    }
 }

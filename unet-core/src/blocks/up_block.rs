@@ -11,16 +11,7 @@ use super::up::{UpMode, UpSample, UpSampleConfig};
 use crate::feature::{center_crop, Concat, Feature};
 use crate::level::{Down, Level};
 
-/// Attention in the decoder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Attention {
-    /// None: the classic U-Net.
-    None,
-    /// An [`AttentionGate`] on each skip, driven by the up-sampled map.
-    Gate,
-    /// An [`Scse`] block after each decoder DoubleConv.
-    Scse,
-}
+pub use unet_vocab::Attention;
 
 /// Configuration of [`UpBlock`].
 #[derive(Clone, Copy, Debug, PartialEq)]

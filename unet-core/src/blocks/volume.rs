@@ -1,6 +1,6 @@
 //! 3D blocks for `dims: 3` (the 3D U-Net of Çiçek et al. 2016): 3x3x3 convolutions, 2x2x2
 //! max-pooling, 2x up-sampling of depth, height and width. Same wiring and options as the 2D
-//! blocks, on [`Feature3`] volumes.
+//! blocks, on [`Feature3d`] volumes.
 
 use burn::module::Module;
 use burn::nn::conv::{Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig};
@@ -10,21 +10,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::Tensor;
 
-use super::options::{Act, BlockOptions};
-use crate::feature::{center_crop3, Concat3, Feature3};
+use super::options::{norm_layer, Act, BlockOptions};
+use super::up::UpMode;
+use crate::feature::{center_crop3d, Concat3d, Feature3d};
 use crate::geometry::PaddingKind;
 use crate::level::{Down, Level};
-
-/// Up-sampling of a 3D decoder level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UpMode3d {
-    /// `ConvTranspose3d`, kernel 2, stride 2, `CIN -> COUT`.
-    Transposed,
-    /// Nearest 2x interpolation, then a 1x1x1 convolution.
-    Nearest,
-    /// Nearest 2x interpolation only, channels kept (`CIN == COUT`).
-    NearestConcat,
-}
 
 fn conv3<B: Backend>(
     cin: usize,
@@ -59,19 +49,20 @@ impl DoubleConv3dConfig {
         }
     }
 
-    fn body<B: Backend>(&self, cin: usize, cout: usize, device: &B::Device) -> Body3d<B> {
+    fn parts<B: Backend>(&self, cin: usize, cout: usize, device: &B::Device) -> Parts3d<B> {
         let o = self.options;
         let bias = o.norm.conv_bias();
-        Body3d {
+        Parts3d {
             conv1: conv3(cin, cout, 3, o.padding, bias, device),
-            norm1: o.norm.init(cout, device),
-            act1: o.act.init(device),
+            norm1: norm_layer(o.norm, cout, device),
+            act1: Act::new(o.act, device),
             conv2: conv3(cout, cout, 3, o.padding, bias, device),
-            norm2: o.norm.init(cout, device),
-            act2: o.act.init(device),
-            project: (o.residual && cin != cout)
-                .then(|| conv3(cin, cout, 1, PaddingKind::Valid, true, device)),
-            residual: o.residual,
+            norm2: norm_layer(o.norm, cout, device),
+            act2: Act::new(o.act, device),
+            shortcut: o.residual.then(|| Shortcut3d {
+                project: (cin != cout)
+                    .then(|| conv3(cin, cout, 1, PaddingKind::Valid, true, device)),
+            }),
             dropout: (o.dropout > 0.0).then(|| DropoutConfig::new(o.dropout).init()),
         }
     }
@@ -81,8 +72,16 @@ impl DoubleConv3dConfig {
         &self,
         device: &B::Device,
     ) -> DoubleConv3d<B, CIN, COUT> {
+        let p = self.parts(CIN, COUT, device);
         DoubleConv3d {
-            body: self.body(CIN, COUT, device),
+            conv1: p.conv1,
+            norm1: p.norm1,
+            act1: p.act1,
+            conv2: p.conv2,
+            norm2: p.norm2,
+            act2: p.act2,
+            shortcut: p.shortcut,
+            dropout: p.dropout,
         }
     }
 
@@ -91,87 +90,150 @@ impl DoubleConv3dConfig {
         &self,
         device: &B::Device,
     ) -> MergeConv3d<B, UP, SKIP, COUT> {
+        let p = self.parts(UP + SKIP, COUT, device);
         MergeConv3d {
-            body: self.body(UP + SKIP, COUT, device),
+            conv1: p.conv1,
+            norm1: p.norm1,
+            act1: p.act1,
+            conv2: p.conv2,
+            norm2: p.norm2,
+            act2: p.act2,
+            shortcut: p.shortcut,
+            dropout: p.dropout,
         }
     }
 }
 
-/// conv -> norm -> act -> conv -> norm (-> + shortcut) -> act (-> dropout), in 3D.
-#[derive(Module, Debug)]
-pub struct Body3d<B: Backend> {
-    /// First 3x3x3 convolution.
-    pub conv1: Conv3d<B>,
-    /// Norm after the first convolution.
-    pub norm1: Option<Normalization<B>>,
-    /// First activation.
-    pub act1: Act<B>,
-    /// Second 3x3x3 convolution.
-    pub conv2: Conv3d<B>,
-    /// Norm after the second convolution.
-    pub norm2: Option<Normalization<B>>,
-    /// Second activation (after the residual sum).
-    pub act2: Act<B>,
-    /// 1x1x1 projection of a residual block whose widths differ.
-    pub project: Option<Conv3d<B>>,
-    /// Whether the input is added before the second activation.
-    pub residual: bool,
-    /// Dropout on the block's output.
-    pub dropout: Option<Dropout>,
+/// The layers of a 3D double convolution, shared by [`DoubleConv3d`] and [`MergeConv3d`].
+struct Parts3d<B: Backend> {
+    conv1: Conv3d<B>,
+    norm1: Option<Normalization<B>>,
+    act1: Act<B>,
+    conv2: Conv3d<B>,
+    norm2: Option<Normalization<B>>,
+    act2: Act<B>,
+    shortcut: Option<Shortcut3d<B>>,
+    dropout: Option<Dropout>,
 }
 
-impl<B: Backend> Body3d<B> {
-    fn forward(&self, x: Tensor<B, 5>) -> Tensor<B, 5> {
-        let norm = |n: &Option<Normalization<B>>, t: Tensor<B, 5>| match n {
-            Some(n) => n.forward(t),
-            None => t,
+/// The residual path of a 3D DoubleConv: identity, or a 1x1x1 projection when widths differ.
+#[derive(Module, Debug)]
+pub struct Shortcut3d<B: Backend> {
+    /// 1x1x1 convolution `CIN -> COUT`, present when the widths differ.
+    pub project: Option<Conv3d<B>>,
+}
+
+/// conv -> norm -> act -> conv -> norm (-> + shortcut) -> act (-> dropout), in 3D: the 2D
+/// blocks' wiring, and their field names, so both share one PyTorch key table.
+#[allow(clippy::too_many_arguments)]
+fn run3d<B: Backend>(
+    conv1: &Conv3d<B>,
+    norm1: &Option<Normalization<B>>,
+    act1: &Act<B>,
+    conv2: &Conv3d<B>,
+    norm2: &Option<Normalization<B>>,
+    act2: &Act<B>,
+    shortcut: &Option<Shortcut3d<B>>,
+    dropout: &Option<Dropout>,
+    x: Tensor<B, 5>,
+) -> Tensor<B, 5> {
+    let norm = |n: &Option<Normalization<B>>, t: Tensor<B, 5>| match n {
+        Some(n) => n.forward(t),
+        None => t,
+    };
+    let residual = shortcut.as_ref().map(|s| (s, x.clone()));
+    let h = act1.forward(norm(norm1, conv1.forward(x)));
+    let mut y = norm(norm2, conv2.forward(h));
+    if let Some((s, x)) = residual {
+        let [_, _, d, h, w] = y.dims();
+        let x = center_crop3d(x, [d, h, w]);
+        y = y + match &s.project {
+            Some(p) => p.forward(x),
+            None => x,
         };
-        let input = self.residual.then(|| x.clone());
-        let h = self.act1.forward(norm(&self.norm1, self.conv1.forward(x)));
-        let mut y = norm(&self.norm2, self.conv2.forward(h));
-        if let Some(x) = input {
-            let [_, _, d, h, w] = y.dims();
-            let x = center_crop3(x, [d, h, w]);
-            y = y + match &self.project {
-                Some(p) => p.forward(x),
-                None => x,
-            };
-        }
-        let y = self.act2.forward(y);
-        match &self.dropout {
-            Some(d) => d.forward(y),
-            None => y,
-        }
+    }
+    let y = act2.forward(y);
+    match dropout {
+        Some(d) => d.forward(y),
+        None => y,
     }
 }
 
 /// Two 3x3x3 convolutions `CIN -> COUT -> COUT` at any level.
 #[derive(Module, Debug)]
 pub struct DoubleConv3d<B: Backend, const CIN: usize, const COUT: usize> {
-    /// The layers.
-    pub body: Body3d<B>,
+    /// First convolution, `CIN -> COUT`.
+    pub conv1: Conv3d<B>,
+    /// Norm after the first convolution.
+    pub norm1: Option<Normalization<B>>,
+    /// First activation.
+    pub act1: Act<B>,
+    /// Second convolution, `COUT -> COUT`.
+    pub conv2: Conv3d<B>,
+    /// Norm after the second convolution.
+    pub norm2: Option<Normalization<B>>,
+    /// Second activation (after the residual sum).
+    pub act2: Act<B>,
+    /// The residual path, for residual blocks.
+    pub shortcut: Option<Shortcut3d<B>>,
+    /// Dropout on the block's output.
+    pub dropout: Option<Dropout>,
 }
 
 impl<B: Backend, const CIN: usize, const COUT: usize> DoubleConv3d<B, CIN, COUT> {
     /// Applies the block; the level is unchanged.
-    pub fn forward<L: Level>(&self, x: Feature3<B, CIN, L>) -> Feature3<B, COUT, L> {
-        Feature3::trusted(self.body.forward(x.into_tensor()))
+    pub fn forward<L: Level>(&self, x: Feature3d<B, CIN, L>) -> Feature3d<B, COUT, L> {
+        Feature3d::trusted(run3d(
+            &self.conv1,
+            &self.norm1,
+            &self.act1,
+            &self.conv2,
+            &self.norm2,
+            &self.act2,
+            &self.shortcut,
+            &self.dropout,
+            x.into_tensor(),
+        ))
     }
 }
 
-/// A [`DoubleConv3d`] that accepts only a [`Concat3`] of an up-sampled map and a skip.
+/// A [`DoubleConv3d`] that accepts only a [`Concat3d`] of an up-sampled map and a skip.
 #[derive(Module, Debug)]
 pub struct MergeConv3d<B: Backend, const UP: usize, const SKIP: usize, const COUT: usize> {
-    /// The layers.
-    pub body: Body3d<B>,
+    /// First convolution, `UP + SKIP -> COUT`.
+    pub conv1: Conv3d<B>,
+    /// Norm after the first convolution.
+    pub norm1: Option<Normalization<B>>,
+    /// First activation.
+    pub act1: Act<B>,
+    /// Second convolution, `COUT -> COUT`.
+    pub conv2: Conv3d<B>,
+    /// Norm after the second convolution.
+    pub norm2: Option<Normalization<B>>,
+    /// Second activation (after the residual sum).
+    pub act2: Act<B>,
+    /// The residual path, for residual blocks.
+    pub shortcut: Option<Shortcut3d<B>>,
+    /// Dropout on the block's output.
+    pub dropout: Option<Dropout>,
 }
 
 impl<B: Backend, const UP: usize, const SKIP: usize, const COUT: usize>
     MergeConv3d<B, UP, SKIP, COUT>
 {
     /// Applies the block to the concatenation.
-    pub fn forward<L: Level>(&self, x: Concat3<B, UP, SKIP, L>) -> Feature3<B, COUT, L> {
-        Feature3::trusted(self.body.forward(x.into_tensor()))
+    pub fn forward<L: Level>(&self, x: Concat3d<B, UP, SKIP, L>) -> Feature3d<B, COUT, L> {
+        Feature3d::trusted(run3d(
+            &self.conv1,
+            &self.norm1,
+            &self.act1,
+            &self.conv2,
+            &self.norm2,
+            &self.act2,
+            &self.shortcut,
+            &self.dropout,
+            x.into_tensor(),
+        ))
     }
 }
 
@@ -243,11 +305,130 @@ impl<B: Backend, const CIN: usize, const COUT: usize> DownBlock3d<B, CIN, COUT> 
     /// Returns `(skip, pooled)`.
     pub fn forward<L: Level>(
         &self,
-        x: Feature3<B, CIN, L>,
-    ) -> (Feature3<B, COUT, L>, Feature3<B, COUT, Down<L>>) {
+        x: Feature3d<B, CIN, L>,
+    ) -> (Feature3d<B, COUT, L>, Feature3d<B, COUT, Down<L>>) {
         let skip = self.conv.forward(x);
-        let pooled = Feature3::trusted(max_pool3d_2x(skip.tensor().clone()));
+        let pooled = Feature3d::trusted(max_pool3d_2x(skip.tensor().clone()));
         (skip, pooled)
+    }
+}
+
+/// Linear 2x up-sampling along `axis` (align_corners false, as PyTorch): each output pair
+/// weighs the nearer input 3/4 and its neighbour (clamped at the border) 1/4.
+fn linear_2x_along<B: Backend>(x: Tensor<B, 5>, axis: usize) -> Tensor<B, 5> {
+    let n = x.dims()[axis];
+    let (before, after) = if n == 1 {
+        (x.clone(), x.clone())
+    } else {
+        (
+            Tensor::cat(
+                vec![
+                    x.clone().narrow(axis, 0, 1),
+                    x.clone().narrow(axis, 0, n - 1),
+                ],
+                axis,
+            ),
+            Tensor::cat(
+                vec![
+                    x.clone().narrow(axis, 1, n - 1),
+                    x.clone().narrow(axis, n - 1, 1),
+                ],
+                axis,
+            ),
+        )
+    };
+    let even = x.clone().mul_scalar(0.75) + before.mul_scalar(0.25);
+    let odd = x.mul_scalar(0.75) + after.mul_scalar(0.25);
+    let mut dims = even.dims();
+    dims[axis] *= 2;
+    Tensor::stack::<6>(vec![even, odd], axis + 1).reshape(dims)
+}
+
+/// Trilinear 2x up-sampling of depth, height and width (PyTorch's
+/// `Upsample(scale_factor=2, mode="trilinear")`): linear along each axis in turn.
+pub fn upsample_trilinear3d_2x<B: Backend>(x: Tensor<B, 5>) -> Tensor<B, 5> {
+    (2..5).fold(x, linear_2x_along)
+}
+
+/// Sub-voxel shuffle: `[N, 8C, D, H, W] -> [N, C, 2D, 2H, 2W]`, channel `8c + 4i + 2j + k`
+/// going to offsets `(i, j, k)` (PyTorch's `PixelShuffle` ordering, one axis more).
+pub fn voxel_shuffle<B: Backend>(x: Tensor<B, 5>) -> Tensor<B, 5> {
+    let [n, c8, d, h, w] = x.dims();
+    let c = c8 / 8;
+    x.reshape([n * c, 2, 2, 2, d, h, w])
+        .permute([0, 4, 1, 5, 2, 6, 3])
+        .reshape([n, c, 2 * d, 2 * h, 2 * w])
+}
+
+/// Configuration of [`UpSample3d`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpSample3dConfig {
+    /// The up-sampling method.
+    pub mode: UpMode,
+}
+
+impl UpSample3dConfig {
+    /// A configuration with the given method.
+    pub fn new(mode: UpMode) -> Self {
+        Self { mode }
+    }
+
+    /// An [`UpSample3d`] taking `CIN` channels to `COUT` (equal for the `*_concat` modes,
+    /// which the type of [`UpBlock3d`] ensures).
+    pub fn init<B: Backend, const CIN: usize, const COUT: usize>(
+        &self,
+        device: &B::Device,
+    ) -> UpSample3d<B, CIN, COUT> {
+        let mode = self.mode;
+        UpSample3d {
+            transposed: (mode == UpMode::Transposed).then(|| {
+                ConvTranspose3dConfig::new([CIN, COUT], [2, 2, 2])
+                    .with_stride([2, 2, 2])
+                    .init(device)
+            }),
+            project: matches!(mode, UpMode::Bilinear | UpMode::Nearest)
+                .then(|| conv3(CIN, COUT, 1, PaddingKind::Valid, true, device)),
+            subpixel: (mode == UpMode::PixelShuffle)
+                .then(|| conv3(CIN, 8 * COUT, 3, PaddingKind::Same, true, device)),
+            linear: matches!(mode, UpMode::Bilinear | UpMode::BilinearConcat),
+        }
+    }
+}
+
+/// 2x up-sampling of a volume from level `Down<L>` to `L`, `CIN -> COUT` channels; the 2D
+/// [`UpSample`](super::UpSample)'s field names.
+#[derive(Module, Debug)]
+pub struct UpSample3d<B: Backend, const CIN: usize, const COUT: usize> {
+    /// Set for [`UpMode::Transposed`].
+    pub transposed: Option<ConvTranspose3d<B>>,
+    /// The 1x1x1 convolution after interpolation ([`UpMode::Bilinear`], [`UpMode::Nearest`]).
+    pub project: Option<Conv3d<B>>,
+    /// The 3x3x3 convolution before the voxel shuffle ([`UpMode::PixelShuffle`]).
+    pub subpixel: Option<Conv3d<B>>,
+    /// Whether interpolation is trilinear rather than nearest.
+    pub linear: bool,
+}
+
+impl<B: Backend, const CIN: usize, const COUT: usize> UpSample3d<B, CIN, COUT> {
+    /// Doubles D, H and W and maps `CIN` to `COUT` channels.
+    pub fn forward<L: Level>(&self, x: Feature3d<B, CIN, Down<L>>) -> Feature3d<B, COUT, L> {
+        let x = x.into_tensor();
+        let x = match (&self.transposed, &self.subpixel) {
+            (Some(t), _) => t.forward(x),
+            (None, Some(s)) => voxel_shuffle(s.forward(x)),
+            (None, None) => {
+                let x = if self.linear {
+                    upsample_trilinear3d_2x(x)
+                } else {
+                    upsample_nearest3d_2x(x)
+                };
+                match &self.project {
+                    Some(p) => p.forward(x),
+                    None => x,
+                }
+            }
+        };
+        Feature3d::trusted(x)
     }
 }
 
@@ -255,14 +436,14 @@ impl<B: Backend, const CIN: usize, const COUT: usize> DownBlock3d<B, CIN, COUT> 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct UpBlock3dConfig {
     /// The up-sampling method.
-    pub mode: UpMode3d,
+    pub mode: UpMode,
     /// Options of the DoubleConv.
     pub options: BlockOptions,
 }
 
 impl UpBlock3dConfig {
     /// A configuration with the given up-sampling and options.
-    pub fn new(mode: UpMode3d, options: impl Into<BlockOptions>) -> Self {
+    pub fn new(mode: UpMode, options: impl Into<BlockOptions>) -> Self {
         Self {
             mode,
             options: options.into(),
@@ -281,20 +462,14 @@ impl UpBlock3dConfig {
         device: &B::Device,
     ) -> UpBlock3d<B, CDEEP, UP, SKIP, COUT> {
         UpBlock3d {
-            transposed: (self.mode == UpMode3d::Transposed).then(|| {
-                ConvTranspose3dConfig::new([CDEEP, UP], [2, 2, 2])
-                    .with_stride([2, 2, 2])
-                    .init(device)
-            }),
-            project: (self.mode == UpMode3d::Nearest)
-                .then(|| conv3(CDEEP, UP, 1, PaddingKind::Valid, true, device)),
+            up: UpSample3dConfig::new(self.mode).init(device),
             conv: DoubleConv3dConfig::new(self.options).init_merge(device),
         }
     }
 }
 
 /// One 3D decoder level: 2x up-sampling `CDEEP -> UP` channels, concatenation with a
-/// `SKIP`-channel skip, DoubleConv3d to `COUT`.
+/// `SKIP`-channel skip (center-cropped), DoubleConv3d to `COUT`.
 #[derive(Module, Debug)]
 pub struct UpBlock3d<
     B: Backend,
@@ -303,10 +478,8 @@ pub struct UpBlock3d<
     const SKIP: usize,
     const COUT: usize,
 > {
-    /// Set for [`UpMode3d::Transposed`].
-    pub transposed: Option<ConvTranspose3d<B>>,
-    /// The 1x1x1 convolution after nearest interpolation ([`UpMode3d::Nearest`]).
-    pub project: Option<Conv3d<B>>,
+    /// The 2x up-sampling.
+    pub up: UpSample3d<B, CDEEP, UP>,
     /// The two 3x3x3 convolutions over the concatenation.
     pub conv: MergeConv3d<B, UP, SKIP, COUT>,
 }
@@ -317,17 +490,10 @@ impl<B: Backend, const CDEEP: usize, const UP: usize, const SKIP: usize, const C
     /// Up-samples `x`, concatenates `[up, skip]` (skip center-cropped), convolves.
     pub fn forward<L: Level>(
         &self,
-        x: Feature3<B, CDEEP, Down<L>>,
-        skip: Feature3<B, SKIP, L>,
-    ) -> Feature3<B, COUT, L> {
-        let x = x.into_tensor();
-        let up = match (&self.transposed, &self.project) {
-            (Some(t), _) => t.forward(x),
-            (None, Some(p)) => p.forward(upsample_nearest3d_2x(x)),
-            (None, None) => upsample_nearest3d_2x(x),
-        };
-        self.conv
-            .forward(Concat3::new(Feature3::<B, UP, L>::trusted(up), skip))
+        x: Feature3d<B, CDEEP, Down<L>>,
+        skip: Feature3d<B, SKIP, L>,
+    ) -> Feature3d<B, COUT, L> {
+        self.conv.forward(Concat3d::new(self.up.forward(x), skip))
     }
 }
 
@@ -361,7 +527,85 @@ impl Head3dConfig {
 
 impl<B: Backend, const CIN: usize, const CLASSES: usize> Head3d<B, CIN, CLASSES> {
     /// Per-voxel logits.
-    pub fn forward<L: Level>(&self, x: Feature3<B, CIN, L>) -> Feature3<B, CLASSES, L> {
-        Feature3::trusted(self.conv.forward(x.into_tensor()))
+    pub fn forward<L: Level>(&self, x: Feature3d<B, CIN, L>) -> Feature3d<B, CLASSES, L> {
+        Feature3d::trusted(self.conv.forward(x.into_tensor()))
+    }
+}
+
+#[cfg(all(test, feature = "cpu"))]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode};
+    use burn::tensor::{Distribution, TensorData};
+    use unet_vocab::{params, ActKind, NormKind};
+
+    type B = Flex;
+
+    #[test]
+    fn blocks_allocate_the_vocabulary_count_in_3d() {
+        let device = Default::default();
+        let base = BlockOptions::new(PaddingKind::Same);
+        for o in [
+            base,
+            BlockOptions {
+                norm: NormKind::Group(2),
+                act: ActKind::PRelu,
+                residual: true,
+                ..base
+            },
+        ] {
+            let block: DoubleConv3d<B, 2, 4> = DoubleConv3dConfig::new(o).init(&device);
+            assert_eq!(
+                Some(block.num_params()),
+                params::double_conv(&o, 2, 4, 3),
+                "{o:?}"
+            );
+        }
+        for mode in [
+            UpMode::Transposed,
+            UpMode::Bilinear,
+            UpMode::Nearest,
+            UpMode::PixelShuffle,
+        ] {
+            let up: UpSample3d<B, 8, 4> = UpSample3dConfig::new(mode).init(&device);
+            assert_eq!(Some(up.num_params()), params::up(mode, 8, 4, 3), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn trilinear_of_a_single_slice_is_bilinear_on_each_output_slice() {
+        let device = Default::default();
+        let image = Tensor::<B, 4>::random([1, 2, 4, 5], Distribution::Normal(0.0, 1.0), &device);
+        let bilinear = Interpolate2dConfig::new()
+            .with_scale_factor(Some([2.0, 2.0]))
+            .with_mode(InterpolateMode::Linear)
+            .with_align_corners(false)
+            .init()
+            .forward(image.clone());
+        let volume = upsample_trilinear3d_2x(image.unsqueeze_dim::<5>(2));
+        assert_eq!(volume.dims(), [1, 2, 2, 8, 10]);
+        for slice in 0..2 {
+            let got = volume.clone().narrow(2, slice, 1).squeeze_dim::<4>(2);
+            let diff = (got - bilinear.clone()).abs().max().into_scalar();
+            assert!(diff < 1e-5, "slice {slice}: {diff}");
+        }
+    }
+
+    #[test]
+    fn voxel_shuffle_sends_channel_8c_4i_2j_k_to_offset_i_j_k() {
+        let device = Default::default();
+        let x = Tensor::<B, 1, burn::tensor::Int>::arange(0..8, &device)
+            .float()
+            .reshape([1, 8, 1, 1, 1]);
+        let y = voxel_shuffle(x);
+        assert_eq!(y.dims(), [1, 1, 2, 2, 2]);
+        let values = y.into_data().convert::<f32>().to_vec::<f32>().unwrap();
+        assert_eq!(
+            values,
+            TensorData::from([0.0f32, 1., 2., 3., 4., 5., 6., 7.])
+                .to_vec::<f32>()
+                .unwrap()
+        );
     }
 }

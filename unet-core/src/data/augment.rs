@@ -84,9 +84,11 @@ impl Augment {
 
 /// The central `size` x `size` window of `sample` (mirror-padded where the sample is smaller).
 ///
+/// Sample-level; the tensor-level crop of a feature map is `unet::center_crop`.
+///
 /// # Panics
 /// If `size` is 0.
-pub fn center_crop(sample: &Sample, size: usize) -> Sample {
+pub fn center_crop_sample(sample: &Sample, size: usize) -> Sample {
     assert!(size > 0, "crop size must be positive");
     let top = centred_offset(sample.image.height, size);
     let left = centred_offset(sample.image.width, size);
@@ -358,13 +360,13 @@ mod tests {
     }
 
     #[test]
-    fn center_crop_takes_the_middle_and_mirror_pads_small_images() {
+    fn center_crop_sample_takes_the_middle_and_mirror_pads_small_images() {
         let s = numbered(4, 4);
-        assert_eq!(rows(&center_crop(&s, 2)), [[5, 6], [9, 10]]);
+        assert_eq!(rows(&center_crop_sample(&s, 2)), [[5, 6], [9, 10]]);
         let small = numbered(2, 2);
         // 2x2 -> 4x4: one mirrored row/column before, one after.
         assert_eq!(
-            rows(&center_crop(&small, 4)),
+            rows(&center_crop_sample(&small, 4)),
             [[3, 2, 3, 2], [1, 0, 1, 0], [3, 2, 3, 2], [1, 0, 1, 0]]
         );
     }

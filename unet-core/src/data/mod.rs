@@ -17,7 +17,7 @@ pub mod folder;
 pub mod split;
 pub mod synthetic;
 
-pub use augment::{center_crop, Augment, Elastic};
+pub use augment::{center_crop_sample, Augment, Elastic};
 pub use batch::{to_batch, Batch};
 pub use error::DataError;
 pub use folder::{list_images, load_folder, load_image, load_mask, MaskMode};

@@ -193,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn different_seeds_give_different_samples() {
+    fn a_different_seed_gives_different_samples() {
         assert_ne!(generate(1, 2, 32, 1), generate(2, 2, 32, 1));
         let s = generate(1, 2, 32, 1);
         assert_ne!(s[0].image, s[1].image);

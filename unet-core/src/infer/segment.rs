@@ -11,7 +11,7 @@ use crate::network::Network;
 /// A tile size for `N` near `wanted` output pixels: the input side must fit the network, and
 /// its output side is `input - N::MARGIN`.
 pub fn default_tile<B: Backend, N: Network<B>>(wanted: usize) -> usize {
-    if let Some([h, _]) = N::INPUT {
+    if let Some(&[h, ..]) = N::INPUT {
         return h;
     }
     N::fitting_size(wanted + N::MARGIN)

@@ -547,7 +547,7 @@ fn validation_set<B: AutodiffBackend, N: TrainableNetwork<B>>(
     } else {
         valid
             .iter()
-            .map(|s| crate::data::center_crop(s, crop))
+            .map(|s| crate::data::center_crop_sample(s, crop))
             .collect()
     }
 }

@@ -14,12 +14,63 @@ pub struct Header {
     pub name: Ident,
 }
 
+impl Header {
+    /// The `unet` crate's path (from `#[unet(crate = path)]`, else `::unet`) and the other
+    /// attributes, which go on the network's struct.
+    pub fn unet_attrs(&self) -> (syn::Result<syn::Path>, Vec<Attribute>) {
+        let mut krate: syn::Result<syn::Path> = Ok(syn::parse_quote!(::unet));
+        let mut rest = Vec::new();
+        for attr in &self.attrs {
+            if !attr.path().is_ident("unet") {
+                rest.push(attr.clone());
+                continue;
+            }
+            krate = attr
+                .parse_args_with(|input: ParseStream| {
+                    input.parse::<Token![crate]>()?;
+                    input.parse::<Token![=]>()?;
+                    // serde's string form too: `crate = "my::unet"`.
+                    let path: syn::Path = if input.peek(syn::LitStr) {
+                        input.parse::<syn::LitStr>()?.parse()?
+                    } else {
+                        input.parse()?
+                    };
+                    input.parse::<Option<Token![,]>>()?;
+                    Ok(path)
+                })
+                .map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected `#[unet(crate = path)]`, the path the `unet` crate is reached by",
+                    )
+                });
+        }
+        (krate, rest)
+    }
+}
+
 /// The whole invocation.
 pub struct Input {
     pub header: Header,
     pub entries: Vec<Entry>,
     /// Span of the `<...>` list, for errors about the invocation as a whole.
     pub list_span: Span,
+}
+
+impl Input {
+    /// The `dims` the invocation gives, if it is a plain `2` or `3` (else 2): what the
+    /// fallback after an error declares its methods for.
+    pub fn declared_dims(&self) -> usize {
+        self.entries
+            .iter()
+            .find(|e| e.key == "dims")
+            .and_then(|e| match &e.value {
+                Value::Int { lit, .. } => lit.base10_parse::<usize>().ok(),
+                _ => None,
+            })
+            .filter(|d| *d == 3)
+            .unwrap_or(2)
+    }
 }
 
 /// One `key: value`.

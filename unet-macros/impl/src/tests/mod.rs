@@ -9,7 +9,7 @@ mod props;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
-use crate::expand::expand;
+use crate::expand;
 
 /// Expands `src` (which must lex) and returns the output tokens.
 fn expand_src(src: &str) -> TokenStream {

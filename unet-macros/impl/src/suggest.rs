@@ -37,6 +37,15 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// "`a`, `b`, `c`": candidates as the messages list them.
+pub fn listed(candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// ": did you mean `x`?" or nothing.
 pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
     match closest(word, candidates) {

@@ -3,7 +3,7 @@
 use quote::quote;
 
 use super::{assert_declares, expand_src, expect_ok};
-use crate::expand::expand;
+use crate::expand;
 
 #[test]
 fn classic_cellnet_has_the_pytorch_parameter_count() {
@@ -263,9 +263,14 @@ fn concat_up_modes_feed_the_deep_width_into_the_decoder_conv() {
 fn every_network_gets_the_pytorch_methods_of_the_interop_feature() {
     // The methods exist only when `unet` is built with `interop`, which the expansion cannot
     // see: it calls the crate's macro, which expands to them or to nothing.
+    let volume = expect_ok("pub Net<depth: 2, base: 8, dims: 3>");
+    assert!(
+        volume.contains(":: unet :: __interop_methods ! { Net , 5 }"),
+        "{volume}"
+    );
     let out = expect_ok("pub Net<depth: 2, base: 8>");
     assert!(
-        out.contains(":: unet :: __interop_methods ! { Net }"),
+        out.contains(":: unet :: __interop_methods ! { Net , 4 }"),
         "expected the interop methods' macro in:\n{out}"
     );
 }

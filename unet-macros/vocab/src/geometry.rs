@@ -1,8 +1,7 @@
-//! Spatial arithmetic of a U-Net, with no dependencies.
+//! Spatial arithmetic of a U-Net: which input sizes a network takes and what comes out.
 //!
-//! This one file is compiled into both `unet-core` (run-time checks) and `unet-macros`
-//! (expansion-time checks, through `#[path]`), so the two can never disagree about which
-//! input sizes a network takes.
+//! `unet-macros` checks declared inputs with it at expansion and `unet-core` checks tensors
+//! with it at run time, so the two can never disagree.
 
 /// How the 3x3 convolutions treat borders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -623,7 +623,7 @@ fn booleans_and_attention_list_their_words() {
 }
 
 #[test]
-fn dims_three_takes_a_volume_input_and_refuses_2d_only_keys() {
+fn dims_three_takes_a_volume_input_and_says_why_a_key_has_no_3d_form() {
     let text = expect_ok("Net<depth: 2, base: 8, dims: 3, input: (16, 32, 32)>");
     assert!(text.contains("DownBlock3d"), "{text}");
     assert!(
@@ -637,13 +637,26 @@ fn dims_three_takes_a_volume_input_and_refuses_2d_only_keys() {
     );
     let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3, input: (16, 30, 32)>");
     assert_one_error(&errors, &["input height 30 is not divisible by 2^2 = 4"]);
-    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3, up: bilinear>");
-    assert_one_error(&errors, &["`up: bilinear` is 2D only; with `dims: 3` use `transposed`, `nearest` or `nearest_concat`"]);
-    for key in ["attention: gate", "deep_supervision: 1", "pad_input: true"] {
+    let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 3, up: pixelshuffle>");
+    assert_one_error(
+        &errors,
+        &["`up: pixelshuffle` has no 3D form: PyTorch has no 3D pixel shuffle"],
+    );
+    for key in ["attention: gate", "pad_input: true"] {
         let src = format!("Net<depth: 2, base: 8, dims: 3, {key}>");
         let (errors, _) = expect_errors(&src);
         let name = key.split(':').next().unwrap();
-        assert_one_error(&errors, &[&format!("`{name}` is 2D only")]);
+        assert_one_error(&errors, &[&format!("`{name}"), "is 2D only for now"]);
+    }
+    // What the 3D blocks have: every other up mode, deep supervision.
+    for key in [
+        "up: bilinear",
+        "up: bilinear_concat",
+        "up: nearest_concat",
+        "deep_supervision: 1",
+    ] {
+        let text = expect_ok(&format!("Net<depth: 2, base: 8, dims: 3, {key}>"));
+        assert!(text.contains("UpBlock3d"), "{text}");
     }
     let (errors, _) = expect_errors("Net<depth: 2, base: 8, dims: 4>");
     assert_one_error(&errors, &["`dims` must be between 2 and 3"]);

@@ -1,0 +1,529 @@
+//! The validated plan: every number the expansion writes, computed once, overflow-checked,
+//! from `unet-vocab`'s options and parameter formulas.
+
+use syn::ext::IdentExt;
+use syn::{Attribute, Ident, Visibility};
+use unet_vocab::{
+    kernel, params, ActKind, Attention, BlockOptions, NormKind, PaddingKind, UpMode, Word,
+};
+
+use crate::ast::Header;
+
+/// The block options and decoder extras of a configuration; `Default` is the classic U-Net.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Options {
+    pub norm: NormKind,
+    pub act: ActKind,
+    pub residual: bool,
+    /// Dropout on the bottleneck's output (the paper's "end of the contracting path").
+    pub dropout_bottleneck: f64,
+    /// Dropout at the end of every other DoubleConv.
+    pub dropout_blocks: f64,
+    pub attention: Attention,
+    /// Extra 1x1 heads on decoder levels 1..=k.
+    pub deep_supervision: usize,
+    /// Reflect-pad any input to a multiple of 2^depth and crop the output back.
+    pub pad_input: bool,
+    /// Spatial dimensions: 2, or 3 for a volumetric U-Net.
+    pub dims: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            norm: NormKind::None,
+            act: ActKind::Relu,
+            residual: false,
+            dropout_bottleneck: 0.0,
+            dropout_blocks: 0.0,
+            attention: Attention::None,
+            deep_supervision: 0,
+            pad_input: false,
+            dims: 2,
+        }
+    }
+}
+
+/// One line of the generated `summary()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub name: String,
+    pub kind: String,
+    pub channels: usize,
+    pub level: usize,
+    /// The output's spatial size, one entry per axis, for a declared input.
+    pub size: Option<Vec<usize>>,
+    pub params: usize,
+}
+
+/// The numbers of a configuration before the layer table is derived.
+pub struct Shape {
+    pub depth: usize,
+    pub channels: Vec<usize>,
+    pub in_channels: usize,
+    pub classes: usize,
+    pub up: UpMode,
+    pub padding: PaddingKind,
+    /// The declared spatial input size, one entry per axis.
+    pub input: Option<Vec<usize>>,
+    pub options: Options,
+}
+
+/// Everything the expansion needs, all checked.
+pub struct Plan {
+    /// The path generated code reaches the `unet` crate by (`::unet` unless re-exported).
+    pub krate: syn::Path,
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub shape: Shape,
+    pub rows: Vec<Row>,
+    pub params: usize,
+}
+
+impl std::ops::Deref for Plan {
+    type Target = Shape;
+
+    fn deref(&self) -> &Shape {
+        &self.shape
+    }
+}
+
+/// Output size of each stage along one axis; only called for inputs that fit.
+struct Trace {
+    /// After the two convs of encoder level k.
+    enc: Vec<usize>,
+    /// After the bottleneck.
+    bottom: usize,
+    /// After the up-sampling of decoder level k (index = level).
+    up: Vec<usize>,
+    /// After the two convs of decoder level k (index = level).
+    dec: Vec<usize>,
+}
+
+fn trace(depth: usize, padding: PaddingKind, input: usize) -> Trace {
+    let loss = if padding == PaddingKind::Valid { 4 } else { 0 };
+    let mut enc = Vec::with_capacity(depth);
+    let mut s = input;
+    for _ in 0..depth {
+        let c = s.saturating_sub(loss);
+        enc.push(c);
+        s = c / 2;
+    }
+    let bottom = s.saturating_sub(loss);
+    let (mut up, mut dec) = (vec![0; depth], vec![0; depth]);
+    let mut x = bottom;
+    for level in (0..depth).rev() {
+        up[level] = x * 2;
+        dec[level] = (x * 2).saturating_sub(loss);
+        x = dec[level];
+    }
+    Trace {
+        enc,
+        bottom,
+        up,
+        dec,
+    }
+}
+
+impl Shape {
+    /// The options of every DoubleConv but the bottleneck's.
+    pub fn block_options(&self) -> BlockOptions {
+        self.block_options_with(self.options.dropout_blocks)
+    }
+
+    /// The options of the bottleneck's DoubleConv.
+    pub fn bottleneck_options(&self) -> BlockOptions {
+        self.block_options_with(self.options.dropout_bottleneck)
+    }
+
+    fn block_options_with(&self, dropout: f64) -> BlockOptions {
+        let o = &self.options;
+        BlockOptions {
+            padding: self.padding,
+            norm: o.norm,
+            act: o.act,
+            residual: o.residual,
+            dropout,
+        }
+    }
+
+    /// The input width of encoder level `k`.
+    pub fn encoder_input(&self, k: usize) -> usize {
+        if k == 0 {
+            self.in_channels
+        } else {
+            self.channels[k - 1]
+        }
+    }
+
+    /// Channels out of the up-sampling of decoder level `level`.
+    pub fn up_channels(&self, level: usize) -> usize {
+        self.up
+            .channels(self.channels[level + 1], self.channels[level])
+    }
+
+    /// The output size along each axis for the declared input (cropped back with `pad_input`).
+    pub fn output(&self) -> Option<Vec<usize>> {
+        let out = |s: usize| match self.options.pad_input {
+            true => s,
+            false => unet_vocab::geometry::output_size(self.depth, self.padding, s).unwrap_or(0),
+        };
+        self.input
+            .as_ref()
+            .map(|sizes| sizes.iter().map(|&s| out(s)).collect())
+    }
+
+    /// Pixels lost between input and output along each axis.
+    pub fn margin(&self) -> usize {
+        match self.padding {
+            PaddingKind::Same => 0,
+            PaddingKind::Valid => unet_vocab::geometry::valid_margin(self.depth),
+        }
+    }
+}
+
+/// The layer table and parameter total, or `None` if a count overflows `usize`.
+pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
+    let (depth, ch, o) = (shape.depth, &shape.channels, &shape.options);
+    let dims = o.dims;
+    let multiple = 1usize << depth;
+    let padded = |s: usize| {
+        if o.pad_input {
+            s.div_ceil(multiple) * multiple
+        } else {
+            s
+        }
+    };
+    let traces: Option<Vec<Trace>> = shape.input.as_ref().map(|sizes| {
+        sizes
+            .iter()
+            .map(|&s| trace(depth, shape.padding, padded(s)))
+            .collect()
+    });
+    let size = |f: &dyn Fn(&Trace) -> usize| traces.as_ref().map(|t| t.iter().map(f).collect());
+    let (block, bottleneck) = (shape.block_options(), shape.bottleneck_options());
+    let mut rows = Vec::new();
+    let mut row = |name: String, kind: String, channels, level, size, params| {
+        rows.push(Row {
+            name,
+            kind,
+            channels,
+            level,
+            size,
+            params,
+        })
+    };
+    if o.pad_input {
+        let size = shape
+            .input
+            .as_ref()
+            .map(|s| s.iter().map(|&s| padded(s)).collect());
+        let kind = format!("Reflect pad to a multiple of {multiple}");
+        row("pad".into(), kind, shape.in_channels, 0, size, 0);
+    }
+    for k in 0..depth {
+        let params = params::double_conv(&block, shape.encoder_input(k), ch[k], dims)?;
+        let name = format!("encoder.down{}", k + 1);
+        row(
+            format!("{name}.conv"),
+            block.describe(dims),
+            ch[k],
+            k,
+            size(&|t| t.enc[k]),
+            params,
+        );
+        let pool = format!("MaxPool {}", kernel(2, dims));
+        row(
+            format!("{name}.pool"),
+            pool,
+            ch[k],
+            k + 1,
+            size(&|t| t.enc[k] / 2),
+            0,
+        );
+    }
+    let params = params::double_conv(&bottleneck, ch[depth - 1], ch[depth], dims)?;
+    let kind = bottleneck.describe(dims);
+    row(
+        "encoder.bottleneck".into(),
+        kind,
+        ch[depth],
+        depth,
+        size(&|t| t.bottom),
+        params,
+    );
+    let one = kernel(1, dims);
+    for i in 1..=depth {
+        let level = depth - i;
+        let (deep, out, up) = (ch[level + 1], ch[level], shape.up_channels(level));
+        let merged = up.checked_add(out)?;
+        let at_up = size(&|t| t.up[level]);
+        let params = params::up(shape.up, deep, out, dims)?;
+        row(
+            format!("decoder.up{i}.up"),
+            shape.up.describe(dims),
+            up,
+            level,
+            at_up.clone(),
+            params,
+        );
+        if o.attention == Attention::Gate {
+            let kind = format!("Attention gate (3x Conv {one})");
+            let params = params::attention(o.attention, up, out)?;
+            row(
+                format!("decoder.up{i}.gate"),
+                kind,
+                out,
+                level,
+                at_up.clone(),
+                params,
+            );
+        }
+        row(
+            format!("decoder.up{i}.concat"),
+            "Concat [up, skip]".into(),
+            merged,
+            level,
+            at_up,
+            0,
+        );
+        let at_dec = size(&|t| t.dec[level]);
+        let params = params::double_conv(&block, merged, out, dims)?;
+        row(
+            format!("decoder.up{i}.conv"),
+            block.describe(dims),
+            out,
+            level,
+            at_dec.clone(),
+            params,
+        );
+        if o.attention == Attention::Scse {
+            let kind = format!("scSE (3x Conv {one})");
+            let params = params::attention(o.attention, up, out)?;
+            row(
+                format!("decoder.up{i}.scse"),
+                kind,
+                out,
+                level,
+                at_dec.clone(),
+                params,
+            );
+        }
+        if (1..=o.deep_supervision).contains(&level) {
+            let kind = format!("Conv {one} (deep supervision logits)");
+            let params = params::head(out, shape.classes)?;
+            row(
+                format!("decoder.aux{level}"),
+                kind,
+                shape.classes,
+                level,
+                at_dec,
+                params,
+            );
+        }
+    }
+    let params = params::head(ch[0], shape.classes)?;
+    let kind = format!("Conv {one} (logits)");
+    row(
+        "decoder.out".into(),
+        kind,
+        shape.classes,
+        0,
+        size(&|t| t.dec[0]),
+        params,
+    );
+    if o.pad_input {
+        let kind = "Crop back to the input size".to_string();
+        row(
+            "crop".into(),
+            kind,
+            shape.classes,
+            0,
+            shape.input.clone(),
+            0,
+        );
+    }
+    let total = rows
+        .iter()
+        .try_fold(0usize, |acc, r| acc.checked_add(r.params))?;
+    Some((rows, total))
+}
+
+impl Plan {
+    /// The plan of a checked shape, or `None` if its parameter count overflows.
+    pub fn new(
+        header: &Header,
+        krate: syn::Path,
+        attrs: Vec<Attribute>,
+        shape: Shape,
+    ) -> Option<Self> {
+        let (rows, params) = layers(&shape)?;
+        Some(Plan {
+            krate,
+            attrs,
+            vis: header.vis.clone(),
+            name: header.name.clone(),
+            shape,
+            rows,
+            params,
+        })
+    }
+
+    /// The network's name as text (without `r#`).
+    pub fn name_text(&self) -> String {
+        self.name.unraw().to_string()
+    }
+
+    /// The one-line configuration shown at the top of `summary()`.
+    pub fn config_line(&self) -> String {
+        let mut line = format!(
+            "{}U-Net depth {}, channels {:?}, up {}, padding {}, in_channels {}, classes {}",
+            if self.options.dims == 3 { "3D " } else { "" },
+            self.depth,
+            self.channels,
+            self.up.name(),
+            self.padding.name(),
+            self.in_channels,
+            self.classes
+        );
+        if let Some(sizes) = &self.input {
+            let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+            line.push_str(&format!(", input {}", sizes.join("x")));
+        }
+        let o = &self.options;
+        if let Some(norm) = o.norm.pytorch_name(o.dims) {
+            line.push_str(&format!(", norm {norm}"));
+        }
+        if o.act != Options::default().act {
+            line.push_str(&format!(", act {}", o.act.pytorch_name()));
+        }
+        if o.residual {
+            line.push_str(", residual");
+        }
+        if o.dropout_bottleneck > 0.0 {
+            line.push_str(&format!(", dropout {} (bottleneck)", o.dropout_bottleneck));
+        }
+        if o.dropout_blocks > 0.0 {
+            line.push_str(&format!(", dropout {} (blocks)", o.dropout_blocks));
+        }
+        match o.attention {
+            Attention::None => {}
+            Attention::Gate => line.push_str(", attention gates"),
+            Attention::Scse => line.push_str(", scSE"),
+        }
+        if o.deep_supervision > 0 {
+            line.push_str(&format!(", deep supervision {}", o.deep_supervision));
+        }
+        if o.pad_input {
+            line.push_str(", pad_input");
+        }
+        line
+    }
+
+    /// One line for listings (`unet models`): the configuration in the words of the keys.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "depth {}, base {}, {}, {} padding, {} in, {} class{}",
+            self.depth,
+            self.channels[0],
+            self.up.name(),
+            self.padding.name(),
+            self.in_channels,
+            self.classes,
+            if self.classes == 1 { "" } else { "es" }
+        );
+        if self.options.norm != NormKind::None {
+            text.push_str(&format!(", {} norm", self.options.norm.name()));
+        }
+        if self.options.dims == 3 {
+            text.push_str(", 3D");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classic() -> Shape {
+        Shape {
+            depth: 4,
+            channels: vec![64, 128, 256, 512, 1024],
+            in_channels: 1,
+            classes: 1,
+            up: UpMode::Transposed,
+            padding: PaddingKind::Same,
+            input: None,
+            options: Options::default(),
+        }
+    }
+
+    #[test]
+    fn classic_unet_has_the_pytorch_parameter_count() {
+        let (_, total) = layers(&classic()).unwrap();
+        assert_eq!(total, 31_030_593);
+    }
+
+    #[test]
+    fn paper_sizes_run_572_to_388() {
+        let shape = Shape {
+            padding: PaddingKind::Valid,
+            classes: 2,
+            input: Some(vec![572, 572]),
+            ..classic()
+        };
+        let (rows, _) = layers(&shape).unwrap();
+        assert_eq!(rows[0].size, Some(vec![568, 568]));
+        assert_eq!(
+            rows.iter()
+                .find(|r| r.name == "encoder.bottleneck")
+                .unwrap()
+                .size,
+            Some(vec![28, 28])
+        );
+        assert_eq!(rows.last().unwrap().size, Some(vec![388, 388]));
+    }
+
+    #[test]
+    fn concat_modes_widen_the_decoder_conv_and_add_no_up_params() {
+        // The down/up layout's bilinear U-Net at depth 4, base 64: Upsample then concat 1024 + 512, etc.
+        let dc = |i: usize, o: usize| 9 * i * o + o + 9 * o * o + o;
+        for up in [UpMode::BilinearConcat, UpMode::NearestConcat] {
+            let (rows, total) = layers(&Shape { up, ..classic() }).unwrap();
+            let row = |name: &str| rows.iter().find(|r| r.name == name).unwrap().clone();
+            assert_eq!(
+                (row("decoder.up1.up").channels, row("decoder.up1.up").params),
+                (1024, 0)
+            );
+            assert_eq!(row("decoder.up1.concat").channels, 1536);
+            assert_eq!(row("decoder.up1.conv").params, dc(1536, 512));
+            assert_eq!(row("decoder.up4.concat").channels, 128 + 64);
+            let encoder = dc(1, 64) + dc(64, 128) + dc(128, 256) + dc(256, 512) + dc(512, 1024);
+            let decoder = dc(1536, 512) + dc(768, 256) + dc(384, 128) + dc(192, 64);
+            assert_eq!(total, encoder + decoder + 64 + 1);
+        }
+    }
+
+    #[test]
+    fn projecting_modes_keep_the_level_width_after_up_sampling() {
+        for up in [UpMode::Transposed, UpMode::Bilinear, UpMode::Nearest] {
+            let (rows, _) = layers(&Shape { up, ..classic() }).unwrap();
+            let concat = rows
+                .iter()
+                .find(|r| r.name == "decoder.up1.concat")
+                .unwrap();
+            assert_eq!(concat.channels, 1024, "{up:?}");
+        }
+    }
+
+    #[test]
+    fn overflowing_widths_are_reported_not_wrapped() {
+        let shape = Shape {
+            channels: vec![usize::MAX / 2; 5],
+            ..classic()
+        };
+        assert!(layers(&shape).is_none());
+    }
+}
