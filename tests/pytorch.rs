@@ -36,6 +36,13 @@ unet!(Shallower<depth: 1, base: 8, up: transposed>);
 // The concat modes elsewhere: valid padding, other widths.
 unet!(NearestConcatValid<depth: 3, base: 4, up: nearest_concat, padding: valid, in_channels: 3, classes: 2>);
 unet!(BilinearConcatOdd<depth: 2, channels: [3, 5, 7], up: bilinear_concat>);
+// Every norm, in 2D and 3D: their tensors save under PyTorch's names (`norm1.weight`, not
+// burn's `norm1.Instance.gamma`) and load back.
+unet!(InstanceNorm<depth: 2, base: 4, norm: instance, residual: true>);
+unet!(GroupNorm<depth: 2, base: 4, norm: group(2), act: prelu>);
+unet!(LayerNorm<depth: 2, base: 4, norm: layer, up: bilinear>);
+unet!(InstanceNorm3d<depth: 1, base: 4, norm: instance, dims: 3, up: bilinear>);
+unet!(BatchNorm3d<depth: 1, base: 4, norm: batch, dims: 3, classes: 2>);
 
 fn device() -> unet::burn::tensor::Device<B> {
     Default::default()
@@ -516,6 +523,42 @@ fn saved_projection_weights_load_back_to_the_same_outputs() {
     let a = net.forward(x.clone()).unwrap().into_data();
     let b = again.forward(x).unwrap().into_data();
     assert_eq!(a, b);
+}
+
+/// Saves a fresh `N`, loads the file back, and compares the outputs on `x`.
+fn save_load_keeps_the_outputs<N: Network<B, D>, const D: usize>(x: Tensor<B, D>, dir: &Path) {
+    let net = N::init(&device());
+    let path = dir.join(format!("{}.safetensors", N::NAME));
+    unet::interop::save_safetensors::<B, N, D>(&net, &path).unwrap();
+    let names = tensors(&path);
+    assert!(
+        names
+            .keys()
+            .all(|k| !k.contains("Instance") && !k.contains("Group") && !k.contains("Layer")),
+        "{}: {:?}",
+        N::NAME,
+        names.keys()
+    );
+    let back: N = unet::interop::load_pytorch::<B, N, D>(&path, &device()).unwrap();
+    let a = net.forward_checked(x.clone()).unwrap().into_data();
+    let b = back.forward_checked(x).unwrap().into_data();
+    assert_eq!(a, b, "{}", N::NAME);
+}
+
+#[test]
+fn every_norm_saves_under_pytorch_names_and_loads_back_in_2d_and_3d() {
+    let dir = scratch("norms");
+    let image = || Tensor::<B, 4>::random([2, 1, 8, 8], Distribution::Normal(0.0, 1.0), &device());
+    save_load_keeps_the_outputs::<InstanceNorm<B>, 4>(image(), &dir);
+    save_load_keeps_the_outputs::<GroupNorm<B>, 4>(image(), &dir);
+    save_load_keeps_the_outputs::<LayerNorm<B>, 4>(image(), &dir);
+    let volume =
+        || Tensor::<B, 5>::random([1, 1, 4, 4, 4], Distribution::Normal(0.0, 1.0), &device());
+    save_load_keeps_the_outputs::<InstanceNorm3d<B>, 5>(volume(), &dir);
+    save_load_keeps_the_outputs::<BatchNorm3d<B>, 5>(volume(), &dir);
+    assert!(
+        tensors(&dir.join("BatchNorm3d.safetensors")).contains_key("inc.double_conv.1.running_var")
+    );
 }
 
 fn unet_cli(args: &[&str]) -> Output {

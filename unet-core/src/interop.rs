@@ -603,6 +603,14 @@ fn tables(convention: Convention, depth: usize) -> (Table, Table) {
             })
             .collect()
     };
+    // burn names the tensors of a norm or activation through its enum variant
+    // (`norm1.Instance.beta`, `act1.PRelu.alpha`); PyTorch, and the loader
+    // (`skip_enum_variants`), without it.
+    let variant = (
+        r"\.(norm|act)([12])\.[A-Z][A-Za-z]*\.".to_string(),
+        ".$1$2.".to_string(),
+    );
+    let to_pytorch = std::iter::once(variant).chain(to_pytorch).collect();
     (compile(to_module), compile(to_pytorch))
 }
 

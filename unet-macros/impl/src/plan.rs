@@ -222,13 +222,13 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         let kind = format!("Reflect pad to a multiple of {multiple}");
         row("pad".into(), kind, shape.in_channels, 0, size, 0);
     }
-    for k in 0..depth {
-        let params = params::double_conv(&block, shape.encoder_input(k), ch[k], dims)?;
+    for (k, &width) in ch.iter().enumerate().take(depth) {
+        let params = params::double_conv(&block, shape.encoder_input(k), width, dims)?;
         let name = format!("encoder.down{}", k + 1);
         row(
             format!("{name}.conv"),
             block.describe(dims),
-            ch[k],
+            width,
             k,
             size(&|t| t.enc[k]),
             params,
@@ -237,7 +237,7 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
         row(
             format!("{name}.pool"),
             pool,
-            ch[k],
+            width,
             k + 1,
             size(&|t| t.enc[k] / 2),
             0,
