@@ -20,6 +20,34 @@ pub struct SummaryRow {
     pub params: usize,
 }
 
+impl SummaryRow {
+    /// A row with no declared size (the generated tables are lists of these).
+    pub const fn new(
+        name: &'static str,
+        kind: &'static str,
+        channels: usize,
+        level: usize,
+        params: usize,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            channels,
+            level,
+            size: None,
+            params,
+        }
+    }
+
+    /// The same row with its output size for the declared input.
+    pub const fn at(self, size: &'static [usize]) -> Self {
+        Self {
+            size: Some(size),
+            ..self
+        }
+    }
+}
+
 /// A network's layer table; its `Display` ends with the parameter total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Summary {

@@ -119,12 +119,10 @@ fn summary_body(g: &Gen) -> TokenStream {
     let k = &g.p.krate;
     let (name, config, dims) = (g.plan.name_text(), g.plan.config_line(), g.p.dims_lit());
     let rows = g.plan.rows.iter().map(|r| {
-        let (name, kind, channels, level, params) = (&r.name, &r.kind, r.channels, r.level, r.params);
-        let size = match &r.size {
-            Some(s) => quote!(::core::option::Option::Some(&[#(#s),*])),
-            None => quote!(::core::option::Option::None),
-        };
-        quote!(#k::SummaryRow { name: #name, kind: #kind, channels: #channels, level: #level, size: #size, params: #params })
+        let (name, kind, channels, level, params) =
+            (&r.name, &r.kind, r.channels, r.level, r.params);
+        let at = r.size.as_ref().map(|s| quote!(.at(&[#(#s),*])));
+        quote!(#k::SummaryRow::new(#name, #kind, #channels, #level, #params) #at)
     });
     let n = g.plan.rows.len();
     quote! {

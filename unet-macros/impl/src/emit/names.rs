@@ -86,10 +86,12 @@ impl Paths {
         quote!(#k::#ident)
     }
 
-    /// `L0` inside `level` layers of `Down<..>`.
+    /// The marker of `level`: `L3`, the crate's name for `Down<Down<Down<L0>>>` (levels go
+    /// up to the largest depth, 8).
     pub fn level(&self, level: usize) -> TokenStream {
         let k = &self.krate;
-        (0..level).fold(quote!(#k::L0), |inner, _| quote!(#k::Down<#inner>))
+        let marker = format_ident!("L{level}");
+        quote!(#k::#marker)
     }
 
     /// A typed map of `channels` channels at `level`, of this rank.

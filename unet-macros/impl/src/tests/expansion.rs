@@ -244,9 +244,9 @@ fn concat_up_modes_feed_the_deep_width_into_the_decoder_conv() {
             "pub up1 : :: unet :: blocks :: UpBlock < B , 32usize , 32usize , 16usize , 16usize >".to_string(),
             "pub up2 : :: unet :: blocks :: UpBlock < B , 16usize , 16usize , 8usize , 8usize >".to_string(),
             format!("pub const UP : :: unet :: blocks :: UpMode = :: unet :: blocks :: UpMode :: {variant} ;"),
-            format!("name : \"decoder.up1.up\" , kind : \"{kind}\" , channels : 32usize , level : 1usize , size : :: core :: option :: Option :: None , params : 0usize"),
-            "name : \"decoder.up1.concat\" , kind : \"Concat [up, skip]\" , channels : 48usize".to_string(),
-            format!("name : \"decoder.up1.conv\" , kind : \"DoubleConv (2x Conv 3x3 + ReLU)\" , channels : 16usize , level : 1usize , size : :: core :: option :: Option :: None , params : {}usize", dc(48, 16)),
+            format!("SummaryRow :: new (\"decoder.up1.up\" , \"{kind}\" , 32usize , 1usize , 0usize)"),
+            "SummaryRow :: new (\"decoder.up1.concat\" , \"Concat [up, skip]\" , 48usize".to_string(),
+            format!("SummaryRow :: new (\"decoder.up1.conv\" , \"DoubleConv (2x Conv 3x3 + ReLU)\" , 16usize , 1usize , {}usize)", dc(48, 16)),
             format!("up {mode}, padding same"),
         ] {
             assert!(out.contains(&expected), "expected `{expected}` in:\n{out}");
@@ -273,4 +273,21 @@ fn every_network_gets_the_pytorch_methods_of_the_interop_feature() {
         out.contains(":: unet :: __interop_methods ! { Net , 4 }"),
         "expected the interop methods' macro in:\n{out}"
     );
+}
+
+#[test]
+fn the_crate_attribute_routes_every_path_through_a_re_export() {
+    for src in [
+        "#[unet(crate = my::nets)] pub Net<depth: 2, base: 8, dims: 3>",
+        "#[unet(crate = \"my::nets\")] pub Net<depth: 2, base: 8, deep_supervision: 1>",
+    ] {
+        let out = expect_ok(src);
+        assert!(out.contains("use my :: nets :: burn ;"), "{out}");
+        assert!(out.contains("my :: nets :: blocks :: DownBlock"), "{out}");
+        assert!(!out.contains(":: unet ::"), "no path to `::unet` is left: {out}");
+        assert!(!out.contains("# [unet"), "the attribute is consumed: {out}");
+    }
+    let (errors, out) = super::expect_errors("#[unet(krate = x)] pub Net<depth: 2, base: 8>");
+    super::assert_one_error(&errors, &["expected `#[unet(crate = path)]`"]);
+    super::assert_declares(&out, "Net");
 }
