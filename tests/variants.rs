@@ -16,6 +16,7 @@ unet!(Instance<depth: 2, base: 8, norm: instance, act: gelu>);
 unet!(Group<depth: 3, base: 8, norm: group(4), act: silu, classes: 3>);
 unet!(Layer<depth: 2, base: 6, norm: layer, act: leaky_relu(0.2)>);
 unet!(PRelu<depth: 2, base: 4, act: prelu, in_channels: 3>);
+unet!(Mish<depth: 2, base: 4, act: mish>);
 unet!(Shuffle<depth: 2, base: 4, up: pixelshuffle>);
 unet!(Residual<depth: 2, base: 4, residual: true, norm: batch>);
 unet!(ResidualValid<depth: 2, base: 4, residual: true, padding: valid>);
@@ -90,6 +91,18 @@ fn every_norm_and_activation_keeps_shapes_and_counts_exact() {
     check(&Group::<B>::new(&d), [16, 16], [16, 16], 0);
     check(&Layer::<B>::new(&d), [8, 8], [8, 8], 0);
     check(&PRelu::<B>::new(&d), [8, 4], [8, 4], 0);
+    check(&Mish::<B>::new(&d), [8, 8], [8, 8], 0);
+}
+
+#[test]
+fn mish_is_x_times_tanh_of_softplus_after_each_norm() {
+    let block = &Mish::<B>::new(&device()).encoder.down1.conv;
+    let x = random::<B>([1, 4, 3, 3], &device());
+    let expected = x.clone() * x.clone().exp().log1p().tanh();
+    let got = block.act1.forward(x);
+    let diff = (got - expected).abs().max().into_scalar();
+    assert!(diff < 1e-5, "{diff}");
+    assert!(Mish::<B>::summary().rows[0].kind.contains("+ Mish)"));
 }
 
 #[test]

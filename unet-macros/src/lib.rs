@@ -15,7 +15,7 @@ use proc_macro::TokenStream;
 /// `bilinear_concat` | `nearest_concat` | `pixelshuffle`), `in_channels` (default 1),
 /// `classes` (default 1), `padding` (`same` | `valid`), `input: (H, W)` (optional, checked
 /// here), `norm` (`none` | `batch` | `instance` | `group(G)` | `layer`), `act` (`relu` |
-/// `leaky_relu(s)` | `gelu` | `silu` | `prelu`), `dropout` (`p` or
+/// `leaky_relu(s)` | `gelu` | `silu` | `prelu` | `mish`), `dropout` (`p` or
 /// `{ bottleneck: p, blocks: q }`), `residual`, `attention` (`none` | `gate` | `scse`),
 /// `deep_supervision: k`, `dims` (`2` | `3`), `pad_input`. See the README for the full table.
 ///

@@ -16,7 +16,7 @@ pub use attention::{AttentionGate, AttentionGateConfig, Scse, ScseConfig};
 pub use double_conv::{DoubleConv, DoubleConvConfig, MergeConv, Shortcut};
 pub use down::{DownBlock, DownBlockConfig};
 pub use head::{Head, HeadConfig};
-pub use options::{norm_layer, Act, ActKind, BlockOptions, NormKind, Silu};
+pub use options::{norm_layer, Act, ActKind, BlockOptions, Mish, NormKind, Silu};
 pub use up::{pixel_shuffle, UpMode, UpSample, UpSampleConfig};
 pub use up_block::{Attention, UpBlock, UpBlockConfig};
 pub use volume::{

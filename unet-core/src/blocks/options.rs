@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::nn::activation::{Gelu, LeakyRelu, LeakyReluConfig, PRelu, PReluConfig, Relu};
 use burn::nn::norm::{BatchNormConfig, GroupNormConfig, InstanceNormConfig, Normalization};
-use burn::tensor::activation::silu;
+use burn::tensor::activation::{mish, silu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
@@ -30,6 +30,10 @@ pub fn norm_layer<B: Backend>(
 #[derive(Module, Clone, Debug, Default)]
 pub struct Silu;
 
+/// `x * tanh(softplus(x))` as a module (burn-nn has the function only).
+#[derive(Module, Clone, Debug, Default)]
+pub struct Mish;
+
 /// An activation layer, chosen by [`ActKind`].
 #[derive(Module, Debug)]
 #[allow(clippy::large_enum_variant)]
@@ -44,6 +48,8 @@ pub enum Act<B: Backend> {
     Silu(Silu),
     /// PReLU (one learned slope).
     PRelu(PRelu<B>),
+    /// Mish.
+    Mish(Mish),
 }
 
 impl<B: Backend> Act<B> {
@@ -57,6 +63,7 @@ impl<B: Backend> Act<B> {
             ActKind::Gelu => Act::Gelu(Gelu::new()),
             ActKind::Silu => Act::Silu(Silu),
             ActKind::PRelu => Act::PRelu(PReluConfig::new().init(device)),
+            ActKind::Mish => Act::Mish(Mish),
         }
     }
 
@@ -68,6 +75,7 @@ impl<B: Backend> Act<B> {
             Act::Gelu(a) => a.forward(x),
             Act::Silu(_) => silu(x),
             Act::PRelu(a) => a.forward(x),
+            Act::Mish(_) => mish(x),
         }
     }
 }

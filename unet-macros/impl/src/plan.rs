@@ -148,6 +148,15 @@ impl Shape {
         }
     }
 
+    /// An input side after `pad_input`'s padding to a multiple of 2^depth.
+    fn padded(&self, side: usize) -> usize {
+        let multiple = 1usize << self.depth;
+        match self.options.pad_input {
+            true => side.div_ceil(multiple) * multiple,
+            false => side,
+        }
+    }
+
     /// The input width of encoder level `k`.
     pub fn encoder_input(&self, k: usize) -> usize {
         if k == 0 {
@@ -183,96 +192,127 @@ impl Shape {
     }
 }
 
-/// The layer table and parameter total, or `None` if a count overflows `usize`.
-pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
-    let (depth, ch, o) = (shape.depth, &shape.channels, &shape.options);
-    let dims = o.dims;
-    let multiple = 1usize << depth;
-    let padded = |s: usize| {
-        if o.pad_input {
-            s.div_ceil(multiple) * multiple
-        } else {
-            s
+/// The layer table under construction: the shape, its traced sizes and the rows so far.
+struct Table<'s> {
+    shape: &'s Shape,
+    /// One trace per axis of a declared input (after `pad_input`'s padding).
+    traces: Option<Vec<Trace>>,
+    rows: Vec<Row>,
+}
+
+impl<'s> Table<'s> {
+    fn new(shape: &'s Shape) -> Self {
+        let traces = shape.input.as_ref().map(|sizes| {
+            sizes
+                .iter()
+                .map(|&s| trace(shape.depth, shape.padding, shape.padded(s)))
+                .collect()
+        });
+        Table {
+            shape,
+            traces,
+            rows: Vec::new(),
         }
-    };
-    let traces: Option<Vec<Trace>> = shape.input.as_ref().map(|sizes| {
-        sizes
-            .iter()
-            .map(|&s| trace(depth, shape.padding, padded(s)))
-            .collect()
-    });
-    let size = |f: &dyn Fn(&Trace) -> usize| traces.as_ref().map(|t| t.iter().map(f).collect());
-    let (block, bottleneck) = (shape.block_options(), shape.bottleneck_options());
-    let mut rows = Vec::new();
-    let mut row = |name: String, kind: String, channels, level, size, params| {
-        rows.push(Row {
+    }
+
+    /// The size after the stage `at` picks, along every axis, for a declared input.
+    fn size(&self, at: impl Fn(&Trace) -> usize) -> Option<Vec<usize>> {
+        self.traces.as_ref().map(|t| t.iter().map(at).collect())
+    }
+
+    fn push(
+        &mut self,
+        name: String,
+        kind: String,
+        channels: usize,
+        level: usize,
+        size: Option<Vec<usize>>,
+        params: usize,
+    ) {
+        let row = Row {
             name,
             kind,
             channels,
             level,
             size,
             params,
-        })
-    };
-    if o.pad_input {
-        let size = shape
+        };
+        self.rows.push(row);
+    }
+
+    /// `pad_input`'s padding, first.
+    fn pad(&mut self) {
+        let s = self.shape;
+        let size = s
             .input
             .as_ref()
-            .map(|s| s.iter().map(|&s| padded(s)).collect());
-        let kind = format!("Reflect pad to a multiple of {multiple}");
-        row("pad".into(), kind, shape.in_channels, 0, size, 0);
+            .map(|v| v.iter().map(|&x| s.padded(x)).collect());
+        let kind = format!("Reflect pad to a multiple of {}", 1usize << s.depth);
+        self.push("pad".into(), kind, s.in_channels, 0, size, 0);
     }
-    for (k, &width) in ch.iter().enumerate().take(depth) {
-        let params = params::double_conv(&block, shape.encoder_input(k), width, dims)?;
-        let name = format!("encoder.down{}", k + 1);
-        row(
-            format!("{name}.conv"),
-            block.describe(dims),
-            width,
-            k,
-            size(&|t| t.enc[k]),
+
+    /// Each level's DoubleConv and pool, then the bottleneck.
+    fn encoder(&mut self) -> Option<()> {
+        let s = self.shape;
+        let (dims, depth, block) = (s.options.dims, s.depth, s.block_options());
+        for k in 0..depth {
+            let (width, name) = (s.channels[k], format!("encoder.down{}", k + 1));
+            let params = params::double_conv(&block, s.encoder_input(k), width, dims)?;
+            let size = self.size(|t| t.enc[k]);
+            self.push(
+                format!("{name}.conv"),
+                block.describe(dims),
+                width,
+                k,
+                size,
+                params,
+            );
+            let (pool, size) = (
+                format!("MaxPool {}", kernel(2, dims)),
+                self.size(|t| t.enc[k] / 2),
+            );
+            self.push(format!("{name}.pool"), pool, width, k + 1, size, 0);
+        }
+        let bottleneck = s.bottleneck_options();
+        let params =
+            params::double_conv(&bottleneck, s.channels[depth - 1], s.channels[depth], dims)?;
+        let size = self.size(|t| t.bottom);
+        self.push(
+            "encoder.bottleneck".into(),
+            bottleneck.describe(dims),
+            s.channels[depth],
+            depth,
+            size,
             params,
         );
-        let pool = format!("MaxPool {}", kernel(2, dims));
-        row(
-            format!("{name}.pool"),
-            pool,
-            width,
-            k + 1,
-            size(&|t| t.enc[k] / 2),
-            0,
-        );
+        Some(())
     }
-    let params = params::double_conv(&bottleneck, ch[depth - 1], ch[depth], dims)?;
-    let kind = bottleneck.describe(dims);
-    row(
-        "encoder.bottleneck".into(),
-        kind,
-        ch[depth],
-        depth,
-        size(&|t| t.bottom),
-        params,
-    );
-    let one = kernel(1, dims);
-    for i in 1..=depth {
-        let level = depth - i;
-        let (deep, out, up) = (ch[level + 1], ch[level], shape.up_channels(level));
-        let merged = up.checked_add(out)?;
-        let at_up = size(&|t| t.up[level]);
-        let params = params::up(shape.up, deep, out, dims)?;
-        row(
-            format!("decoder.up{i}.up"),
-            shape.up.describe(dims),
+
+    /// Decoder level `i` (1 is the deepest): up-sampling, gate, concat, DoubleConv, scSE, head.
+    fn decoder_level(&mut self, i: usize) -> Option<()> {
+        let s = self.shape;
+        let (o, dims, level) = (&s.options, s.options.dims, s.depth - i);
+        let (deep, out, up) = (
+            s.channels[level + 1],
+            s.channels[level],
+            s.up_channels(level),
+        );
+        let (one, name) = (kernel(1, dims), format!("decoder.up{i}"));
+        let (at_up, at_dec) = (self.size(|t| t.up[level]), self.size(|t| t.dec[level]));
+        let params = params::up(s.up, deep, out, dims)?;
+        self.push(
+            format!("{name}.up"),
+            s.up.describe(dims),
             up,
             level,
             at_up.clone(),
             params,
         );
         if o.attention == Attention::Gate {
-            let kind = format!("Attention gate (3x Conv {one})");
             let params = params::attention(o.attention, up, out)?;
-            row(
-                format!("decoder.up{i}.gate"),
+            let kind = format!("Attention gate (3x Conv {one})");
+            self.push(
+                format!("{name}.gate"),
                 kind,
                 out,
                 level,
@@ -280,18 +320,19 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
                 params,
             );
         }
-        row(
-            format!("decoder.up{i}.concat"),
+        let merged = up.checked_add(out)?;
+        self.push(
+            format!("{name}.concat"),
             "Concat [up, skip]".into(),
             merged,
             level,
             at_up,
             0,
         );
-        let at_dec = size(&|t| t.dec[level]);
+        let block = s.block_options();
         let params = params::double_conv(&block, merged, out, dims)?;
-        row(
-            format!("decoder.up{i}.conv"),
+        self.push(
+            format!("{name}.conv"),
             block.describe(dims),
             out,
             level,
@@ -299,10 +340,10 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
             params,
         );
         if o.attention == Attention::Scse {
-            let kind = format!("scSE (3x Conv {one})");
             let params = params::attention(o.attention, up, out)?;
-            row(
-                format!("decoder.up{i}.scse"),
+            let kind = format!("scSE (3x Conv {one})");
+            self.push(
+                format!("{name}.scse"),
                 kind,
                 out,
                 level,
@@ -311,43 +352,53 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
             );
         }
         if (1..=o.deep_supervision).contains(&level) {
+            let params = params::head(out, s.classes)?;
             let kind = format!("Conv {one} (deep supervision logits)");
-            let params = params::head(out, shape.classes)?;
-            row(
+            self.push(
                 format!("decoder.aux{level}"),
                 kind,
-                shape.classes,
+                s.classes,
                 level,
                 at_dec,
                 params,
             );
         }
+        Some(())
     }
-    let params = params::head(ch[0], shape.classes)?;
-    let kind = format!("Conv {one} (logits)");
-    row(
-        "decoder.out".into(),
-        kind,
-        shape.classes,
-        0,
-        size(&|t| t.dec[0]),
-        params,
-    );
-    if o.pad_input {
-        let kind = "Crop back to the input size".to_string();
-        row(
-            "crop".into(),
-            kind,
-            shape.classes,
-            0,
-            shape.input.clone(),
-            0,
+
+    /// The 1x1 head, then `pad_input`'s crop.
+    fn head(&mut self) -> Option<()> {
+        let s = self.shape;
+        let params = params::head(s.channels[0], s.classes)?;
+        let (kind, size) = (
+            format!("Conv {} (logits)", kernel(1, s.options.dims)),
+            self.size(|t| t.dec[0]),
         );
+        self.push("decoder.out".into(), kind, s.classes, 0, size, params);
+        if s.options.pad_input {
+            let kind = "Crop back to the input size".to_string();
+            self.push("crop".into(), kind, s.classes, 0, s.input.clone(), 0);
+        }
+        Some(())
     }
-    let total = rows
+}
+
+/// The layer table and parameter total, or `None` if a count overflows `usize`.
+pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
+    let mut table = Table::new(shape);
+    if shape.options.pad_input {
+        table.pad();
+    }
+    table.encoder()?;
+    for i in 1..=shape.depth {
+        table.decoder_level(i)?;
+    }
+    table.head()?;
+    let total = table
+        .rows
         .iter()
         .try_fold(0usize, |acc, r| acc.checked_add(r.params))?;
-    Some((rows, total))
+    Some((table.rows, total))
 }
 
 impl Plan {

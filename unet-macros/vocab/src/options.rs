@@ -253,11 +253,13 @@ pub enum ActKind {
     Silu,
     /// PReLU with one learned slope per layer (PyTorch's default, initialised to 0.25).
     PRelu,
+    /// `x * tanh(softplus(x))` (Misra 2019).
+    Mish,
 }
 
 impl Word for ActKind {
     const ENUM: &'static str = "ActKind";
-    const NAMES: &'static [&'static str] = &["relu", "leaky_relu", "gelu", "silu", "prelu"];
+    const NAMES: &'static [&'static str] = &["relu", "leaky_relu", "gelu", "silu", "prelu", "mish"];
 
     fn name(self) -> &'static str {
         match self {
@@ -266,6 +268,7 @@ impl Word for ActKind {
             ActKind::Gelu => "gelu",
             ActKind::Silu => "silu",
             ActKind::PRelu => "prelu",
+            ActKind::Mish => "mish",
         }
     }
 
@@ -276,6 +279,7 @@ impl Word for ActKind {
             ActKind::Gelu => ("Gelu", Arg::None),
             ActKind::Silu => ("Silu", Arg::None),
             ActKind::PRelu => ("PRelu", Arg::None),
+            ActKind::Mish => ("Mish", Arg::None),
         }
     }
 
@@ -286,6 +290,7 @@ impl Word for ActKind {
             ActKind::Gelu,
             ActKind::Silu,
             ActKind::PRelu,
+            ActKind::Mish,
         ]
         .into_iter()
         .find(|a| a.name() == name)
@@ -297,7 +302,7 @@ impl ActKind {
     pub const LEAKY_SLOPE: f64 = 0.01;
 
     /// The word with its argument, as the macro's messages list it.
-    pub const FORMS: &'static str = "`relu`, `leaky_relu(slope)`, `gelu`, `silu`, `prelu`";
+    pub const FORMS: &'static str = "`relu`, `leaky_relu(slope)`, `gelu`, `silu`, `prelu`, `mish`";
 
     /// The PyTorch layer (`LeakyReLU(0.01)`).
     pub fn pytorch_name(self) -> String {
@@ -307,6 +312,7 @@ impl ActKind {
             ActKind::Gelu => "GELU".into(),
             ActKind::Silu => "SiLU".into(),
             ActKind::PRelu => "PReLU".into(),
+            ActKind::Mish => "Mish".into(),
         }
     }
 
@@ -426,7 +432,7 @@ mod tests {
         round_trips(&UP_MODES);
         round_trips(&[PaddingKind::Same, PaddingKind::Valid]);
         round_trips(&[NormKind::None, NormKind::Batch, NormKind::Group(4)]);
-        round_trips(&[ActKind::Relu, ActKind::Gelu, ActKind::PRelu]);
+        round_trips(&[ActKind::Relu, ActKind::Gelu, ActKind::PRelu, ActKind::Mish]);
         round_trips(&[Attention::None, Attention::Gate, Attention::Scse]);
     }
 

@@ -284,7 +284,10 @@ fn the_crate_attribute_routes_every_path_through_a_re_export() {
         let out = expect_ok(src);
         assert!(out.contains("use my :: nets :: burn ;"), "{out}");
         assert!(out.contains("my :: nets :: blocks :: DownBlock"), "{out}");
-        assert!(!out.contains(":: unet ::"), "no path to `::unet` is left: {out}");
+        assert!(
+            !out.contains(":: unet ::"),
+            "no path to `::unet` is left: {out}"
+        );
         assert!(!out.contains("# [unet"), "the attribute is consumed: {out}");
     }
     let (errors, out) = super::expect_errors("#[unet(krate = x)] pub Net<depth: 2, base: 8>");

@@ -547,6 +547,7 @@ fn valid_config() -> BoxedStrategy<(Valid, Pieces)> {
                 "gelu",
                 "silu",
                 "prelu",
+                "mish",
             ])),
             prop::option::of(any::<bool>()),
             prop::option::of(prop::sample::select(vec!["none", "gate", "scse"])),
