@@ -319,6 +319,46 @@ fn params_match_pytorchs_count_for_three_combinations() {
 unet!(Volume<depth: 2, base: 4, dims: 3, norm: instance, residual: true, classes: 2>);
 unet!(VolumeValid<depth: 1, base: 2, dims: 3, padding: valid, up: nearest, input: (20, 20, 24)>);
 unet!(VolumeConcat<depth: 2, base: 2, dims: 3, up: nearest_concat, norm: batch, dropout: 0.2>);
+unet!(VolumeAnySize<depth: 2, base: 2, dims: 3, up: bilinear, pad_input: true, deep_supervision: 1,
+      classes: 3>);
+unet!(VolumeGate<depth: 2, base: 4, dims: 3, attention: gate, norm: group(2)>);
+unet!(VolumeScse<depth: 2, base: 16, dims: 3, attention: scse, up: nearest_concat>);
+
+#[test]
+fn three_d_attention_gates_and_scse_keep_shapes_and_counts() {
+    let d = device();
+    let x = || Tensor::<B, 5>::random([1, 1, 4, 8, 8], Distribution::Normal(0.0, 1.0), &d);
+    let gate = VolumeGate::<B>::new(&d);
+    assert_eq!(gate.forward(x()).unwrap().dims(), [1, 1, 4, 8, 8]);
+    assert_eq!(gate.num_params(), VolumeGate::<B>::PARAMS);
+    assert!(gate.decoder.up1.gate.is_some());
+    let scse = VolumeScse::<B>::new(&d);
+    assert_eq!(scse.forward(x()).unwrap().dims(), [1, 1, 4, 8, 8]);
+    assert_eq!(scse.num_params(), VolumeScse::<B>::PARAMS);
+    assert_eq!(
+        VolumeScse::<B>::summary().total_params(),
+        scse.num_params(),
+        "the table's rows count what the blocks allocate"
+    );
+}
+
+#[test]
+fn three_d_networks_pad_any_size_and_supervise_deeper_levels() {
+    let d = device();
+    let net = VolumeAnySize::<B>::new(&d);
+    assert_eq!(net.num_params(), VolumeAnySize::<B>::PARAMS);
+    // 5 x 7 x 9 is no multiple of 4: padded to 8 x 8 x 12, run, cropped back.
+    let x = Tensor::<B, 5>::random([1, 1, 5, 7, 9], Distribution::Normal(0.0, 1.0), &d);
+    assert_eq!(net.forward(x.clone()).unwrap().dims(), [1, 3, 5, 7, 9]);
+    let (main, aux) = net.forward_deep(x).unwrap();
+    assert_eq!(main.dims(), [1, 3, 5, 7, 9]);
+    // The level-1 head at half resolution, rounded up.
+    assert_eq!(
+        aux.iter().map(|a| a.dims()).collect::<Vec<_>>(),
+        [[1, 3, 3, 4, 5]]
+    );
+    assert_eq!(<VolumeAnySize<B> as Network<B, 5>>::DIMS, 3);
+}
 
 #[test]
 fn three_d_networks_run_on_volumes_with_exact_counts() {

@@ -1717,7 +1717,7 @@ impl<B: Backend> AnySize<B> {
         let (x, at) = x.padded_to_multiple(8);
         let (bottom, skips) = self.encoder.forward(x);
         let y = self.decoder.forward(bottom, skips);
-        y.cropped(at, h, w)
+        y.cropped(&at, &[h, w], 0)
     }
 
     /// Name and configuration only: no per-layer rows (`rows: &[]`), written by hand.

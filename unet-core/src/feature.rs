@@ -83,17 +83,22 @@ impl<B: Backend, const C: usize, L: Level, const D: usize> Feature<B, C, L, D> {
     }
 }
 
-impl<B: Backend, const C: usize, L: Level> Feature<B, C, L> {
-    /// Pads H and W up to multiples of `multiple` (see [`pad_to_multiple`]); returns the
-    /// padded map and the `[top, left]` offset of the original in it.
-    pub fn padded_to_multiple(self, multiple: usize) -> (Self, [usize; 2]) {
-        let (tensor, at) = pad_to_multiple(self.tensor, multiple);
+impl<B: Backend, const C: usize, L: Level, const D: usize> Feature<B, C, L, D> {
+    /// Pads every spatial axis up to a multiple of `multiple` (see
+    /// [`pad_spatial_to_multiple`]); returns the padded map and the offset of the original in
+    /// it, one entry per axis.
+    pub fn padded_to_multiple(self, multiple: usize) -> (Self, Vec<usize>) {
+        let (tensor, at) = pad_spatial_to_multiple(self.tensor, multiple);
         (Self::trusted(tensor), at)
     }
 
-    /// The `h` x `w` window at `[top, left]` (see [`crop_at`]).
-    pub fn cropped(self, at: [usize; 2], h: usize, w: usize) -> Self {
-        Self::trusted(crop_at(self.tensor, at, h, w))
+    /// The window of spatial `size` at offset `at`, both given at full resolution and scaled
+    /// to this map's `level` (offsets halve, sizes halve rounding up, per level): the inverse
+    /// of [`Feature::padded_to_multiple`] for an output of any decoder level.
+    pub fn cropped(self, at: &[usize], size: &[usize], level: usize) -> Self {
+        let at: Vec<usize> = at.iter().map(|a| a >> level).collect();
+        let size: Vec<usize> = size.iter().map(|s| s.div_ceil(1 << level)).collect();
+        Self::trusted(crop_window(self.tensor, &at, &size))
     }
 }
 
@@ -169,42 +174,73 @@ pub fn center_crop_to<B: Backend, const D: usize>(x: Tensor<B, D>, size: &[usize
     x.slice(ranges.as_slice())
 }
 
-/// Pads H and W of `x` up to multiples of `multiple`, splitting each pad evenly before and
-/// after: by reflection, or by repeating the edge where the map is too small to reflect.
-/// Returns the padded map and the `[top, left]` offset of the original inside it.
-pub fn pad_to_multiple<B: Backend>(x: Tensor<B, 4>, multiple: usize) -> (Tensor<B, 4>, [usize; 2]) {
-    let [_, _, h, w] = x.dims();
-    let split = |size: usize| {
-        let total = size.div_ceil(multiple) * multiple - size;
-        (total / 2, total - total / 2)
-    };
-    let ((top, bottom), (left, right)) = (split(h), split(w));
-    if top + bottom + left + right == 0 {
-        return (x, [0, 0]);
+/// Pads every spatial axis of `x` (those after N and C) up to a multiple of `multiple`,
+/// splitting each pad evenly before and after: by reflection, or by repeating the edge where
+/// the map is too small to reflect. Returns the padded map and the offset of the original
+/// inside it, one entry per axis.
+pub fn pad_spatial_to_multiple<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    multiple: usize,
+) -> (Tensor<B, D>, Vec<usize>) {
+    let dims = x.dims();
+    let pads: Vec<(usize, usize)> = dims
+        .iter()
+        .enumerate()
+        .map(|(axis, &size)| match axis {
+            0 | 1 => (0, 0),
+            _ => {
+                let total = size.div_ceil(multiple) * multiple - size;
+                (total / 2, total - total / 2)
+            }
+        })
+        .collect();
+    let at: Vec<usize> = pads[2..].iter().map(|(before, _)| *before).collect();
+    if pads.iter().all(|&(a, b)| a + b == 0) {
+        return (x, at);
     }
-    let mode = if bottom < h && right < w {
+    let reflectable = pads
+        .iter()
+        .zip(dims)
+        .all(|(&(_, after), size)| after < size);
+    let mode = if reflectable {
         PadMode::Reflect
     } else {
         PadMode::Edge
     };
-    (
-        x.pad([(0, 0), (0, 0), (top, bottom), (left, right)], mode),
-        [top, left],
-    )
+    (x.pad(pads, mode), at)
+}
+
+/// The spatial window of `size` at offset `at` (one entry per axis after N and C): the
+/// inverse of [`pad_spatial_to_multiple`].
+pub fn crop_window<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    at: &[usize],
+    size: &[usize],
+) -> Tensor<B, D> {
+    let dims = x.dims();
+    if dims[2..] == *size {
+        return x;
+    }
+    let ranges: Vec<core::ops::Range<usize>> = dims
+        .iter()
+        .enumerate()
+        .map(|(axis, &have)| match axis.checked_sub(2) {
+            None => 0..have,
+            Some(i) => at[i]..at[i] + size[i],
+        })
+        .collect();
+    x.slice(ranges.as_slice())
+}
+
+/// [`pad_spatial_to_multiple`] of an `[N, C, H, W]` map: the `[top, left]` offset.
+pub fn pad_to_multiple<B: Backend>(x: Tensor<B, 4>, multiple: usize) -> (Tensor<B, 4>, [usize; 2]) {
+    let (x, at) = pad_spatial_to_multiple(x, multiple);
+    (x, [at[0], at[1]])
 }
 
 /// Crops the `h` x `w` window at `[top, left]`: the inverse of [`pad_to_multiple`].
-pub fn crop_at<B: Backend>(
-    x: Tensor<B, 4>,
-    [top, left]: [usize; 2],
-    h: usize,
-    w: usize,
-) -> Tensor<B, 4> {
-    let [n, c, xh, xw] = x.dims();
-    if (xh, xw) == (h, w) {
-        return x;
-    }
-    x.slice([0..n, 0..c, top..top + h, left..left + w])
+pub fn crop_at<B: Backend>(x: Tensor<B, 4>, at: [usize; 2], h: usize, w: usize) -> Tensor<B, 4> {
+    crop_window(x, &at, &[h, w])
 }
 
 /// Crops the center `[d, h, w]` window of a volume; `x` must be at least that large.

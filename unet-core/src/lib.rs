@@ -31,8 +31,8 @@ pub mod train;
 pub use burn;
 pub use error::ShapeError;
 pub use feature::{
-    center_crop, center_crop3d, center_crop_to, crop_at, pad_to_multiple, Concat, Concat3d,
-    Feature, Feature3d,
+    center_crop, center_crop3d, center_crop_to, crop_at, crop_window, pad_spatial_to_multiple,
+    pad_to_multiple, Concat, Concat3d, Feature, Feature3d,
 };
 pub use level::{Down, Level, L0, L1, L2, L3, L4, L5, L6, L7, L8};
 pub use network::{sizes, Network, TrainableNetwork};

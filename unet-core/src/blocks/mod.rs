@@ -4,6 +4,7 @@
 //! [`Feature`](crate::Feature) of one level to another, so wiring mistakes are type errors.
 
 mod attention;
+mod attention3d;
 mod double_conv;
 mod down;
 mod head;
@@ -13,6 +14,7 @@ mod up_block;
 mod volume;
 
 pub use attention::{AttentionGate, AttentionGateConfig, Scse, ScseConfig};
+pub use attention3d::{AttentionGate3d, AttentionGate3dConfig, Scse3d, Scse3dConfig};
 pub use double_conv::{DoubleConv, DoubleConvConfig, MergeConv, Shortcut};
 pub use down::{DownBlock, DownBlockConfig};
 pub use head::{Head, HeadConfig};

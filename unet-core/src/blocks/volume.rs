@@ -10,8 +10,10 @@ use burn::tensor::backend::Backend;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::Tensor;
 
+use super::attention3d::{AttentionGate3d, AttentionGate3dConfig, Scse3d, Scse3dConfig};
 use super::options::{norm_layer, Act, BlockOptions};
 use super::up::UpMode;
+use super::up_block::Attention;
 use crate::feature::{center_crop3d, Concat3d, Feature3d};
 use crate::geometry::PaddingKind;
 use crate::level::{Down, Level};
@@ -439,15 +441,23 @@ pub struct UpBlock3dConfig {
     pub mode: UpMode,
     /// Options of the DoubleConv.
     pub options: BlockOptions,
+    /// Attention on the skip or the block's output.
+    pub attention: Attention,
 }
 
 impl UpBlock3dConfig {
-    /// A configuration with the given up-sampling and options.
+    /// A configuration with the given up-sampling and options; no attention.
     pub fn new(mode: UpMode, options: impl Into<BlockOptions>) -> Self {
         Self {
             mode,
             options: options.into(),
+            attention: Attention::None,
         }
+    }
+
+    /// The same configuration with the given attention.
+    pub fn with_attention(self, attention: Attention) -> Self {
+        Self { attention, ..self }
     }
 
     /// An [`UpBlock3d`]; channel counts come from the type.
@@ -463,7 +473,10 @@ impl UpBlock3dConfig {
     ) -> UpBlock3d<B, CDEEP, UP, SKIP, COUT> {
         UpBlock3d {
             up: UpSample3dConfig::new(self.mode).init(device),
+            gate: (self.attention == Attention::Gate)
+                .then(|| AttentionGate3dConfig::new().init(device)),
             conv: DoubleConv3dConfig::new(self.options).init_merge(device),
+            scse: (self.attention == Attention::Scse).then(|| Scse3dConfig::new().init(device)),
         }
     }
 }
@@ -480,20 +493,38 @@ pub struct UpBlock3d<
 > {
     /// The 2x up-sampling.
     pub up: UpSample3d<B, CDEEP, UP>,
+    /// The attention gate on the skip ([`Attention::Gate`]).
+    pub gate: Option<AttentionGate3d<B, UP, SKIP>>,
     /// The two 3x3x3 convolutions over the concatenation.
     pub conv: MergeConv3d<B, UP, SKIP, COUT>,
+    /// scSE on the block's output ([`Attention::Scse`]).
+    pub scse: Option<Scse3d<B, COUT>>,
 }
 
 impl<B: Backend, const CDEEP: usize, const UP: usize, const SKIP: usize, const COUT: usize>
     UpBlock3d<B, CDEEP, UP, SKIP, COUT>
 {
-    /// Up-samples `x`, concatenates `[up, skip]` (skip center-cropped), convolves.
+    /// Up-samples `x`, center-crops the skip to its size, gates it, concatenates
+    /// `[up, skip]`, convolves (, recalibrates).
     pub fn forward<L: Level>(
         &self,
         x: Feature3d<B, CDEEP, Down<L>>,
         skip: Feature3d<B, SKIP, L>,
     ) -> Feature3d<B, COUT, L> {
-        self.conv.forward(Concat3d::new(self.up.forward(x), skip))
+        let up = self.up.forward(x);
+        let skip = match &self.gate {
+            Some(gate) => {
+                let [_, _, d, h, w] = up.dims();
+                let cropped = Feature3d::trusted(center_crop3d(skip.into_tensor(), [d, h, w]));
+                gate.forward(&up, cropped)
+            }
+            None => skip,
+        };
+        let out = self.conv.forward(Concat3d::new(up, skip));
+        match &self.scse {
+            Some(scse) => scse.forward(out),
+            None => out,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use proc_macro2::Span;
 use unet_vocab::geometry::{self, SizeProblem};
-use unet_vocab::{Attention, NormKind, PaddingKind, Word};
+use unet_vocab::{NormKind, PaddingKind, Word};
 
 use super::attr::{Errors, Given};
 use super::values::{axes, MAX_WIDTH};
@@ -75,20 +75,6 @@ fn three_dimensional_keys_have_a_3d_form(k: &Keys, cx: &Cx) {
                 format!("`up: {}` has no 3D form: {why}; with `dims: 3` use `transposed`, `bilinear`, `nearest`, `bilinear_concat` or `nearest_concat`", up.name()),
             );
         }
-    }
-    if let (Some(a), Some(span)) = (k.attention.get(), k.attention.value_span()) {
-        if a != Attention::None {
-            cx.errors.push(
-                span,
-                format!("`attention: {}` is 2D only for now: its blocks have no 3D form yet, so it cannot be combined with `dims: 3`", a.name()),
-            );
-        }
-    }
-    if let (Some(true), Some(span)) = (k.pad_input.get(), k.pad_input.value_span()) {
-        cx.errors.push(
-            span,
-            "`pad_input` is 2D only for now: volumes are not padded yet, so it cannot be combined with `dims: 3`",
-        );
     }
 }
 

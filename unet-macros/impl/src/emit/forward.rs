@@ -103,7 +103,7 @@ fn decoder(g: &Gen) -> TokenStream {
 }
 
 /// The body of `forward_typed`: encoder then decoder; with `pad_input`, padded to a multiple
-/// of 2^depth first and every output cropped back.
+/// of 2^depth first and every output cropped back (a head of level `j` to its scaled window).
 pub fn typed_body(g: &Gen) -> TokenStream {
     let plan = g.plan;
     let run = quote! {
@@ -116,17 +116,18 @@ pub fn typed_body(g: &Gen) -> TokenStream {
     let heads = plan.options.deep_supervision;
     let multiple = 1usize << plan.depth;
     let crop = if heads == 0 {
-        quote!(y.cropped(at, h, w))
+        quote!(y.cropped(&at, size, 0))
     } else {
         let crops = (1..=heads).map(|j| {
             let field = quote::format_ident!("aux{j}");
-            quote!(#field: y.#field.cropped([at[0] >> #j, at[1] >> #j], h.div_ceil(1 << #j), w.div_ceil(1 << #j)))
+            quote!(#field: y.#field.cropped(&at, size, #j))
         });
         let outputs = &g.names.outputs;
-        quote!(#outputs { out: y.out.cropped(at, h, w), #(#crops),* })
+        quote!(#outputs { out: y.out.cropped(&at, size, 0), #(#crops),* })
     };
     quote! {
-        let [_, _, h, w] = x.dims();
+        let dims = x.dims();
+        let size = &dims[2..];
         let (x, at) = x.padded_to_multiple(#multiple);
         let y = { #run };
         #crop

@@ -642,18 +642,16 @@ fn dims_three_takes_a_volume_input_and_says_why_a_key_has_no_3d_form() {
         &errors,
         &["`up: pixelshuffle` has no 3D form: PyTorch has no 3D pixel shuffle"],
     );
-    for key in ["attention: gate", "pad_input: true"] {
-        let src = format!("Net<depth: 2, base: 8, dims: 3, {key}>");
-        let (errors, _) = expect_errors(&src);
-        let name = key.split(':').next().unwrap();
-        assert_one_error(&errors, &[&format!("`{name}"), "is 2D only for now"]);
-    }
-    // What the 3D blocks have: every other up mode, deep supervision.
+    // What the 3D blocks have: every other up mode, attention, deep supervision, any-size
+    // inputs.
     for key in [
         "up: bilinear",
         "up: bilinear_concat",
         "up: nearest_concat",
         "deep_supervision: 1",
+        "pad_input: true",
+        "attention: gate",
+        "attention: scse",
     ] {
         let text = expect_ok(&format!("Net<depth: 2, base: 8, dims: 3, {key}>"));
         assert!(text.contains("UpBlock3d"), "{text}");
