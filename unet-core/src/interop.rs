@@ -603,14 +603,6 @@ fn tables(convention: Convention, depth: usize) -> (Table, Table) {
             })
             .collect()
     };
-    // burn names the tensors of a norm or activation through its enum variant
-    // (`norm1.Instance.beta`, `act1.PRelu.alpha`); PyTorch, and the loader
-    // (`skip_enum_variants`), without it.
-    let variant = (
-        r"\.(norm|act)([12])\.[A-Z][A-Za-z]*\.".to_string(),
-        ".$1$2.".to_string(),
-    );
-    let to_pytorch = std::iter::once(variant).chain(to_pytorch).collect();
     (compile(to_module), compile(to_pytorch))
 }
 
@@ -657,6 +649,14 @@ impl<B: Backend> ModuleMapper<B> for SwapMergeHalves {
         };
         Param::from_mapped_value(id, tensor, mapper)
     }
+}
+
+/// burn names the tensors of a norm or activation through its enum variant
+/// (`norm1.Instance.beta`, `act1.PRelu.alpha`); PyTorch, and the loader
+/// (`skip_enum_variants`), without it. Applied before a table when saving.
+fn without_variants() -> (Regex, String) {
+    let variant = Regex::new(r"\.(norm|act)([12])\.[A-Z][A-Za-z]*\.").expect("a valid regex");
+    (variant, ".$1$2.".to_string())
 }
 
 fn remapper(table: &[(Regex, String)]) -> KeyRemapper {
@@ -812,7 +812,8 @@ pub fn save_safetensors<B: Backend, N: Network<B, D>, const D: usize>(
     } else {
         Convention::DownUp
     };
-    let remap = remapper(&tables(convention, N::DEPTH).1);
+    let to_pytorch = tables(convention, N::DEPTH).1;
+    let remap = remapper(&[vec![without_variants()], to_pytorch].concat());
     let swapped;
     let net = if convention == Convention::Milesial {
         swapped = net.clone().map(&mut SwapMergeHalves::default());
