@@ -152,26 +152,17 @@ pub fn center_crop<B: Backend>(x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B,
 /// be at least that large along each: for maps `[h, w]`, for volumes `[d, h, w]`.
 pub fn center_crop_to<B: Backend, const D: usize>(x: Tensor<B, D>, size: &[usize]) -> Tensor<B, D> {
     let dims = x.dims();
-    if dims[2..] == *size {
-        return x;
-    }
     assert!(
         dims[2..].iter().zip(size).all(|(have, want)| have >= want),
         "center_crop: {:?} is smaller than the {size:?} window",
         &dims[2..]
     );
-    let ranges: Vec<core::ops::Range<usize>> = dims
+    let at: Vec<usize> = dims[2..]
         .iter()
-        .enumerate()
-        .map(|(axis, &have)| match axis.checked_sub(2) {
-            None => 0..have,
-            Some(i) => {
-                let start = (have - size[i]) / 2;
-                start..start + size[i]
-            }
-        })
+        .zip(size)
+        .map(|(have, want)| (have - want) / 2)
         .collect();
-    x.slice(ranges.as_slice())
+    crop_window(x, &at, size)
 }
 
 /// Pads every spatial axis of `x` (those after N and C) up to a multiple of `multiple`,
