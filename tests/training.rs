@@ -106,3 +106,65 @@ fn two_devices_with_half_batches_train_like_one_device_with_the_whole_batch() {
         "batch 8: {one}, batch 4: {half}"
     );
 }
+
+unet!(Volumes<depth: 2, base: 4, dims: 3, norm: instance, residual: true, up: nearest,
+      deep_supervision: 1>);
+
+#[test]
+fn a_3d_network_trains_through_the_same_entry_point_and_segments_a_whole_volume() {
+    use unet::infer::{segment, tiling::TileSpec};
+    use unet::train::{LossKind, TrainConfig, Training};
+    let config = TrainConfig::new("volumes")
+        .with_epochs(2)
+        .with_seed(5)
+        .with_crop(16)
+        .with_batch(2)
+        .with_lr(1e-2)
+        .with_loss(Some(LossKind::BceDice))
+        .with_epoch_size(24)
+        .with_workers(1);
+    let dir = std::env::temp_dir().join(format!("unet-volumes-train-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    // Training volumes larger than the crop (random 16^3 windows), validation whole.
+    let train = unet::data::generate_volumes(1, 8, 20, 1);
+    let valid = unet::data::generate_volumes(2, 2, 16, 1);
+    let test = unet::data::generate_volumes(3, 1, 20, 1).remove(0);
+    let run_dir = dir.clone();
+    let (summary, mask) = on_a_big_stack(move || {
+        // The rank of the run is its second parameter: 5 for volumes (4, the default, for images).
+        let summary = Training::<CpuAutodiff, 5>::new(config, &run_dir)
+            .fit::<Volumes<CpuAutodiff>>(train, valid)?;
+        let device = Default::default();
+        let net: Volumes<unet::backend::Cpu> =
+            unet::train::checkpoint::load_network(&run_dir.join("best"), &device)
+                .expect("the best record loads");
+        let spec = TileSpec {
+            tile: 16,
+            overlap: 4,
+            margin: 0,
+        };
+        let mask = segment::segment_volume(&net, &test.image, &spec, &device).unwrap();
+        Ok::<_, unet::train::TrainError>((summary, (mask, test.mask)))
+    })
+    .unwrap();
+    let rows = &summary.rows;
+    println!("{rows:?}");
+    assert_eq!(rows.len(), 2);
+    assert!(rows[1].train_loss < rows[0].train_loss, "{rows:?}");
+    assert!(rows[1].dice > 0.8, "{rows:?}");
+    assert!(dir.join("samples/epoch-002.png").exists());
+    // The whole 20^3 volume, tiled by 16^3 windows: a mask of its size that finds the solids.
+    let (predicted, truth) = mask;
+    assert_eq!(predicted.size, [20, 20, 20]);
+    let agree = predicted
+        .data
+        .iter()
+        .zip(&truth.data)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        agree as f64 / truth.data.len() as f64 > 0.8,
+        "{agree} of 8000 voxels agree"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

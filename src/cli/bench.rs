@@ -127,7 +127,7 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<A, N>();
     let loss = LossKind::default_for(N::CLASSES);
     let images = Tensor::<A, 4>::random(shape, Distribution::Normal(0.0, 1.0), device);
-    let targets = Tensor::<A, 3, Int>::zeros([n, side, side], device);
+    let targets = Tensor::<A, 4, Int>::zeros([n, 1, side, side], device);
     let step = time_fallible(warmup, train_repeats, || {
         let batch = SegBatch {
             images: images.clone(),

@@ -79,7 +79,7 @@ pub(super) fn tile_spec<B: crate::burn::tensor::backend::Backend, N: Network<B>>
             );
         }
         Some(t) => t,
-        None => segment::default_tile::<B, N>(256),
+        None => segment::default_tile::<B, N, 4>(256),
     };
     let spec = TileSpec {
         tile,

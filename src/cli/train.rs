@@ -140,7 +140,7 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         .clone()
         .unwrap_or_else(|| default_run_dir(name, &args.data));
     let config = configure::<F::Net<Cpu>, Cpu>(args, name, &run_dir)?;
-    config.check::<Cpu, F::Net<Cpu>>().map_err(flagged)?;
+    config.check::<Cpu, F::Net<Cpu>, 4>().map_err(flagged)?;
     let (train, valid) = load_data(
         &config,
         <F::Net<Cpu> as Network<Cpu>>::IN_CHANNELS,

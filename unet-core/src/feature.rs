@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use burn::tensor::{backend::Backend, ops::PadMode, Tensor};
+use burn::tensor::{backend::Backend, ops::PadMode, BasicOps, Tensor};
 
 use crate::error::ShapeError;
 use crate::level::Level;
@@ -150,7 +150,10 @@ pub fn center_crop<B: Backend>(x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B,
 
 /// Crops the center window of spatial `size` (the axes after N and C) out of `x`, which must
 /// be at least that large along each: for maps `[h, w]`, for volumes `[d, h, w]`.
-pub fn center_crop_to<B: Backend, const D: usize>(x: Tensor<B, D>, size: &[usize]) -> Tensor<B, D> {
+pub fn center_crop_to<B: Backend, const D: usize, K: BasicOps<B>>(
+    x: Tensor<B, D, K>,
+    size: &[usize],
+) -> Tensor<B, D, K> {
     let dims = x.dims();
     assert!(
         dims[2..].iter().zip(size).all(|(have, want)| have >= want),
@@ -203,11 +206,11 @@ pub fn pad_spatial_to_multiple<B: Backend, const D: usize>(
 
 /// The spatial window of `size` at offset `at` (one entry per axis after N and C): the
 /// inverse of [`pad_spatial_to_multiple`].
-pub fn crop_window<B: Backend, const D: usize>(
-    x: Tensor<B, D>,
+pub fn crop_window<B: Backend, const D: usize, K: BasicOps<B>>(
+    x: Tensor<B, D, K>,
     at: &[usize],
     size: &[usize],
-) -> Tensor<B, D> {
+) -> Tensor<B, D, K> {
     let dims = x.dims();
     if dims[2..] == *size {
         return x;

@@ -353,10 +353,10 @@ impl Options {
 }
 
 /// Random inputs of a case: normal images and 0/1 targets, on `device`.
-pub fn inputs<B: Backend>(case: &Case, device: &B::Device) -> (Tensor<B, 4>, Tensor<B, 3, Int>) {
+pub fn inputs<B: Backend>(case: &Case, device: &B::Device) -> (Tensor<B, 4>, Tensor<B, 4, Int>) {
     let images = Tensor::random(case.shape(), Distribution::Normal(0.0, 1.0), device);
     let [n, _, h, w] = case.shape();
-    let targets = Tensor::<B, 3>::random([n, h, w], Distribution::Bernoulli(0.5), device).int();
+    let targets = Tensor::<B, 4>::random([n, 1, h, w], Distribution::Bernoulli(0.5), device).int();
     (images, targets)
 }
 
@@ -366,7 +366,7 @@ struct Trainer<B: AutodiffBackend, M: AutodiffModule<B>, F> {
     optim: OptimizerAdaptor<Adam, M, B>,
     forward: F,
     images: Tensor<B, 4>,
-    targets: Tensor<B, 3, Int>,
+    targets: Tensor<B, 4, Int>,
     device: B::Device,
 }
 

@@ -111,13 +111,13 @@ fn random_crop(sample: &Sample, size: usize, rng: &mut impl Rng) -> Sample {
 }
 
 /// Offset of a centred window of `size` in `extent` (negative when `size > extent`).
-fn centred_offset(extent: usize, size: usize) -> isize {
+pub(super) fn centred_offset(extent: usize, size: usize) -> isize {
     (extent as isize - size as isize).div_euclid(2)
 }
 
 /// Reflects index `i` into `0..n` about the edge pixels (period `2n - 2`, edges not repeated).
 #[inline]
-fn mirror(i: isize, n: usize) -> usize {
+pub(super) fn mirror(i: isize, n: usize) -> usize {
     if n <= 1 {
         return 0;
     }

@@ -96,37 +96,44 @@ pub enum DataError {
     },
     /// Samples of different shapes were put in one batch.
     #[error(
-        "cannot batch sample {index} `{name}` of shape {}x{}x{} (CxHxW) with sample 0 `{first_name}` of shape {}x{}x{}",
-        found[0], found[1], found[2], expected[0], expected[1], expected[2]
+        "cannot batch sample {index} `{name}` of shape {} (C x spatial) with sample 0 `{first_name}` of shape {}",
+        by(found), by(expected)
     )]
     BatchMismatch {
         /// Position of the offending sample in the batch.
         index: usize,
         /// Its name.
         name: String,
-        /// Its `[channels, height, width]`.
-        found: [usize; 3],
+        /// Its `[channels, spatial...]`.
+        found: Vec<usize>,
         /// The name of sample 0.
         first_name: String,
-        /// The `[channels, height, width]` of sample 0.
-        expected: [usize; 3],
+        /// The `[channels, spatial...]` of sample 0.
+        expected: Vec<usize>,
     },
     /// A sample's mask does not match its own image's size.
     #[error(
-        "sample `{name}` has a {}x{} image but a {}x{} mask",
-        image_size.0, image_size.1, mask_size.0, mask_size.1
+        "sample `{name}` has a {} image but a {} mask",
+        by(image_size),
+        by(mask_size)
     )]
     SampleMaskMismatch {
         /// The sample's name.
         name: String,
-        /// The image's `(width, height)`.
-        image_size: (usize, usize),
-        /// The mask's `(width, height)`.
-        mask_size: (usize, usize),
+        /// The image's size, width first (`[width, height]`, `[width, height, depth]`).
+        image_size: Vec<usize>,
+        /// The mask's size, in the same order.
+        mask_size: Vec<usize>,
     },
     /// [`super::to_batch`] was given no samples.
     #[error("cannot build a batch from zero samples")]
     EmptyBatch,
+}
+
+/// `4x3x2`: a shape as messages print it.
+fn by(sizes: &[usize]) -> String {
+    let parts: Vec<String> = sizes.iter().map(usize::to_string).collect();
+    parts.join("x")
 }
 
 impl DataError {

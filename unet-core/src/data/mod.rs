@@ -5,6 +5,8 @@
 //! samples into NCHW / NHW buffers that a backend can turn into tensors.
 //!
 //! - [`synthetic`]: a seeded synthetic shapes data set (circles, squares, triangles, crosses).
+//! - [`synthetic3d`] and [`volume`]: the same for 3D networks (balls, boxes, rods), and volumes.
+//! - [`example`]: what training needs of a sample, of either rank.
 //! - [`folder`]: `image/*.png` + `label/*.png` folders, single images for prediction.
 //! - [`split`]: train/validation split by file order.
 //! - [`augment`]: random crop, flips, 90-degree rotations and elastic deformation.
@@ -13,16 +15,22 @@
 pub mod augment;
 pub mod batch;
 pub mod error;
+pub mod example;
 pub mod folder;
 pub mod split;
 pub mod synthetic;
+pub mod synthetic3d;
+pub mod volume;
 
 pub use augment::{center_crop_sample, Augment, Elastic};
 pub use batch::{to_batch, Batch};
 pub use error::DataError;
+pub use example::Example;
 pub use folder::{list_images, load_folder, load_image, load_mask, MaskMode};
 pub use split::{split_validation, validation_count};
 pub use synthetic::generate;
+pub use synthetic3d::generate_volumes;
+pub use volume::{Volume, VolumeMask, VolumeSample};
 
 /// An image in CHW layout, f32 values in [0, 1].
 #[derive(Clone, Debug, PartialEq)]

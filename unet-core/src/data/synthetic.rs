@@ -138,7 +138,7 @@ fn inside(shape: Shape, dx: f32, dy: f32, r: f32) -> bool {
 }
 
 /// Uniform in `[lo, hi)` from one `f32` draw.
-fn uniform(rng: &mut impl Rng, lo: f32, hi: f32) -> f32 {
+pub(super) fn uniform(rng: &mut impl Rng, lo: f32, hi: f32) -> f32 {
     lo + (hi - lo) * rng.random::<f32>()
 }
 

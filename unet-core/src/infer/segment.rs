@@ -4,13 +4,14 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use super::tiling::{predict_tiled, TileSpec, TiledError};
-use crate::data::{Image, Mask};
+use super::volume_tiling::predict_tiled_volume;
+use crate::data::{Image, Mask, Volume, VolumeMask};
 use crate::error::ShapeError;
 use crate::network::Network;
 
 /// A tile size for `N` near `wanted` output pixels: the input side must fit the network, and
 /// its output side is `input - N::MARGIN`.
-pub fn default_tile<B: Backend, N: Network<B>>(wanted: usize) -> usize {
+pub fn default_tile<B: Backend, N: Network<B, D>, const D: usize>(wanted: usize) -> usize {
     if let Some(&[h, ..]) = N::INPUT {
         return h;
     }
@@ -20,7 +21,10 @@ pub fn default_tile<B: Backend, N: Network<B>>(wanted: usize) -> usize {
 /// `spec` with its tile shrunk to the smallest the network takes that still covers an image
 /// of side `side` in one window (and no overlap, which one window does not need); `spec`
 /// itself when the image needs several tiles.
-pub fn fitted_spec<B: Backend, N: Network<B>>(spec: &TileSpec, side: usize) -> TileSpec {
+pub fn fitted_spec<B: Backend, N: Network<B, D>, const D: usize>(
+    spec: &TileSpec,
+    side: usize,
+) -> TileSpec {
     let needed = side + N::MARGIN;
     match (needed..spec.tile).find(|&s| N::fits(s)) {
         Some(tile) if N::INPUT.is_none() => TileSpec {
@@ -58,8 +62,16 @@ pub fn logits<B: Backend, N: Network<B>>(
 
 /// Class per pixel from `[classes, H, W]` logits (threshold 0 for a single sigmoid output).
 pub fn decide(logits: &[f32], classes: usize, height: usize, width: usize) -> Mask {
-    let plane = height * width;
-    let data = (0..plane)
+    Mask {
+        height,
+        width,
+        data: class_per_point(logits, classes, height * width),
+    }
+}
+
+/// The class of each of `points` pixels or voxels from `[classes, points]` logits.
+fn class_per_point(logits: &[f32], classes: usize, plane: usize) -> Vec<u8> {
+    (0..plane)
         .map(|i| {
             if classes == 1 {
                 u8::from(logits[i] > 0.0)
@@ -69,12 +81,7 @@ pub fn decide(logits: &[f32], classes: usize, height: usize, width: usize) -> Ma
                 best.unwrap_or(0) as u8
             }
         })
-        .collect();
-    Mask {
-        height,
-        width,
-        data,
-    }
+        .collect()
 }
 
 /// Segments `image`: overlap-tile logits, then a class per pixel. The mask has the image's size.
@@ -84,7 +91,46 @@ pub fn segment<B: Backend, N: Network<B>>(
     spec: &TileSpec,
     device: &B::Device,
 ) -> Result<Mask, TiledError<ShapeError>> {
-    let spec = fitted_spec::<B, N>(spec, image.height.max(image.width));
+    let spec = fitted_spec::<B, N, 4>(spec, image.height.max(image.width));
     let l = logits::<B, N>(net, image, &spec, device)?;
     Ok(decide(&l, N::CLASSES, image.height, image.width))
+}
+
+/// Per-class logits `[classes, D, H, W]` for a volume of any size, by overlap-tile inference
+/// with mirror padding, as [`logits`] for images.
+pub fn volume_logits<B: Backend, N: Network<B, 5>>(
+    net: &N,
+    volume: &Volume,
+    spec: &TileSpec,
+    device: &B::Device,
+) -> Result<Vec<f32>, TiledError<ShapeError>> {
+    predict_tiled_volume(volume, spec, N::CLASSES, |window| {
+        let [d, h, w] = window.size;
+        let x = Tensor::<B, 5>::from_data(
+            TensorData::new(window.data.clone(), [1, window.channels, d, h, w]),
+            device,
+        );
+        let y = net.forward_checked(x)?;
+        Ok(y.into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .expect("float logits"))
+    })
+}
+
+/// Segments `volume`: overlap-tile logits, then a class per voxel, of the volume's size.
+pub fn segment_volume<B: Backend, N: Network<B, 5>>(
+    net: &N,
+    volume: &Volume,
+    spec: &TileSpec,
+    device: &B::Device,
+) -> Result<VolumeMask, TiledError<ShapeError>> {
+    let side = volume.size.iter().copied().max().unwrap_or(0);
+    let spec = fitted_spec::<B, N, 5>(spec, side);
+    let l = volume_logits::<B, N>(net, volume, &spec, device)?;
+    let voxels = volume.size.iter().product();
+    Ok(VolumeMask {
+        size: volume.size,
+        data: class_per_point(&l, N::CLASSES, voxels),
+    })
 }

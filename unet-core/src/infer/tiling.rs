@@ -161,7 +161,7 @@ impl TileSpec {
 /// Maps any integer coordinate into `0..n` by mirror reflection without
 /// repeating the edge pixel (numpy's `reflect`), repeatedly if needed:
 /// `... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ...`. `n` must be at least 1.
-fn reflect(i: i64, n: usize) -> usize {
+pub(super) fn reflect(i: i64, n: usize) -> usize {
     if n == 1 {
         return 0;
     }
@@ -229,7 +229,7 @@ fn fill_window(image: &Image, rows: &[usize], cols: &[usize], out: &mut [f32]) {
 /// If the image fits in one output tile, a single tile is centred on it.
 /// Otherwise tiles start at `0, stride, 2 stride, ...`, and the last one is
 /// shifted back to end exactly at the image border.
-fn tile_starts(len: usize, out: usize, stride: usize) -> Vec<i64> {
+pub(super) fn tile_starts(len: usize, out: usize, stride: usize) -> Vec<i64> {
     if len <= out {
         return vec![-(((out - len) / 2) as i64)];
     }
@@ -240,13 +240,13 @@ fn tile_starts(len: usize, out: usize, stride: usize) -> Vec<i64> {
 }
 
 /// Triangular ramp weights `min(j + 1, n - j)` for `j in 0..n`.
-fn ramp(n: usize) -> Vec<f64> {
+pub(super) fn ramp(n: usize) -> Vec<f64> {
     (0..n).map(|j| (j + 1).min(n - j) as f64).collect()
 }
 
 /// Per-pixel total weight along one axis: the sum of the ramp weights of all
 /// tiles covering each pixel.
-fn axis_weight_sum(len: usize, starts: &[i64], ramp: &[f64]) -> Vec<f64> {
+pub(super) fn axis_weight_sum(len: usize, starts: &[i64], ramp: &[f64]) -> Vec<f64> {
     let mut sum = vec![0.0; len];
     for &s in starts {
         for (j, &w) in ramp.iter().enumerate() {
@@ -363,7 +363,7 @@ pub fn predict_tiled<E>(
 
 /// Range `j0..j1` of tile offsets whose image coordinate `start + j` lies in
 /// `0..len`.
-fn visible(start: i64, out: usize, len: usize) -> (usize, usize) {
+pub(super) fn visible(start: i64, out: usize, len: usize) -> (usize, usize) {
     let j0 = (-start).max(0) as usize;
     let j1 = ((len as i64 - start).min(out as i64)).max(0) as usize;
     (j0.min(j1), j1)

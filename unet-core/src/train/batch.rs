@@ -12,33 +12,37 @@ use rayon::prelude::*;
 
 use super::config::TrainConfig;
 use super::loss::LossKind;
-use crate::data::{Augment, DataError, Elastic, Sample};
+use crate::data::{Augment, DataError, Elastic, Example};
 
-/// A batch: images `[N, C, H, W]`, class indices `[N, H, W]`, and how to score it.
+/// A batch: images `[N, C, spatial...]`, class indices `[N, 1, spatial...]` (the same rank,
+/// so one loss serves images and volumes), and how to score it. `D` is 4 for images, 5 for
+/// volumes.
 #[derive(Clone, Debug)]
-pub struct SegBatch<B: Backend> {
+pub struct SegBatch<B: Backend, const D: usize = 4> {
     /// Images, values in [0, 1].
-    pub images: Tensor<B, 4>,
-    /// Class index per pixel.
-    pub targets: Tensor<B, 3, Int>,
+    pub images: Tensor<B, D>,
+    /// Class index per pixel or voxel, on a channel axis of size 1.
+    pub targets: Tensor<B, D, Int>,
     /// The loss to train with.
     pub loss: LossKind,
 }
 
-impl<B: Backend> SegBatch<B> {
+impl<B: Backend, const D: usize> SegBatch<B, D> {
     /// Stacks samples of one size into a batch on `device`.
     ///
     /// # Errors
     /// The samples differ in size or channels.
-    pub fn from_samples(
-        samples: &[Sample],
+    pub fn from_samples<S: Example<D>>(
+        samples: &[S],
         loss: LossKind,
         device: &B::Device,
     ) -> Result<Self, DataError> {
-        let (images, masks, [n, c, h, w]) = crate::data::to_batch(samples)?;
-        let images = Tensor::from_data(TensorData::new(images, [n, c, h, w]), device);
+        let (images, masks, shape) = crate::data::to_batch(samples)?;
+        let images = Tensor::from_data(TensorData::new(images, shape), device);
+        let mut target_shape = shape;
+        target_shape[1] = 1;
         let masks: Vec<i32> = masks.into_iter().map(i32::from).collect();
-        let targets = Tensor::from_data(TensorData::new(masks, [n, h, w]), device);
+        let targets = Tensor::from_data(TensorData::new(masks, target_shape), device);
         Ok(Self {
             images,
             targets,
@@ -74,20 +78,20 @@ pub fn epoch_order(samples: usize, items: usize, seed: u64, epoch: usize) -> Vec
 
 /// The augmented samples of draws `first..first + indices.len()` of `epoch`, made in
 /// parallel; `indices` are sample indices from [`epoch_order`].
-pub fn draw_batch(
-    samples: &[Sample],
+pub fn draw_batch<S: Example<D>, const D: usize>(
+    samples: &[S],
     indices: &[usize],
     first: usize,
     augment: &Augment,
     seed: u64,
     epoch: usize,
-) -> Vec<Sample> {
+) -> Vec<S> {
     indices
         .par_iter()
         .enumerate()
         .map(|(j, &i)| {
             let mut rng = ChaCha8Rng::seed_from_u64(mix(seed, epoch, first + j));
-            augment.apply(&samples[i], &mut rng)
+            samples[i].augmented(augment, &mut rng)
         })
         .collect()
 }

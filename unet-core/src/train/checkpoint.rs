@@ -141,7 +141,7 @@ pub fn run_config(checkpoint: &Path) -> Option<TrainConfig> {
 }
 
 /// Loads `N`'s weights from `path` (see [`resolve`]), checking they are `N`'s.
-pub fn load_network<B: Backend, N: Network<B>>(
+pub fn load_network<B: Backend, N: Network<B, D>, const D: usize>(
     path: &Path,
     device: &B::Device,
 ) -> Result<N, CheckpointError> {
@@ -220,7 +220,7 @@ pub fn decoder_message(text: &str) -> String {
 ///
 /// # Errors
 /// The weights cannot be encoded or the file written.
-pub fn save_network<B: Backend, N: Network<B>>(
+pub fn save_network<B: Backend, N: Network<B, D>, const D: usize>(
     net: &N,
     path: &Path,
 ) -> Result<PathBuf, CheckpointError> {

@@ -167,11 +167,11 @@ impl TrainConfig {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
-    /// Checks every setting, and that the crop and loss fit network `N`.
+    /// Checks every setting, and that the crop, augmentation and loss fit network `N`.
     ///
     /// # Errors
     /// [`TrainError::Setting`] naming the first setting out of range, or the loss's error.
-    pub fn check<B: burn::tensor::backend::Backend, N: Network<B>>(
+    pub fn check<B: burn::tensor::backend::Backend, N: Network<B, D>, const D: usize>(
         &self,
     ) -> Result<(), TrainError> {
         let bad = |setting: &'static str, value: String, expected: String| TrainError::Setting {
@@ -222,6 +222,17 @@ impl TrainConfig {
                 "val_split",
                 format!("{:?}", self.val_split),
                 "a fraction in [0, 1)".into(),
+            ));
+        }
+        if self.elastic && N::DIMS != 2 {
+            return Err(bad(
+                "elastic",
+                "true".into(),
+                format!(
+                    "false for {} ({}D): the elastic deformation is defined for images",
+                    N::NAME,
+                    N::DIMS
+                ),
             ));
         }
         if !N::fits(self.crop) {

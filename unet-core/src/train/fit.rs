@@ -16,7 +16,7 @@ use super::events::{Event, Observer, Saved};
 use super::loss::{LossError, LossKind};
 use super::run::{last_complete_checkpoint, read_rows, EpochRow, RunFolder};
 use super::step::{scalar, valid_step, weighted_train_step, EpochStats, StepError};
-use crate::data::{DataError, Sample};
+use crate::data::{DataError, Example};
 use crate::error::ShapeError;
 use crate::infer::imaging::ImagingError;
 use crate::network::TrainableNetwork;
@@ -151,8 +151,9 @@ impl TrainSummary {
 }
 
 /// A run to start: configuration, run folder, devices, observers. `B` is the autodiff
-/// backend to train on.
-pub struct Training<'a, B: AutodiffBackend> {
+/// backend to train on; `D` the rank of the network's tensors: 4 (the default) for images,
+/// 5 for volumes (`Training::<B, 5>::new(config, dir).fit::<MyVolumeNet<B>>(train, valid)`).
+pub struct Training<'a, B: AutodiffBackend, const D: usize = 4> {
     config: TrainConfig,
     run_dir: PathBuf,
     devices: Vec<B::Device>,
@@ -160,7 +161,7 @@ pub struct Training<'a, B: AutodiffBackend> {
     observers: Vec<Box<dyn Observer + 'a>>,
 }
 
-impl<'a, B: AutodiffBackend> Training<'a, B> {
+impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
     /// A run of `config` into `run_dir`, on the default device.
     pub fn new(config: TrainConfig, run_dir: impl Into<PathBuf>) -> Self {
         Self {
@@ -192,18 +193,27 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
     }
 
     /// Trains `N` on `train`, validating on `valid` (whole images when they share a size
-    /// the network takes, else their centre crops).
+    /// the network takes, else their centre crops): [`Sample`](crate::data::Sample)s for a
+    /// 2D network, [`VolumeSample`](crate::data::VolumeSample)s for a 3D one.
     ///
     /// # Errors
     /// A setting does not fit, there is nothing to resume, or a file cannot be read or
     /// written; the run stops at the first error.
-    pub fn fit<N: TrainableNetwork<B>>(
+    pub fn fit<N: TrainableNetwork<B, D>>(
+        self,
+        train: Vec<impl Example<D>>,
+        valid: Vec<impl Example<D>>,
+    ) -> Result<TrainSummary, TrainError> {
+        self.run::<N, _, _>(train, valid)
+    }
+
+    fn run<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
         mut self,
-        train: Vec<Sample>,
-        valid: Vec<Sample>,
+        train: Vec<S>,
+        valid: Vec<V>,
     ) -> Result<TrainSummary, TrainError> {
         let config = self.config.clone();
-        config.check::<B, N>()?;
+        config.check::<B, N, D>()?;
         if train.is_empty() || valid.is_empty() {
             return Err(TrainError::NoSamples {
                 train: train.len(),
@@ -263,7 +273,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
                 &device,
             )?);
         }
-        let valid = validation_set::<B, N>(valid, config.crop);
+        let valid = validation_set::<B, N, V, D>(valid, config.crop);
         let mut state = LoopState {
             config: &config,
             train: &train,
@@ -277,7 +287,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         };
         let mut out_of_time = false;
         for epoch in start.map_or(1, |e| e + 1)..=config.epochs {
-            let (next, stop) = self.epoch::<N>(epoch, model, &mut optim, &mut state)?;
+            let (next, stop) = self.epoch::<N, S, V>(epoch, model, &mut optim, &mut state)?;
             model = next;
             if stop {
                 out_of_time = epoch < config.epochs;
@@ -299,12 +309,12 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
 
     /// One epoch: training (cut short by the deadline), validation, checkpoint, files.
     /// Returns the model and whether the time budget is spent.
-    fn epoch<N: TrainableNetwork<B>>(
+    fn epoch<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
         &mut self,
         epoch: usize,
         model: N,
         optim: &mut impl Optimizer<N, B>,
-        state: &mut LoopState<'_>,
+        state: &mut LoopState<'_, S, V>,
     ) -> Result<(N, bool), TrainError> {
         let (config, train, valid) = (state.config, state.train, state.valid);
         let items = if config.epoch_size == 0 {
@@ -324,7 +334,7 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
         let device = self.devices[0].clone();
         let mut valid_stats = EpochStats::new(N::CLASSES);
         for chunk in valid.chunks(config.batch) {
-            let batch = SegBatch::<B::InnerBackend>::from_samples(chunk, loss, &device)?;
+            let batch = SegBatch::<B::InnerBackend, D>::from_samples(chunk, loss, &device)?;
             valid_step(&inner, batch, &mut valid_stats, PREVIEW)?;
         }
         self.emit(&Event::Validated { epoch, interrupted });
@@ -377,14 +387,14 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
 
     /// The training steps of one epoch. Returns the model, the epoch's statistics and
     /// whether the deadline cut it short (never before the run's first step).
-    fn train_epoch<N: TrainableNetwork<B>>(
+    fn train_epoch<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
         &mut self,
         epoch: usize,
         model: N,
         optim: &mut impl Optimizer<N, B>,
         order: &[usize],
         loss: LossKind,
-        state: &mut LoopState<'_>,
+        state: &mut LoopState<'_, S, V>,
     ) -> Result<(N, EpochStats, bool), TrainError> {
         let (config, train) = (state.config, state.train);
         let augment = augmentation(config);
@@ -446,17 +456,17 @@ impl<'a, B: AutodiffBackend> Training<'a, B> {
 }
 
 /// What the loop reads and keeps across epochs.
-struct LoopState<'d> {
+struct LoopState<'d, S, V> {
     config: &'d TrainConfig,
-    train: &'d [Sample],
-    valid: &'d [Sample],
+    train: &'d [S],
+    valid: &'d [V],
     run: RunFolder,
     started: Instant,
     deadline: Option<Instant>,
     steps: usize,
 }
 
-impl LoopState<'_> {
+impl<S, V> LoopState<'_, S, V> {
     fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
@@ -469,11 +479,16 @@ impl LoopState<'_> {
 /// mean). The devices' work is queued in turn from this thread; backends that run
 /// asynchronously (CUDA, wgpu) overlap it, and no loss is read until every device has its
 /// batch. Returns the mean loss and the updated model.
-fn data_parallel_step<B: AutodiffBackend, N: TrainableNetwork<B>>(
+fn data_parallel_step<
+    B: AutodiffBackend,
+    N: TrainableNetwork<B, D>,
+    S: Example<D>,
+    const D: usize,
+>(
     model: N,
     optim: &mut impl Optimizer<N, B>,
     devices: &[B::Device],
-    samples: &[Sample],
+    samples: &[S],
     config: &TrainConfig,
     loss: LossKind,
 ) -> Result<(f64, N), TrainError> {
@@ -532,22 +547,16 @@ fn read_record<B: Backend, R: burn::record::Record<B>>(
 
 /// Whole images when they share a size the network takes; otherwise the middle crop of
 /// the training crop size (mirror-padded if smaller).
-fn validation_set<B: AutodiffBackend, N: TrainableNetwork<B>>(
-    valid: Vec<Sample>,
+fn validation_set<B: AutodiffBackend, N: TrainableNetwork<B, D>, V: Example<D>, const D: usize>(
+    valid: Vec<V>,
     crop: usize,
-) -> Vec<Sample> {
-    let (h, w) = (valid[0].image.height, valid[0].image.width);
-    let whole = N::fits(h)
-        && N::fits(w)
-        && valid
-            .iter()
-            .all(|s| (s.image.height, s.image.width) == (h, w));
+) -> Vec<V> {
+    let shape = valid[0].shape();
+    let whole = shape[1..].iter().all(|&side| N::fits(side))
+        && valid.iter().all(|s| s.shape()[1..] == shape[1..]);
     if whole {
         valid
     } else {
-        valid
-            .iter()
-            .map(|s| crate::data::center_crop_sample(s, crop))
-            .collect()
+        valid.iter().map(|s| s.center_cropped(crop)).collect()
     }
 }

@@ -76,8 +76,8 @@ pub enum LossError {
     NeedsClasses,
 }
 
-/// Per-pixel class probabilities `[N, K, H, W]` (K = 2 for a 1-class sigmoid output).
-fn probabilities<B: Backend>(logits: Tensor<B, 4>) -> Tensor<B, 4> {
+/// Per-pixel class probabilities `[N, K, spatial...]` (K = 2 for a 1-class sigmoid output).
+fn probabilities<B: Backend, const D: usize>(logits: Tensor<B, D>) -> Tensor<B, D> {
     if logits.dims()[1] == 1 {
         let p = sigmoid(logits);
         Tensor::cat(vec![p.clone().neg().add_scalar(1.0), p], 1)
@@ -86,18 +86,22 @@ fn probabilities<B: Backend>(logits: Tensor<B, 4>) -> Tensor<B, 4> {
     }
 }
 
-/// One-hot `[N, K, H, W]` of `[N, H, W]` class indices.
-fn one_hot<B: Backend>(targets: Tensor<B, 3, Int>, classes: usize) -> Tensor<B, 4> {
-    let [n, h, w] = targets.dims();
-    let flat = targets.reshape([n * h * w]).one_hot::<2>(classes).float();
-    flat.reshape([n, h, w, classes]).permute([0, 3, 1, 2])
+/// One-hot `[N, K, spatial...]` of `[N, 1, spatial...]` class indices.
+fn one_hot<B: Backend, const D: usize>(targets: Tensor<B, D, Int>, classes: usize) -> Tensor<B, D> {
+    let planes = (0..classes)
+        .map(|k| targets.clone().equal_elem(k as i64).float())
+        .collect();
+    Tensor::cat(planes, 1)
 }
 
 /// Cross-entropy: binary on a 1-channel output, multi-class otherwise. Mean over pixels.
-fn cross_entropy<B: Backend>(logits: Tensor<B, 4>, targets: Tensor<B, 3, Int>) -> Tensor<B, 1> {
+fn cross_entropy<B: Backend, const D: usize>(
+    logits: Tensor<B, D>,
+    targets: Tensor<B, D, Int>,
+) -> Tensor<B, 1> {
     let classes = logits.dims()[1];
     if classes == 1 {
-        let y = targets.float().unsqueeze_dim::<4>(1);
+        let y = targets.float();
         // -(y log s(x) + (1 - y) log(1 - s(x))), with log(1 - s(x)) = log s(-x).
         let pos = log_sigmoid(logits.clone()) * y.clone();
         let neg = log_sigmoid(logits.neg()) * y.neg().add_scalar(1.0);
@@ -112,26 +116,34 @@ fn cross_entropy<B: Backend>(logits: Tensor<B, 4>, targets: Tensor<B, 3, Int>) -
     }
 }
 
+/// Per-class sums over the batch and every spatial axis: `[K]` of `[N, K, spatial...]`.
+fn class_sums<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 1> {
+    let k = x.dims()[1];
+    x.swap_dims(0, 1)
+        .reshape([k as i32, -1])
+        .sum_dim(1)
+        .reshape([k])
+}
+
 /// Soft Dice loss, `1 - mean over classes of 2|P.T| / (|P| + |T|)`, over the whole batch.
-fn dice<B: Backend>(logits: Tensor<B, 4>, targets: Tensor<B, 3, Int>) -> Tensor<B, 1> {
+fn dice<B: Backend, const D: usize>(
+    logits: Tensor<B, D>,
+    targets: Tensor<B, D, Int>,
+) -> Tensor<B, 1> {
     let p = probabilities(logits);
     let k = p.dims()[1];
     let t = one_hot(targets, k);
-    let inter = (p.clone() * t.clone())
-        .sum_dim(0)
-        .sum_dim(2)
-        .sum_dim(3)
-        .reshape([k]);
-    let total = (p + t).sum_dim(0).sum_dim(2).sum_dim(3).reshape([k]);
+    let inter = class_sums(p.clone() * t.clone());
+    let total = class_sums(p + t);
     let score = (inter * 2.0 + 1.0) / (total + 1.0);
     score.mean().neg().add_scalar(1.0).reshape([1])
 }
 
-/// The loss of `logits` `[N, C, H, W]` against class indices `[N, H, W]`.
-pub fn segmentation_loss<B: Backend>(
+/// The loss of `logits` `[N, C, spatial...]` against class indices `[N, 1, spatial...]`.
+pub fn segmentation_loss<B: Backend, const D: usize>(
     kind: LossKind,
-    logits: Tensor<B, 4>,
-    targets: Tensor<B, 3, Int>,
+    logits: Tensor<B, D>,
+    targets: Tensor<B, D, Int>,
 ) -> Tensor<B, 1> {
     match kind {
         LossKind::Bce | LossKind::Ce => cross_entropy(logits, targets),
@@ -140,12 +152,12 @@ pub fn segmentation_loss<B: Backend>(
     }
 }
 
-/// Class indices `[N, H, W]` predicted from logits (threshold 0 for a 1-class output).
-pub fn predict_classes<B: Backend>(logits: Tensor<B, 4>) -> Tensor<B, 3, Int> {
-    let [n, c, h, w] = logits.dims();
-    if c == 1 {
-        logits.greater_elem(0.0).int().reshape([n, h, w])
+/// Class indices `[N, 1, spatial...]` predicted from logits `[N, C, spatial...]` (threshold
+/// 0 for a 1-class output).
+pub fn predict_classes<B: Backend, const D: usize>(logits: Tensor<B, D>) -> Tensor<B, D, Int> {
+    if logits.dims()[1] == 1 {
+        logits.greater_elem(0.0).int()
     } else {
-        logits.argmax(1).reshape([n, h, w])
+        logits.argmax(1)
     }
 }

@@ -2,7 +2,7 @@
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{ElementConversion, Int, Tensor, Transaction};
+use burn::tensor::{ElementConversion, Int, Tensor, TensorData, Transaction};
 
 use super::batch::SegBatch;
 use super::loss::{predict_classes, segmentation_loss};
@@ -57,19 +57,13 @@ impl EpochStats {
 /// The logits cropped to the targets' centre, the targets cropped to the logits' size
 /// (`padding: valid` networks return less than their input), and the loss with its
 /// deep-supervision terms.
-fn forward_loss<B: Backend, N: Network<B>>(
+fn forward_loss<B: Backend, N: Network<B, D>, const D: usize>(
     net: &N,
-    batch: SegBatch<B>,
-) -> Result<Scored<B>, ShapeError> {
+    batch: SegBatch<B, D>,
+) -> Result<Scored<B, D>, ShapeError> {
     let (logits, aux) = net.forward_deep(batch.images)?;
-    let [_, _, h, w] = logits.dims();
-    let [n, th, tw] = batch.targets.dims();
-    let targets = if (th, tw) == (h, w) {
-        batch.targets
-    } else {
-        let (top, left) = ((th - h) / 2, (tw - w) / 2);
-        batch.targets.slice([0..n, top..top + h, left..left + w])
-    };
+    let size = logits.dims()[2..].to_vec();
+    let targets = crate::feature::center_crop_to(batch.targets, &size);
     let loss = segmentation_loss(batch.loss, logits.clone(), targets.clone());
     let loss = deep_supervision_loss(batch.loss, loss, aux, &targets);
     Ok(Scored {
@@ -80,34 +74,46 @@ fn forward_loss<B: Backend, N: Network<B>>(
 }
 
 /// A batch through the network: its loss, the main logits and the targets they match.
-struct Scored<B: Backend> {
+struct Scored<B: Backend, const D: usize> {
     loss: Tensor<B, 1>,
-    logits: Tensor<B, 4>,
-    targets: Tensor<B, 3, Int>,
+    logits: Tensor<B, D>,
+    targets: Tensor<B, D, Int>,
+}
+
+/// Nearest-neighbour resize of every spatial axis to `size` (the source of output index `o`
+/// is `floor(o * have / size)`, as `interpolate`'s nearest mode), for maps and volumes.
+fn nearest_resize<B: Backend, const D: usize>(x: Tensor<B, D>, size: &[usize]) -> Tensor<B, D> {
+    let mut x = x;
+    for (i, &out) in size.iter().enumerate() {
+        let axis = i + 2;
+        let have = x.dims()[axis];
+        if have != out {
+            let source: Vec<i64> = (0..out).map(|o| (o * have / out) as i64).collect();
+            let source = Tensor::from_data(TensorData::new(source, [out]), &x.device());
+            x = x.select(axis, source);
+        }
+    }
+    x
 }
 
 /// Adds the deep-supervision heads' losses: head `j` (1/2^j size) is up-sampled to the
 /// targets' size (nearest) and weighted `1 / 2^j`, nnU-Net's halving weights; the sum is
 /// divided by the total weight so the loss stays on the scale of the main head's.
-fn deep_supervision_loss<B: Backend>(
+fn deep_supervision_loss<B: Backend, const D: usize>(
     kind: super::loss::LossKind,
     main: Tensor<B, 1>,
-    aux: Vec<Tensor<B, 4>>,
-    targets: &Tensor<B, 3, Int>,
+    aux: Vec<Tensor<B, D>>,
+    targets: &Tensor<B, D, Int>,
 ) -> Tensor<B, 1> {
     if aux.is_empty() {
         return main;
     }
-    let [_, h, w] = targets.dims();
+    let size = targets.dims()[2..].to_vec();
     let mut total = main;
     let mut weight = 1.0;
     for (j, logits) in aux.into_iter().enumerate() {
         let scale = 0.5f64.powi(j as i32 + 1);
-        let up = burn::tensor::module::interpolate(
-            logits,
-            [h, w],
-            burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest),
-        );
+        let up = nearest_resize(logits, &size);
         total = total + segmentation_loss(kind, up, targets.clone()) * scale;
         weight += scale;
     }
@@ -119,18 +125,22 @@ fn deep_supervision_loss<B: Backend>(
 ///
 /// # Errors
 /// The batch does not fit the network.
-pub fn train_step<B: AutodiffBackend, N: Network<B> + AutodiffModule<B>>(
+pub fn train_step<B: AutodiffBackend, N: Network<B, D> + AutodiffModule<B>, const D: usize>(
     net: &N,
-    batch: SegBatch<B>,
+    batch: SegBatch<B, D>,
 ) -> Result<(Tensor<B, 1>, B::Gradients), ShapeError> {
     weighted_train_step(net, batch, 1.0)
 }
 
 /// [`train_step`] with the gradients of `weight` times the loss: the share of one device's
 /// batch in a step's images, so that the devices' gradients add up to the whole batch's.
-pub(crate) fn weighted_train_step<B: AutodiffBackend, N: Network<B> + AutodiffModule<B>>(
+pub(crate) fn weighted_train_step<
+    B: AutodiffBackend,
+    N: Network<B, D> + AutodiffModule<B>,
+    const D: usize,
+>(
     net: &N,
-    batch: SegBatch<B>,
+    batch: SegBatch<B, D>,
     weight: f64,
 ) -> Result<(Tensor<B, 1>, B::Gradients), ShapeError> {
     let loss = forward_loss(net, batch)?.loss;
@@ -153,13 +163,13 @@ fn to_u8(values: Vec<i32>) -> Vec<u8> {
 }
 
 /// A validation step: forward and loss, no gradients; adds the batch to `stats`, keeping up
-/// to `keep_preview` samples for the picture.
+/// to `keep_preview` samples for the picture (of a volume, its middle slice).
 ///
 /// # Errors
 /// The batch does not fit the network, or its classes are out of the network's range.
-pub fn valid_step<B: Backend, N: Network<B>>(
+pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
     net: &N,
-    batch: SegBatch<B>,
+    batch: SegBatch<B, D>,
     stats: &mut EpochStats,
     keep_preview: usize,
 ) -> Result<(), StepError> {
@@ -169,14 +179,18 @@ pub fn valid_step<B: Backend, N: Network<B>>(
         logits,
         targets,
     } = forward_loss(net, batch)?;
-    let [n, h, w] = targets.dims();
+    let dims = targets.dims();
+    let (n, size) = (dims[0], dims[2..].to_vec());
     let room = keep_preview.saturating_sub(stats.preview.len()).min(n);
     let mut tx = Transaction::default()
         .register(loss)
         .register(predict_classes(logits))
         .register(targets);
     if room > 0 {
-        tx = tx.register(crate::feature::center_crop(images.narrow(0, 0, room), h, w));
+        tx = tx.register(crate::feature::center_crop_to(
+            images.narrow(0, 0, room),
+            &size,
+        ));
     }
     let mut data = tx.execute().into_iter();
     let mut next = || data.next().ok_or(StepError::Readback);
@@ -203,16 +217,35 @@ pub fn valid_step<B: Backend, N: Network<B>>(
             .convert::<f32>()
             .to_vec::<f32>()
             .map_err(|_| StepError::Readback)?;
-        let c = pixels.len() / (room * h * w);
-        for i in 0..room {
-            let image = Image::new(c, h, w, pixels[i * c * h * w..(i + 1) * c * h * w].to_vec());
-            let plane = |v: &[u8]| Mask::new(h, w, v[i * h * w..(i + 1) * h * w].to_vec());
-            stats
-                .preview
-                .push((image, plane(&truth), plane(&predicted)));
-        }
+        add_preview(stats, &size, room, &pixels, &truth, &predicted);
     }
     Ok(())
+}
+
+/// Keeps the first `room` samples' pictures: for volumes, their middle slice along depth.
+fn add_preview(
+    stats: &mut EpochStats,
+    size: &[usize],
+    room: usize,
+    pixels: &[f32],
+    truth: &[u8],
+    predicted: &[u8],
+) {
+    let (h, w) = (size[size.len() - 2], size[size.len() - 1]);
+    let plane = h * w;
+    let voxels: usize = size.iter().product();
+    let middle = (voxels / plane) / 2 * plane;
+    let c = pixels.len() / (room * voxels);
+    for i in 0..room {
+        let mut image = Image::zeros(c, h, w);
+        for ch in 0..c {
+            let from = (i * c + ch) * voxels + middle;
+            image.data[ch * plane..(ch + 1) * plane].copy_from_slice(&pixels[from..from + plane]);
+        }
+        let from = i * voxels + middle;
+        let slice = |v: &[u8]| Mask::new(h, w, v[from..from + plane].to_vec());
+        stats.preview.push((image, slice(truth), slice(predicted)));
+    }
 }
 
 /// Why a validation step failed.
@@ -234,15 +267,15 @@ mod tests {
     use super::*;
     use crate::train::loss::LossKind;
     use burn::backend::Flex;
-    use burn::tensor::{Distribution, TensorData};
+    use burn::tensor::Distribution;
 
     type B = Flex;
 
-    fn targets() -> Tensor<B, 3, Int> {
+    fn targets() -> Tensor<B, 4, Int> {
         let data: Vec<i64> = (0..64)
             .map(|i| i64::from((i / 8 + i % 8) % 3 == 0))
             .collect();
-        Tensor::from_data(TensorData::new(data, [1, 8, 8]), &Default::default())
+        Tensor::from_data(TensorData::new(data, [1, 1, 8, 8]), &Default::default())
     }
 
     #[test]
@@ -284,5 +317,36 @@ mod tests {
         let b = segmentation_loss(LossKind::Bce, up(h2.clone()), t.clone()).into_scalar();
         let total = deep_supervision_loss(LossKind::Bce, main, vec![h1, h2], &t).into_scalar();
         assert!((total - (l + a / 2.0 + b / 4.0) / 1.75).abs() < 1e-5);
+    }
+
+    #[test]
+    fn nearest_resize_repeats_voxels_as_interpolate_repeats_pixels() {
+        let device = Default::default();
+        let map = Tensor::<B, 4>::random([1, 2, 3, 5], Distribution::Normal(0.0, 1.0), &device);
+        let reference = burn::tensor::module::interpolate(
+            map.clone(),
+            [7, 10],
+            burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Nearest),
+        );
+        let ours = nearest_resize(map, &[7, 10]);
+        assert_eq!(ours.to_data(), reference.to_data());
+        // A volume doubled along every axis: voxel (z, y, x) comes from (z/2, y/2, x/2).
+        let volume =
+            Tensor::<B, 5>::random([1, 1, 2, 3, 2], Distribution::Normal(0.0, 1.0), &device);
+        let up = nearest_resize(volume.clone(), &[4, 6, 4])
+            .to_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let src = volume.to_data().to_vec::<f32>().unwrap();
+        for z in 0..4 {
+            for y in 0..6 {
+                for x in 0..4 {
+                    assert_eq!(
+                        up[(z * 6 + y) * 4 + x],
+                        src[((z / 2) * 3 + y / 2) * 2 + x / 2]
+                    );
+                }
+            }
+        }
     }
 }
