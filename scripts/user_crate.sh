@@ -6,7 +6,9 @@
 #   network's checked forward pass and its table;
 # - `myvolumes`, 3D networks (norms, residual blocks, every 3D `up` mode) reached through a
 #   re-export (`#[unet(crate = ...)]`), used as 2D ones are: their table, checked forward, and
-#   a save -> load round trip of their weights under PyTorch names.
+#   a save -> load round trip of their weights under PyTorch names, and one training epoch
+#   through the library's entry point (`Training::<B, 5>`) on synthetic solids, then an
+#   overlap-tile segmentation of a whole volume with the trained network.
 # CI runs this; so can you.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,8 +110,32 @@ macro_rules! exercise {
 
 type B = nets::backend::Cpu;
 
+/// One epoch of `Residual` through the library's training entry point, then the trained
+/// network segments a whole volume larger than its tiles.
+fn train_one_epoch() {
+    use nets::infer::{segment, tiling::TileSpec};
+    use nets::train::{TrainConfig, Training};
+    type A = nets::backend::CpuAutodiff;
+    let dir = std::env::temp_dir().join(format!("myvolumes-run-{}", std::process::id()));
+    let config = TrainConfig::new("residual").with_epochs(1).with_crop(8).with_epoch_size(8);
+    let train = nets::data::generate_volumes(1, 4, 12, 1);
+    let valid = nets::data::generate_volumes(2, 2, 8, 1);
+    let summary = Training::<A, 5>::new(config, &dir)
+        .fit::<Residual<A>>(train, valid)
+        .expect("one epoch trains");
+    println!("trained: {:?}", summary.rows[0]);
+    let net: Residual<B> =
+        nets::train::checkpoint::load_network(&dir.join("best"), &Default::default()).unwrap();
+    let volume = nets::data::generate_volumes(3, 1, 12, 1).remove(0);
+    let spec = TileSpec { tile: 8, overlap: 2, margin: 0 };
+    let mask = segment::segment_volume(&net, &volume.image, &spec, &Default::default()).unwrap();
+    assert_eq!(mask.size, [12, 12, 12]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn main() {
     let device = Default::default();
+    train_one_epoch();
     exercise!(Plain, 8, &device);
     exercise!(Batch, 8, &device);
     exercise!(Residual, 8, &device);
