@@ -47,6 +47,26 @@
 //! println!("best Dice {:.3}", summary.best().map_or(0.0, |r| r.dice));
 //! # }
 //! ```
+//!
+//! A 3D network trains the same way on volumes; the run's rank is `Training`'s second
+//! parameter:
+//!
+//! ```no_run
+//! # fn main() {
+//! use unet::prelude::*;
+//! use unet::train::{TrainConfig, Training};
+//!
+//! unet!(pub MyVolumeNet<depth: 2, base: 8, dims: 3, norm: instance>);
+//! type B = unet::backend::CpuAutodiff;
+//!
+//! let train = unet::data::generate_volumes(1, 64, 32, 1);
+//! let valid = unet::data::generate_volumes(2, 8, 32, 1);
+//! let config = TrainConfig::new("myvolumenet").with_epochs(2).with_crop(32);
+//! Training::<B, 5>::new(config, "runs/myvolumenet")
+//!     .fit::<MyVolumeNet<B>>(train, valid)
+//!     .expect("training");
+//! # }
+//! ```
 
 #![warn(missing_docs)]
 
