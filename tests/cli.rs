@@ -559,23 +559,20 @@ fn a_batchnorm_rgb_four_class_network_of_a_user_crate_trains_evaluates_and_predi
     train_eval_predict("wide");
 }
 
-/// Training into a run folder whose `name` is taken by something that is not a file the
-/// run can write: root ignores permissions, so the way is blocked by a folder or file.
+/// Resuming the shared run for a third epoch with `block` run on its folder first: root
+/// ignores permissions, so the way of a file the epoch writes is blocked by a folder.
 fn blocked_training(name: &str, block: impl Fn(&Path)) -> (Output, PathBuf) {
     let run = scratch(&format!("blocked-{name}")).join("run");
-    std::fs::create_dir_all(&run).unwrap();
-    block(&run.join(name));
+    copy_dir(trained(), &run);
+    block(&run);
     let started = std::time::Instant::now();
     let out = unet(&[
         "train",
         "--model",
         "tiny",
+        "--resume",
         "--epochs",
-        "1",
-        "--epoch-size",
-        "8",
-        "--synthetic-count",
-        "8",
+        "3",
         "--out",
         run.to_str().unwrap(),
     ]);
@@ -587,25 +584,31 @@ fn blocked_training(name: &str, block: impl Fn(&Path)) -> (Output, PathBuf) {
     (out, run)
 }
 
+/// A folder in the way of `path`, which a rename cannot replace.
+fn occupy(path: &Path) {
+    std::fs::remove_file(path).ok();
+    std::fs::create_dir_all(path.join("occupied")).unwrap();
+}
+
 #[test]
 fn a_checkpoint_that_cannot_be_written_ends_training_with_an_error_naming_it() {
-    let (out, _) = blocked_training("checkpoint", |p| std::fs::write(p, b"in the way").unwrap());
-    assert_one_line_error(&out, &["writing", "checkpoint"]);
+    let (out, _) = blocked_training("checkpoint", |run| {
+        occupy(&run.join("checkpoint/model-3.mpk"))
+    });
+    assert_one_line_error(&out, &["writing", "model-3.mpk"]);
     let (stderr, stdout) = (text(&out).1, text(&out).0);
     assert!(!stderr.contains("panicked"), "{stdout}\n{stderr}");
 }
 
 #[test]
 fn a_last_checkpoint_that_cannot_be_replaced_ends_training_with_an_error_naming_it() {
-    let (out, run) = blocked_training("last.mpk", |p| {
-        std::fs::create_dir_all(p.join("occupied")).unwrap();
-    });
+    let (out, run) = blocked_training("last", |run| occupy(&run.join("last.mpk")));
     assert_one_line_error(&out, &["last.mpk"]);
     // The checkpoint commits an epoch and comes last: this epoch is not resumable, and what
     // it wrote before the failure is whole.
-    assert!(!run.join("checkpoint").exists());
+    assert!(!run.join("checkpoint/model-3.mpk").exists());
     let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
 }
 
 #[test]
@@ -643,7 +646,7 @@ fn a_new_run_never_mixes_its_checkpoints_with_another_runs() {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert_one_line_error(&out, &["already holds checkpoints", "resume it"]);
+    assert_one_line_error(&out, &["already holds a run", "--resume", "--force"]);
     assert!(!dir.join("config.json").exists());
 }
 
@@ -752,3 +755,9 @@ fn every_command_ends_quietly_when_its_reader_goes_away() {
         );
     }
 }
+
+#[path = "cli/images.rs"]
+mod images;
+
+#[path = "cli/reliability.rs"]
+mod reliability;

@@ -107,6 +107,12 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(
     };
     let side = N::fitting_size(args.size.unwrap_or(256));
     let n = args.batch.max(1);
+    super::synthetic_fits(
+        n,
+        side,
+        N::IN_CHANNELS,
+        &format!("--batch {n} at --size {side}"),
+    )?;
     let shape = [n, N::IN_CHANNELS, side, side];
     println!(
         "  input {}x{}x{side}x{side} on {}, warm-up {warmup}",

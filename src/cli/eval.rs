@@ -64,18 +64,23 @@ fn samples(args: &EvalArgs, channels: usize, classes: usize) -> anyhow::Result<V
         if args.count == 0 || size < 8 {
             bail!("--count must be at least 1 and --size at least 8");
         }
+        super::synthetic_fits(
+            args.count,
+            size,
+            channels,
+            &format!("--count {} at --size {size}", args.count),
+        )?;
         return Ok(data::generate(args.seed, args.count, size, channels));
     }
-    let mode = if classes <= 2 {
-        MaskMode::Binary
-    } else {
-        MaskMode::Indexed { classes }
-    };
-    Ok(data::load_folder(
+    let folder = data::read_folder(
         std::path::Path::new(&args.data),
         channels,
-        mode,
-    )?)
+        MaskMode::for_classes(classes),
+    )?;
+    for note in &folder.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(folder.samples)
 }
 
 fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(

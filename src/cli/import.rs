@@ -9,7 +9,7 @@ use clap::Args;
 use super::{default_run_dir, shown, Family};
 use crate::burn::tensor::backend::Backend;
 use crate::fsio::atomic_write;
-use crate::train::{checkpoint, TrainConfig};
+use crate::train::{checkpoint, Occupant, TrainConfig};
 use crate::Network;
 
 /// Side of the synthetic images `eval` draws for an imported run (plus the model's margin).
@@ -24,9 +24,12 @@ pub struct ImportArgs {
     /// PyTorch weights: a `.pt`/`.pth` state dict or a `.safetensors` file.
     #[arg(long)]
     from: PathBuf,
-    /// Run folder to create [default: runs/<model>-<file name>].
+    /// Run folder to create [default: runs/<model>-<file name>]: a new or empty folder.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace the run a run folder holds (a folder holding anything else is still refused).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Problems shown in the one-line error of a file that does not fit the model.
@@ -61,15 +64,26 @@ fn import<B: Backend, N: Network<B>>(args: &ImportArgs, name: &str) -> anyhow::R
         default_run_dir(name, &stem.to_string_lossy())
     });
     let config_path = run_dir.join("config.json");
-    if config_path.exists() {
-        bail!(
-            "{} already holds a run: pass another --out",
+    let occupant = crate::train::occupant(&run_dir)?;
+    match &occupant {
+        Occupant::Other(found) => bail!(
+            "--out {} holds {}, which is not a file of a run: pass a new or empty folder",
+            shown(&run_dir),
+            shown(found)
+        ),
+        Occupant::Run if !args.force => bail!(
+            "--out {} already holds a run: pass --force to replace it, or another --out",
             shown(&run_dir)
-        );
+        ),
+        _ => {}
     }
     let device = Default::default();
     let net: N =
         crate::interop::load_pytorch::<B, N, 4>(&args.from, &device).map_err(|e| one_line(&e))?;
+    // Only once the weights are read: a file that does not fit leaves the old run as it was.
+    if occupant == Occupant::Run {
+        crate::train::clear_run(&run_dir)?;
+    }
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("cannot create {}", shown(&run_dir)))?;
     let best = checkpoint::save_network(&net, &run_dir.join("best"))?;

@@ -159,6 +159,8 @@ impl Tool {
         };
         match self.check().and_then(|()| self.dispatch(cli.command)) {
             Ok(()) => ExitCode::SUCCESS,
+            // Said on stdout already, with how to resume; 128 + SIGINT, as shells report it.
+            Err(e) if e.is::<Interrupted>() => ExitCode::from(130),
             Err(e) => {
                 eprintln!("error: {}", one_line(&e));
                 ExitCode::from(2)
@@ -228,6 +230,39 @@ impl Tool {
         }
     }
 }
+
+/// The most memory generated images may take (every one is held for the command).
+const MAX_SYNTHETIC_BYTES: u128 = 4 << 30;
+
+/// Refuses `count` generated `size` x `size` images of `channels` channels (with their masks)
+/// that would take more than [`MAX_SYNTHETIC_BYTES`]; `flags` names the settings for the
+/// message.
+fn synthetic_fits(count: usize, size: usize, channels: usize, flags: &str) -> anyhow::Result<()> {
+    let bytes = (count as u128)
+        .checked_mul((size as u128).pow(2))
+        .and_then(|b| b.checked_mul(4 * channels as u128 + 1))
+        .unwrap_or(u128::MAX);
+    if bytes > MAX_SYNTHETIC_BYTES {
+        bail!(
+            "{flags}: {:.1e} GiB of generated images, above the {} GiB a command may hold (lower either)",
+            bytes as f64 / f64::from(1u32 << 30),
+            MAX_SYNTHETIC_BYTES >> 30
+        );
+    }
+    Ok(())
+}
+
+/// A run stopped by Ctrl-C (or SIGTERM) after saving a resumable checkpoint: exit code 130.
+#[derive(Debug)]
+struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// A closed pipe (`unet models | head -1`) ends the tool the way it ends other Unix tools, by
 /// SIGPIPE and without a word, instead of `println!`'s panic: Rust's runtime ignores SIGPIPE,

@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
 use super::{shown, with_backend, BackendArgs, Family};
-use crate::data::{self, Image};
+use crate::data;
 use crate::fsio::atomic_write;
 use crate::infer::imaging::{mask_to_png, overlay_png};
 use crate::infer::segment;
@@ -29,6 +29,9 @@ pub struct PredictArgs {
     /// Also write `<name>_overlay.png`: the mask tinted over the image.
     #[arg(long)]
     pub(super) overlay: bool,
+    /// Replace masks (and overlays) that already exist in the output folder.
+    #[arg(long)]
+    pub(super) overwrite: bool,
     /// Tile side (network input) for overlap-tile inference [default: 256, or the nearest
     /// size the model accepts].
     #[arg(long)]
@@ -101,40 +104,106 @@ fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     device: &B::Device,
 ) -> anyhow::Result<()> {
     let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
-    // Read every input before writing anything, so bad input leaves no partial output.
     let paths = data::list_images(&args.input)?;
-    let images: Vec<(PathBuf, Image)> = paths
-        .into_iter()
-        .map(|p| data::load_image(&p, N::IN_CHANNELS).map(|i| (p, i)))
-        .collect::<Result<_, _>>()?;
-    let net: N = checkpoint::load_network(&args.checkpoint, device)?;
-    let mut outputs = Vec::with_capacity(images.len());
-    for (path, image) in &images {
-        let mask =
-            segment::segment::<B, N>(&net, image, &spec, device).with_context(|| shown(path))?;
-        outputs.push((path, image, mask));
+    let plan = output_plan(&paths, &args.output, args.overlay, args.overwrite)?;
+    // Every input is decoded once before anything is written, so a bad file leaves no partial
+    // output; below each is decoded again, segmented and written before the next, so memory
+    // holds one image and its mask, not the folder.
+    for path in &paths {
+        data::load_image(path, N::IN_CHANNELS)?;
     }
-    std::fs::create_dir_all(&args.output).with_context(|| shown(&args.output))?;
+    let net: N = checkpoint::load_network(&args.checkpoint, device)?;
+    crate::fsio::create_dir_durable(&args.output).with_context(|| shown(&args.output))?;
     let classes = N::CLASSES.max(2);
-    for (path, image, mask) in &outputs {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "image".into());
-        let target = args.output.join(format!("{stem}.png"));
-        atomic_write(&target, &mask_to_png(mask, classes)).with_context(|| shown(&target))?;
-        if args.overlay {
-            let target = args.output.join(format!("{stem}_overlay.png"));
-            atomic_write(&target, &overlay_png(image, mask)).with_context(|| shown(&target))?;
+    for target in &plan {
+        let image = data::load_image(&target.input, N::IN_CHANNELS)?;
+        let mask = segment::segment::<B, N>(&net, &image, &spec, device)
+            .with_context(|| shown(&target.input))?;
+        atomic_write(&target.mask, &mask_to_png(&mask, classes))
+            .with_context(|| shown(&target.mask))?;
+        if let Some(overlay) = &target.overlay {
+            atomic_write(overlay, &overlay_png(&image, &mask)).with_context(|| shown(overlay))?;
         }
     }
     println!(
         "wrote {} mask(s){} to {} (tile {}, overlap {})",
-        outputs.len(),
+        plan.len(),
         if args.overlay { " and overlays" } else { "" },
         shown(&args.output),
         spec.tile,
         spec.overlap
     );
     Ok(())
+}
+
+/// The files one input becomes.
+struct Target {
+    input: PathBuf,
+    mask: PathBuf,
+    overlay: Option<PathBuf>,
+}
+
+/// Where each input's mask (and overlay) goes, refused before anything is written when the
+/// output folder is or holds an input, two inputs would write one file, or a file would be
+/// replaced without `overwrite`.
+fn output_plan(
+    inputs: &[PathBuf],
+    output: &Path,
+    overlay: bool,
+    overwrite: bool,
+) -> anyhow::Result<Vec<Target>> {
+    if output.exists() && !output.is_dir() {
+        bail!("--output {} is a file: pass a folder", shown(output));
+    }
+    if let Ok(folder) = output.canonicalize() {
+        for input in inputs {
+            if input.canonicalize().is_ok_and(|i| i.starts_with(&folder)) {
+                bail!(
+                    "--output {} holds the input {}: write the masks to another folder",
+                    shown(output),
+                    shown(input)
+                );
+            }
+        }
+    }
+    let mut plan = Vec::with_capacity(inputs.len());
+    let mut sources = std::collections::HashMap::new();
+    for input in inputs {
+        let stem = input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let mask = output.join(format!("{stem}.png"));
+        let overlay = overlay.then(|| output.join(format!("{stem}_overlay.png")));
+        for file in std::iter::once(&mask).chain(&overlay) {
+            if let Some(other) = sources.insert(file.clone(), input) {
+                bail!(
+                    "inputs {} and {} would both be written to {}: rename one of them",
+                    shown(other),
+                    shown(input),
+                    shown(file)
+                );
+            }
+        }
+        plan.push(Target {
+            input: input.clone(),
+            mask,
+            overlay,
+        });
+    }
+    if !overwrite {
+        let mut existing = sources.keys().filter(|f| f.exists()).collect::<Vec<_>>();
+        existing.sort();
+        if let Some(first) = existing.first() {
+            bail!(
+                "{} already exists{}: pass --overwrite to replace, or another --output",
+                shown(first),
+                match existing.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            );
+        }
+    }
+    Ok(plan)
 }

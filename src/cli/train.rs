@@ -1,6 +1,8 @@
 //! `train`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -28,7 +30,8 @@ pub struct TrainArgs {
     /// Model name (see `models`) [default: the first].
     #[arg(long)]
     pub(super) model: Option<String>,
-    /// `synthetic` (generated shapes) or a folder with `image/*.png` and `label/*.png`.
+    /// `synthetic` (generated shapes) or a folder with `image/` and `label/` (PNG, JPEG, TIFF
+    /// incl. multi-page stacks, BMP, GIF, WebP; masks paired by file name without extension).
     #[arg(long, default_value = "synthetic")]
     data: String,
     /// Seed of data, shuffling, augmentation and initialisation.
@@ -77,6 +80,10 @@ pub struct TrainArgs {
     /// Continue the run in the run folder from its last checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Start over in a run folder that holds a run, replacing its files (a folder holding
+    /// anything else is still refused).
+    #[arg(long, conflicts_with = "resume")]
+    force: bool,
     #[command(flatten)]
     backend: BackendArgs,
 }
@@ -94,17 +101,25 @@ fn load_data(
 ) -> anyhow::Result<(Vec<Sample>, Vec<Sample>)> {
     if config.data == "synthetic" {
         let valid_count = (synthetic_count / 4).max(16);
+        super::synthetic_fits(
+            synthetic_count + valid_count,
+            config.crop,
+            channels,
+            &format!(
+                "--synthetic-count {synthetic_count} at --crop {}",
+                config.crop
+            ),
+        )?;
         let train = data::generate(config.seed, synthetic_count, config.crop, channels);
         let valid = data::generate(config.seed ^ VALID_SEED, valid_count, config.crop, channels);
         return Ok((train, valid));
     }
-    let mode = if classes <= 2 {
-        MaskMode::Binary
-    } else {
-        MaskMode::Indexed { classes }
-    };
-    let samples = data::load_folder(Path::new(&config.data), channels, mode)?;
-    let (train, valid) = data::split_validation(samples, config.val_split);
+    let mode = MaskMode::for_classes(classes);
+    let folder = data::read_folder(Path::new(&config.data), channels, mode)?;
+    for note in &folder.notes {
+        eprintln!("note: {note}");
+    }
+    let (train, valid) = data::split_validation(folder.samples, config.val_split);
     if valid.is_empty() {
         bail!(
             "{}: {} image(s) leave nothing for validation with --val-split {}",
@@ -128,8 +143,48 @@ fn flagged(error: TrainError) -> anyhow::Error {
             setting.replace('_', "-")
         ),
         TrainError::Loss(e) => anyhow::anyhow!("--{e}"),
+        TrainError::RunExists { dir } => anyhow::anyhow!(
+            "--out {} already holds a run: pass --resume to continue it, --force to start over, or another --out",
+            shown(&dir)
+        ),
+        TrainError::NotARunFolder { dir, found } => anyhow::anyhow!(
+            "--out {} holds {}, which is not a file of a run: pass a new or empty folder",
+            shown(&dir),
+            shown(&found)
+        ),
         other => other.into(),
     }
+}
+
+/// Refuses, before any data is read, a run folder the run could not be written into.
+fn claimable(run_dir: &Path, args: &TrainArgs) -> Result<(), TrainError> {
+    use crate::train::Occupant;
+    match crate::train::occupant(run_dir)? {
+        Occupant::Other(found) => Err(TrainError::NotARunFolder {
+            dir: run_dir.to_path_buf(),
+            found,
+        }),
+        Occupant::Run if !args.resume && !args.force => Err(TrainError::RunExists {
+            dir: run_dir.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A flag that the first SIGINT or SIGTERM sets, so the run stops after the step under way
+/// and saves a resumable checkpoint; a second signal ends the process at once.
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    // Fails only if a handler is already installed (a tool that trains twice in one process):
+    // the first one's flag then goes on stopping nothing, and the signal keeps its default.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("stopping after the current step (press Ctrl-C again to quit at once)");
+    });
+    stop
 }
 
 /// Runs `train` for the network family `F` registered as `name`.
@@ -139,6 +194,7 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         .out
         .clone()
         .unwrap_or_else(|| default_run_dir(name, &args.data));
+    claimable(&run_dir, args).map_err(flagged)?;
     let config = configure::<F::Net<Cpu>, Cpu>(args, name, &run_dir)?;
     config.check::<Cpu, F::Net<Cpu>, 4>().map_err(flagged)?;
     let (train, valid) = load_data(
@@ -167,15 +223,24 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         shown(&run_dir)
     );
     let epochs = config.epochs;
+    let stop = stop_on_signal();
     let summary = with_backend!(&args.backend, B, devices => {
         Training::<Autodiff<B>>::new(config, &run_dir)
             .devices(devices)
             .resume(args.resume)
+            .replace(args.force)
+            .stop_when(stop.clone())
             .observe(ProgressDisplay::new(epochs))
             .fit::<F::Train<Autodiff<B>>>(train, valid)
             .map_err(flagged)
     })?;
     let dir = shown(&summary.run_dir);
+    if summary.interrupted {
+        let epoch = summary.rows.last().map_or(0, |r| r.epoch);
+        println!("interrupted: epoch {epoch} was cut short, validated and checkpointed in {dir}");
+        println!("  resume with: unet train --out {dir} --resume");
+        return Err(super::Interrupted.into());
+    }
     match (summary.rows.last(), summary.best()) {
         (Some(last), Some(best)) => {
             println!(
@@ -218,12 +283,6 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
             saved.epochs = UNBOUNDED_EPOCHS;
         }
         return Ok(saved);
-    }
-    if run_dir.join("config.json").exists() {
-        bail!(
-            "{} already holds a run: pass --resume to continue it, or --out for a new one",
-            shown(run_dir)
-        );
     }
     let synthetic = args.data == "synthetic";
     if !synthetic && !Path::new(&args.data).is_dir() {

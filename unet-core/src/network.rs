@@ -67,7 +67,10 @@ pub trait Network<B: Backend, const D: usize = 4>:
 
     /// The smallest input side at or above `at_least` that fits (ignoring a declared `input`).
     fn fitting_size(at_least: usize) -> usize {
-        (at_least..).find(|&s| Self::fits(s)).unwrap_or(at_least)
+        // Inclusive, so the search ends at `usize::MAX` instead of overflowing.
+        (at_least..=usize::MAX)
+            .find(|&s| Self::fits(s))
+            .unwrap_or(at_least)
     }
 }
 

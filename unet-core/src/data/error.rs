@@ -27,24 +27,59 @@ pub enum DataError {
     NoImages {
         /// The folder searched.
         dir: PathBuf,
-        /// What was looked for, e.g. `"PNG"` or `"image (png/jpg/jpeg/tif/tiff)"`.
+        /// What was looked for, e.g. `"image (png/jpg/jpeg/tif/tiff/bmp/gif/webp)"`.
         what: &'static str,
     },
-    /// An image in `image/` has no file of the same name in `label/`.
-    #[error("image {} has no mask (expected {})", image.display(), expected.display())]
+    /// An image in `image/` has no file of the same stem in `label/`.
+    #[error(
+        "image {} has no mask (expected {}.EXT, EXT one of png/jpg/jpeg/tif/tiff/bmp/gif/webp)",
+        image.display(), expected.display()
+    )]
     ImageWithoutMask {
         /// The image file.
         image: PathBuf,
-        /// The mask file that was looked for.
+        /// The mask looked for: `label/<stem>`, without extension (any image extension pairs).
         expected: PathBuf,
     },
-    /// A mask in `label/` has no file of the same name in `image/`.
-    #[error("mask {} has no image (expected {})", mask.display(), expected.display())]
+    /// A mask in `label/` has no file of the same stem in `image/`.
+    #[error(
+        "mask {} has no image (expected {}.EXT, EXT one of png/jpg/jpeg/tif/tiff/bmp/gif/webp)",
+        mask.display(), expected.display()
+    )]
     MaskWithoutImage {
         /// The mask file.
         mask: PathBuf,
-        /// The image file that was looked for.
+        /// The image looked for: `image/<stem>`, without extension (any image extension pairs).
         expected: PathBuf,
+    },
+    /// Two files in one folder have the same stem (`a.jpg` and `a.png`), so which one pairs
+    /// with the other folder's `a` is ambiguous.
+    #[error(
+        "{} and {} both have the name `{stem}`: images and masks pair by file name without extension, so keep one of them",
+        first.display(), second.display()
+    )]
+    DuplicateStem {
+        /// The file stem the two share.
+        stem: String,
+        /// One of the files.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// A multi-page TIFF stack and its mask have different page counts.
+    #[error(
+        "image {} has {image_pages} page(s) but its mask {} has {mask_pages}: a stack needs one mask page per image page",
+        image.display(), mask.display()
+    )]
+    PageCountMismatch {
+        /// The image file.
+        image: PathBuf,
+        /// Its page count.
+        image_pages: usize,
+        /// The mask file.
+        mask: PathBuf,
+        /// Its page count.
+        mask_pages: usize,
     },
     /// A file or folder could not be read or decoded.
     #[error("cannot read {}: {message}", path.display())]
@@ -77,14 +112,43 @@ pub enum DataError {
     MaskValueOutOfRange {
         /// The mask file.
         path: PathBuf,
-        /// The offending value.
-        value: u8,
+        /// The offending value (raw: 16-bit masks are not scaled).
+        value: u16,
         /// The number of classes allowed.
         classes: usize,
         /// Column of the first offending pixel.
         x: usize,
         /// Row of the first offending pixel.
         y: usize,
+    },
+    /// A colour (RGB, not palette) mask was read as class indices, and its channels differ.
+    #[error(
+        "mask {} is a colour image (pixel at (x={x}, y={y}) is RGB ({}, {}, {})): class-index masks must be gray or palette images",
+        path.display(), rgb[0], rgb[1], rgb[2]
+    )]
+    ColourMask {
+        /// The mask file.
+        path: PathBuf,
+        /// Column of the first pixel whose channels differ.
+        x: usize,
+        /// Its row.
+        y: usize,
+        /// Its red, green and blue values.
+        rgb: [u16; 3],
+    },
+    /// Read as two classes, no mask of the folder has a single foreground pixel: training on
+    /// it would learn nothing.
+    #[error(
+        "no mask in {} has a foreground pixel (values found: {}); a 2-class model reads 0/255 or 0/1 masks",
+        dir.display(), value_set(values, *distinct)
+    )]
+    NoForeground {
+        /// The mask folder.
+        dir: PathBuf,
+        /// The smallest distinct raw values found (at most 8), sorted.
+        values: Vec<u16>,
+        /// How many distinct values the masks hold in all.
+        distinct: usize,
     },
     /// A channel count other than 1 or 3 was asked for.
     #[error("cannot load {} with {channels} channels: only 1 (gray) or 3 (RGB) are supported", path.display())]
@@ -134,6 +198,16 @@ pub enum DataError {
 fn by(sizes: &[usize]) -> String {
     let parts: Vec<String> = sizes.iter().map(usize::to_string).collect();
     parts.join("x")
+}
+
+/// `{0, 2}`, or `{0, 1, ..., 7, ... (12 values)}` when `distinct` is more than shown.
+fn value_set(values: &[u16], distinct: usize) -> String {
+    let parts: Vec<String> = values.iter().map(u16::to_string).collect();
+    if distinct > values.len() {
+        format!("{{{}, ... ({distinct} values)}}", parts.join(", "))
+    } else {
+        format!("{{{}}}", parts.join(", "))
+    }
 }
 
 impl DataError {

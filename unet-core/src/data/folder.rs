@@ -1,46 +1,94 @@
 //! Loading image/mask folders and single images.
 //!
-//! A data set folder holds `image/NAME.png` and `label/NAME.png`, paired by file name.
-//! Only PNG is decoded (the `image` crate is built with its `png` feature alone): other
-//! formats listed by [`list_images`] fail in [`load_image`] with the decoder's message unless
-//! the `image` crate's `jpeg`/`tiff` features are turned on.
+//! A data set folder holds `image/NAME.EXT` and `label/NAME.EXT`, paired by file stem: any of
+//! the [`IMAGE_EXTENSIONS`] on either side, so `image/a.jpg` pairs with `label/a.png`. PNG,
+//! JPEG, TIFF, BMP, GIF and WebP are decoded. A multi-page TIFF (a stack, as EM and microscopy
+//! data ship) gives one sample per page, named `NAME-000`, `NAME-001`, ...; its mask is a
+//! stack of as many pages.
+//!
+//! Masks are read as their raw values: 8- and 16-bit gray values unscaled, palette PNGs as
+//! their palette indices, colour masks as their luminance (or their one value where the three
+//! channels agree). [`MaskMode`] says how these values become classes, and [`read_folder`]
+//! returns, next to the samples, notes on what it found and how it read it.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use image::DynamicImage;
 
-use super::{DataError, Image, Mask, Sample};
+use super::{stack, DataError, Image, Mask, Sample};
 
 /// How mask pixel values become class indices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MaskMode {
-    /// Two classes: 0 for values `<= 127`, 1 for values above.
-    Binary,
-    /// Values are class indices; any value `>= classes` is an error.
+    /// Two classes, decided over all the masks of a folder at once: if every value is 0 or 1,
+    /// those are the classes; otherwise values above half the range (127 for 8-bit masks,
+    /// 32767 for 16-bit ones) are class 1. Colour masks are read as their luminance.
     ///
-    /// Store such masks as 8-bit grayscale PNGs: palette PNGs are expanded to colours by the
-    /// decoder (and then reduced to luminance), and 16-bit masks are scaled to 8 bits.
+    /// A folder in which no pixel comes out as class 1 is [`DataError::NoForeground`].
+    Binary,
+    /// Values are class indices: gray values as stored (16-bit ones unscaled), palette PNGs'
+    /// palette indices. Any value `>= classes` is [`DataError::MaskValueOutOfRange`]; a colour
+    /// mask whose channels differ is [`DataError::ColourMask`].
     Indexed {
         /// The number of classes.
         classes: usize,
     },
 }
 
-/// File extensions [`list_images`] accepts (compared case-insensitively).
-pub const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "tif", "tiff"];
+impl MaskMode {
+    /// How the masks of a network with `classes` outputs are read: binary for one or two
+    /// classes, class indices otherwise.
+    pub fn for_classes(classes: usize) -> Self {
+        if classes <= 2 {
+            Self::Binary
+        } else {
+            Self::Indexed { classes }
+        }
+    }
+}
 
-/// Loads every `dir/image/*.png` with its mask `dir/label/<same name>`, sorted by file name.
-///
-/// Images (gray, gray+alpha, RGB or RGBA, 8 or 16 bit) are converted to `channels`
-/// (1: luminance; 3: RGB, gray replicated); alpha is dropped. Masks are read as 8-bit gray and
-/// mapped to classes by `mask_mode`. Sample names are the file stems.
+/// File extensions [`list_images`] and [`read_folder`] accept (compared case-insensitively).
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp"];
+
+/// What [`DataError::NoImages`] says was looked for.
+const IMAGE_FILES: &str = "image (png/jpg/jpeg/tif/tiff/bmp/gif/webp)";
+
+/// A data set folder as [`read_folder`] read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedFolder {
+    /// The samples, sorted by file stem (the pages of a stack in page order).
+    pub samples: Vec<Sample>,
+    /// One line each: something found in the folder and how it was read (masks of only 0 and
+    /// 1 read as classes, a TIFF stack read page by page, palette masks read as indices, ...).
+    pub notes: Vec<String>,
+}
+
+/// Loads the samples of a data set folder: [`read_folder`] without its notes.
 pub fn load_folder(
     dir: &Path,
     channels: usize,
     mask_mode: MaskMode,
 ) -> Result<Vec<Sample>, DataError> {
+    read_folder(dir, channels, mask_mode).map(|loaded| loaded.samples)
+}
+
+/// Loads every image of `dir/image/` with the mask of the same file stem in `dir/label/`
+/// (extensions [`IMAGE_EXTENSIONS`], either side any of them), sorted by stem.
+///
+/// Images (gray, gray+alpha, RGB or RGBA, 8 or 16 bit) are converted to `channels`
+/// (1: luminance; 3: RGB, gray replicated); alpha is dropped. A multi-page TIFF image gives one
+/// sample per page, `STEM-000`, `STEM-001`, ..., and its mask must have as many pages. Masks are
+/// read as raw values and mapped to classes by `mode`, [`MaskMode::Binary`] deciding over all
+/// the masks at once. Other sample names are the file stems.
+///
+/// Two files of one stem in one folder are [`DataError::DuplicateStem`]; an image without a
+/// mask or a mask without an image is an error, as is a stack and a mask of different page
+/// counts or an image and a mask of different sizes.
+pub fn read_folder(dir: &Path, channels: usize, mode: MaskMode) -> Result<LoadedFolder, DataError> {
     check_channels(dir, channels)?;
     if !dir.exists() {
         return Err(DataError::NotFound {
@@ -52,63 +100,443 @@ pub fn load_folder(
     }
     let image_dir = subfolder(dir, "image")?;
     let label_dir = subfolder(dir, "label")?;
-    let images = png_files(&image_dir)?;
-    let labels = png_files(&label_dir)?;
+    let images = files_by_stem(&image_dir)?;
+    let labels = files_by_stem(&label_dir)?;
     if images.is_empty() {
         return Err(DataError::NoImages {
             dir: image_dir,
-            what: "PNG",
+            what: IMAGE_FILES,
         });
     }
-    for (name, image) in &images {
-        if !labels.contains_key(name) {
+    for (stem, image) in &images {
+        if !labels.contains_key(stem) {
             return Err(DataError::ImageWithoutMask {
                 image: image.clone(),
-                expected: label_dir.join(name),
+                expected: label_dir.join(stem),
             });
         }
     }
-    for (name, mask) in &labels {
-        if !images.contains_key(name) {
+    for (stem, mask) in &labels {
+        if !images.contains_key(stem) {
             return Err(DataError::MaskWithoutImage {
                 mask: mask.clone(),
-                expected: image_dir.join(name),
+                expected: image_dir.join(stem),
             });
         }
     }
 
-    let mut samples = Vec::with_capacity(images.len());
-    for (name, image_path) in &images {
-        let mask_path = &labels[name];
-        let image = load_image(image_path, channels)?;
-        let mask = load_mask(mask_path, mask_mode)?;
-        if (image.width, image.height) != (mask.width, mask.height) {
-            return Err(DataError::SizeMismatch {
+    let mut notes = Vec::new();
+    let mut read = Vec::with_capacity(images.len());
+    for (stem, image_path) in &images {
+        let mask_path = &labels[stem];
+        let stem = stem.to_string_lossy();
+        let image_pages = page_count(image_path)?;
+        let mask_pages = page_count(mask_path)?;
+        if image_pages != mask_pages {
+            return Err(DataError::PageCountMismatch {
                 image: image_path.clone(),
-                image_size: (image.width, image.height),
+                image_pages,
                 mask: mask_path.clone(),
-                mask_size: (mask.width, mask.height),
+                mask_pages,
             });
         }
-        let stem = image_path
-            .file_stem()
-            .unwrap_or(name.as_os_str())
-            .to_string_lossy()
-            .into_owned();
-        samples.push(Sample::new(stem, image, mask));
+        if image_pages == 1 {
+            let image = load_image(image_path, channels)?;
+            let mask = read_raw_mask(mask_path, mode)?;
+            read.push(pair(stem.into_owned(), image_path, image, mask_path, mask)?);
+            continue;
+        }
+        let image_stack = stack::read_pages(image_path)?;
+        let mask_stack = stack::read_pages(mask_path)?;
+        for (page, (image, mask)) in image_stack.iter().zip(mask_stack).enumerate() {
+            let image = image_from_decoded(image, channels);
+            let mask = raw_from_decoded(mask_path, mask, mode)?;
+            let name = format!("{stem}-{page:03}");
+            read.push(pair(name, image_path, image, mask_path, mask)?);
+        }
+        notes.push(format!(
+            "{} is a stack of {image_pages} pages: read as samples {stem}-000 to {stem}-{:03}",
+            image_path.display(),
+            image_pages - 1
+        ));
     }
-    Ok(samples)
+
+    let masks: Vec<(&Path, &RawMask)> = read
+        .iter()
+        .map(|r| (r.mask_path.as_path(), &r.mask))
+        .collect();
+    let classes = folder_classes(&label_dir, &masks, mode, &mut notes)?;
+    let samples = read
+        .into_iter()
+        .zip(classes)
+        .map(|(r, classes)| {
+            let mask = Mask::new(r.mask.height, r.mask.width, classes);
+            Sample::new(r.name, r.image, mask)
+        })
+        .collect();
+    Ok(LoadedFolder { samples, notes })
 }
 
 /// Loads one image as `channels` (1: luminance; 3: RGB, gray replicated) with values in `[0, 1]`.
 ///
-/// The format is guessed from the file's content, falling back to its extension.
+/// The format is guessed from the file's content, falling back to its extension. A multi-page
+/// TIFF gives its first page.
 pub fn load_image(path: &Path, channels: usize) -> Result<Image, DataError> {
     check_channels(path, channels)?;
-    let decoded = decode(path)?;
+    Ok(image_from_decoded(&decode(path)?, channels))
+}
+
+/// Loads one mask (the first page of a multi-page TIFF), its raw values mapped to classes by
+/// `mode`.
+///
+/// [`MaskMode::Binary`] decides on this one file: values of only 0 and 1 are those classes,
+/// otherwise values above half the range are class 1. A mask with no class-1 pixel is no
+/// error here (see [`read_folder`] for the folder-wide check).
+pub fn load_mask(path: &Path, mode: MaskMode) -> Result<Mask, DataError> {
+    let raw = read_raw_mask(path, mode)?;
+    let zero_one = raw.values.iter().all(|&v| v <= 1);
+    let classes = mask_classes(path, &raw, mode, zero_one)?;
+    Ok(Mask::new(raw.height, raw.width, classes))
+}
+
+/// The images to predict on: a file gives itself; a folder gives its files with one of the
+/// [`IMAGE_EXTENSIONS`] (png, jpg, jpeg, tif, tiff, bmp, gif, webp; not recursing), sorted by
+/// file name.
+pub fn list_images(path: &Path) -> Result<Vec<PathBuf>, DataError> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !path.is_dir() {
+        return Err(DataError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    let files: Vec<PathBuf> = image_files(path)?.into_values().collect();
+    if files.is_empty() {
+        return Err(DataError::NoImages {
+            dir: path.to_path_buf(),
+            what: IMAGE_FILES,
+        });
+    }
+    Ok(files)
+}
+
+/// A mask's values as stored, before they become classes.
+#[derive(Debug)]
+struct RawMask {
+    width: usize,
+    height: usize,
+    /// `width * height` values, row-major.
+    values: Vec<u16>,
+    /// Bits per value (1, 2, 4, 8 or 16); palette indices count as 8.
+    bits: u8,
+    kind: MaskKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MaskKind {
+    /// Gray values (or colour whose three channels agree).
+    Gray,
+    /// Palette indices of a palette PNG.
+    Palette,
+    /// The luminance of a colour mask (only for [`MaskMode::Binary`]).
+    Luminance,
+}
+
+impl RawMask {
+    /// The largest value below "half the range": 127 for 8 bits, 32767 for 16.
+    fn half(&self) -> u16 {
+        ((1u32 << self.bits) - 1) as u16 / 2
+    }
+}
+
+/// An image and its raw mask, read and checked for size.
+struct ReadPair {
+    name: String,
+    image: Image,
+    mask_path: PathBuf,
+    mask: RawMask,
+}
+
+fn pair(
+    name: String,
+    image_path: &Path,
+    image: Image,
+    mask_path: &Path,
+    mask: RawMask,
+) -> Result<ReadPair, DataError> {
+    if (image.width, image.height) != (mask.width, mask.height) {
+        return Err(DataError::SizeMismatch {
+            image: image_path.to_path_buf(),
+            image_size: (image.width, image.height),
+            mask: mask_path.to_path_buf(),
+            mask_size: (mask.width, mask.height),
+        });
+    }
+    Ok(ReadPair {
+        name,
+        image,
+        mask_path: mask_path.to_path_buf(),
+        mask,
+    })
+}
+
+/// The classes of every mask of the folder `dir`, [`MaskMode::Binary`] deciding over all of
+/// them; adds a note for each thing found that changes how masks are read.
+fn folder_classes(
+    dir: &Path,
+    masks: &[(&Path, &RawMask)],
+    mode: MaskMode,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Vec<u8>>, DataError> {
+    let dir_shown = dir.display();
+    let count = |kind: MaskKind| masks.iter().filter(|(_, m)| m.kind == kind).count();
+    let zero_one = |m: &RawMask| m.values.iter().all(|&v| v <= 1);
+    let all_zero_one = masks.iter().all(|(_, m)| zero_one(m));
+    let palette = count(MaskKind::Palette);
+    match mode {
+        MaskMode::Indexed { .. } => {
+            if palette > 0 {
+                notes.push(format!(
+                    "{palette} of {} masks in {dir_shown} are palette PNGs: reading their palette indices as classes",
+                    masks.len()
+                ));
+            }
+        }
+        MaskMode::Binary if all_zero_one => {
+            notes.push(format!(
+                "all masks in {dir_shown} hold only the values {{0, 1}}: reading them as classes 0 and 1"
+            ));
+        }
+        MaskMode::Binary => {
+            let stray: Vec<&Path> = masks
+                .iter()
+                .filter(|(_, m)| zero_one(m) && m.values.contains(&1) && m.bits > 1)
+                .map(|(path, _)| *path)
+                .collect();
+            if let Some(first) = stray.first() {
+                notes.push(format!(
+                    "{} of {} masks in {dir_shown} (first: {}) hold only the values {{0, 1}} while others hold larger values: thresholded at half their range, they read as background only",
+                    stray.len(),
+                    masks.len(),
+                    first.display()
+                ));
+            }
+            let deep = masks.iter().filter(|(_, m)| m.bits == 16).count();
+            if deep > 0 {
+                notes.push(format!(
+                    "{deep} of {} masks in {dir_shown} are 16-bit: values above 32767 read as class 1",
+                    masks.len()
+                ));
+            }
+            let colour = count(MaskKind::Luminance);
+            if colour > 0 {
+                notes.push(format!(
+                    "{colour} of {} masks in {dir_shown} are colour images: reading their luminance, above half its range as class 1",
+                    masks.len()
+                ));
+            }
+            if palette > 0 {
+                notes.push(format!(
+                    "{palette} of {} masks in {dir_shown} are palette PNGs: reading their palette indices, above 127 as class 1",
+                    masks.len()
+                ));
+            }
+        }
+    }
+    let classes = masks
+        .iter()
+        .map(|(path, mask)| mask_classes(path, mask, mode, all_zero_one))
+        .collect::<Result<Vec<_>, _>>()?;
+    if mode == MaskMode::Binary && classes.iter().all(|c| c.iter().all(|&v| v == 0)) {
+        let mut seen = vec![false; 1 << 16];
+        for (_, mask) in masks {
+            for &v in &mask.values {
+                seen[usize::from(v)] = true;
+            }
+        }
+        let found: Vec<u16> = (0..=u16::MAX).filter(|&v| seen[usize::from(v)]).collect();
+        return Err(DataError::NoForeground {
+            dir: dir.to_path_buf(),
+            values: found.iter().copied().take(8).collect(),
+            distinct: found.len(),
+        });
+    }
+    Ok(classes)
+}
+
+/// One mask's classes. `zero_one`: for [`MaskMode::Binary`], the values are the classes
+/// (every value in the folder is 0 or 1); otherwise they are thresholded at half their range.
+fn mask_classes(
+    path: &Path,
+    mask: &RawMask,
+    mode: MaskMode,
+    zero_one: bool,
+) -> Result<Vec<u8>, DataError> {
+    match mode {
+        MaskMode::Binary if zero_one => Ok(mask.values.iter().map(|&v| v as u8).collect()),
+        MaskMode::Binary => {
+            let half = mask.half();
+            Ok(mask.values.iter().map(|&v| u8::from(v > half)).collect())
+        }
+        MaskMode::Indexed { classes } => {
+            // Classes are stored as u8: 256 at most.
+            let limit = classes.min(256);
+            if let Some(i) = mask.values.iter().position(|&v| usize::from(v) >= limit) {
+                return Err(DataError::MaskValueOutOfRange {
+                    path: path.to_path_buf(),
+                    value: mask.values[i],
+                    classes,
+                    x: i % mask.width,
+                    y: i / mask.width,
+                });
+            }
+            Ok(mask.values.iter().map(|&v| v as u8).collect())
+        }
+    }
+}
+
+/// The first bytes of the file at `path` (fewer for a shorter file).
+fn head(path: &Path) -> Result<Vec<u8>, DataError> {
+    let file = File::open(path).map_err(|e| DataError::unreadable(path, e))?;
+    let mut bytes = Vec::with_capacity(8);
+    file.take(8)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::unreadable(path, e))?;
+    Ok(bytes)
+}
+
+/// Pages of the file at `path`: those of a TIFF (by its content), 1 for any other format.
+fn page_count(path: &Path) -> Result<usize, DataError> {
+    if stack::is_tiff(&head(path)?) {
+        stack::page_count(path)
+    } else {
+        Ok(1)
+    }
+}
+
+/// One mask's raw values: gray and palette PNGs through the `png` crate (no expansion, no
+/// scaling), everything else through the `image` crate.
+fn read_raw_mask(path: &Path, mode: MaskMode) -> Result<RawMask, DataError> {
+    if head(path)?.starts_with(b"\x89PNG\r\n\x1a\n") {
+        if let Some(mask) = png_mask(path)? {
+            return Ok(mask);
+        }
+    }
+    raw_from_decoded(path, decode(path)?, mode)
+}
+
+/// A gray, gray+alpha or palette PNG's values (gray values, palette indices) as stored;
+/// `None` for an RGB or RGBA PNG.
+fn png_mask(path: &Path) -> Result<Option<RawMask>, DataError> {
+    let failed = |e: png::DecodingError| DataError::unreadable(path, e);
+    let file = File::open(path).map_err(|e| DataError::unreadable(path, e))?;
+    let mut decoder = png::Decoder::new(BufReader::new(file));
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().map_err(failed)?;
+    let (samples, kind) = match reader.info().color_type {
+        png::ColorType::Grayscale => (1, MaskKind::Gray),
+        png::ColorType::GrayscaleAlpha => (2, MaskKind::Gray),
+        png::ColorType::Indexed => (1, MaskKind::Palette),
+        png::ColorType::Rgb | png::ColorType::Rgba => return Ok(None),
+    };
+    let size = reader
+        .output_buffer_size()
+        .ok_or_else(|| DataError::unreadable(path, "image too large to decode"))?;
+    let mut buffer = vec![0; size];
+    let frame = reader.next_frame(&mut buffer).map_err(failed)?;
+    let (width, height) = (frame.width as usize, frame.height as usize);
+    let depth = frame.bit_depth as usize;
+    let mut values = Vec::with_capacity(width * height);
+    for row in buffer[..frame.buffer_size()].chunks_exact(frame.line_size) {
+        values.extend((0..width).map(|x| match depth {
+            16 => u16::from_be_bytes([row[2 * samples * x], row[2 * samples * x + 1]]),
+            8 => u16::from(row[samples * x]),
+            // 1, 2 or 4 bits: one sample per pixel (gray or palette), packed from the high bit.
+            _ => {
+                let bit = x * depth;
+                u16::from((row[bit / 8] >> (8 - depth - bit % 8)) & ((1 << depth) - 1))
+            }
+        }));
+    }
+    let bits = if kind == MaskKind::Palette {
+        8
+    } else {
+        depth as u8
+    };
+    Ok(Some(RawMask {
+        width,
+        height,
+        values,
+        bits,
+        kind,
+    }))
+}
+
+/// A decoded mask's values: gray as stored (alpha dropped); colour as its one value where the
+/// three channels agree, otherwise as luminance for [`MaskMode::Binary`] and
+/// [`DataError::ColourMask`] for [`MaskMode::Indexed`].
+fn raw_from_decoded(
+    path: &Path,
+    decoded: DynamicImage,
+    mode: MaskMode,
+) -> Result<RawMask, DataError> {
+    let (width, height) = (decoded.width() as usize, decoded.height() as usize);
+    let gray = |values: Vec<u16>, bits: u8| RawMask {
+        width,
+        height,
+        values,
+        bits,
+        kind: MaskKind::Gray,
+    };
+    let first_of = |raw: &[u16], step: usize| raw.iter().step_by(step).copied().collect();
+    let widen = |raw: Vec<u8>| raw.into_iter().map(u16::from).collect::<Vec<u16>>();
+    Ok(match decoded {
+        DynamicImage::ImageLuma8(g) => gray(widen(g.into_raw()), 8),
+        DynamicImage::ImageLumaA8(g) => gray(first_of(&widen(g.into_raw()), 2), 8),
+        DynamicImage::ImageLuma16(g) => gray(g.into_raw(), 16),
+        DynamicImage::ImageLumaA16(g) => gray(first_of(&g.into_raw(), 2), 16),
+        colour => {
+            let deep = colour.color().bytes_per_pixel() / colour.color().channel_count() > 1;
+            let (rgb, bits) = if deep {
+                (colour.to_rgb16().into_raw(), 16)
+            } else {
+                (widen(colour.to_rgb8().into_raw()), 8)
+            };
+            let differs = rgb
+                .chunks_exact(3)
+                .position(|px| px[0] != px[1] || px[1] != px[2]);
+            match (differs, mode) {
+                (None, _) => gray(first_of(&rgb, 3), bits),
+                (Some(i), MaskMode::Indexed { .. }) => {
+                    return Err(DataError::ColourMask {
+                        path: path.to_path_buf(),
+                        x: i % width,
+                        y: i / width,
+                        rgb: [rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]],
+                    })
+                }
+                (Some(_), MaskMode::Binary) => RawMask {
+                    width,
+                    height,
+                    values: if deep {
+                        colour.to_luma16().into_raw()
+                    } else {
+                        widen(colour.to_luma8().into_raw())
+                    },
+                    bits,
+                    kind: MaskKind::Luminance,
+                },
+            }
+        }
+    })
+}
+
+/// A decoded image as `channels` (1: luminance; 3: RGB, gray replicated) in `[0, 1]`.
+fn image_from_decoded(decoded: &DynamicImage, channels: usize) -> Image {
     let (width, height) = (decoded.width() as usize, decoded.height() as usize);
     let gray_source = !decoded.color().has_color();
-    let rgb = to_unit_rgb(&decoded);
+    let rgb = to_unit_rgb(decoded);
     let n = width * height;
     let data = if channels == 1 {
         if gray_source {
@@ -131,56 +559,7 @@ pub fn load_image(path: &Path, channels: usize) -> Result<Image, DataError> {
     };
     // 32-bit float sources may hold values outside [0, 1].
     let data = data.into_iter().map(|v| v.clamp(0.0, 1.0)).collect();
-    Ok(Image::new(channels, height, width, data))
-}
-
-/// Loads one mask: 8-bit gray values mapped to classes by `mode`.
-pub fn load_mask(path: &Path, mode: MaskMode) -> Result<Mask, DataError> {
-    let gray = decode(path)?.into_luma8();
-    let (width, height) = (gray.width() as usize, gray.height() as usize);
-    let mut data = gray.into_raw();
-    match mode {
-        MaskMode::Binary => {
-            for v in &mut data {
-                *v = u8::from(*v > 127);
-            }
-        }
-        MaskMode::Indexed { classes } => {
-            if let Some(i) = data.iter().position(|&v| usize::from(v) >= classes) {
-                return Err(DataError::MaskValueOutOfRange {
-                    path: path.to_path_buf(),
-                    value: data[i],
-                    classes,
-                    x: i % width,
-                    y: i / width,
-                });
-            }
-        }
-    }
-    Ok(Mask::new(height, width, data))
-}
-
-/// The images to predict on: a file gives itself; a folder gives its
-/// `*.png`/`*.jpg`/`*.jpeg`/`*.tif`/`*.tiff` files (not recursing), sorted by file name.
-pub fn list_images(path: &Path) -> Result<Vec<PathBuf>, DataError> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    if !path.is_dir() {
-        return Err(DataError::NotFound {
-            path: path.to_path_buf(),
-        });
-    }
-    let files: Vec<PathBuf> = files_with_extension(path, &IMAGE_EXTENSIONS)?
-        .into_values()
-        .collect();
-    if files.is_empty() {
-        return Err(DataError::NoImages {
-            dir: path.to_path_buf(),
-            what: "image (png/jpg/jpeg/tif/tiff)",
-        });
-    }
-    Ok(files)
+    Image::new(channels, height, width, data)
 }
 
 fn check_channels(path: &Path, channels: usize) -> Result<(), DataError> {
@@ -206,16 +585,28 @@ fn subfolder(dir: &Path, name: &'static str) -> Result<PathBuf, DataError> {
     }
 }
 
-fn png_files(dir: &Path) -> Result<BTreeMap<OsString, PathBuf>, DataError> {
-    files_with_extension(dir, &["png"])
+/// The image files of `dir` keyed by file stem; two of one stem are
+/// [`DataError::DuplicateStem`].
+fn files_by_stem(dir: &Path) -> Result<BTreeMap<OsString, PathBuf>, DataError> {
+    let mut by_stem: BTreeMap<OsString, PathBuf> = BTreeMap::new();
+    for path in image_files(dir)?.into_values() {
+        let stem = path.file_stem().unwrap_or_default().to_os_string();
+        if let Some(other) = by_stem.get(&stem) {
+            // `image_files` is sorted by file name: `other` comes first.
+            return Err(DataError::DuplicateStem {
+                stem: stem.to_string_lossy().into_owned(),
+                first: other.clone(),
+                second: path,
+            });
+        }
+        by_stem.insert(stem, path);
+    }
+    Ok(by_stem)
 }
 
-/// Regular files in `dir` whose extension is one of `extensions` (case-insensitive), keyed and
+/// Regular files in `dir` with one of the [`IMAGE_EXTENSIONS`] (case-insensitive), keyed and
 /// so sorted by file name.
-fn files_with_extension(
-    dir: &Path,
-    extensions: &[&str],
-) -> Result<BTreeMap<OsString, PathBuf>, DataError> {
+fn image_files(dir: &Path) -> Result<BTreeMap<OsString, PathBuf>, DataError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DataError::unreadable(dir, e))?;
     let mut files = BTreeMap::new();
     for entry in entries {
@@ -224,7 +615,7 @@ fn files_with_extension(
         let wanted = path
             .extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)));
+            .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)));
         if wanted && path.is_file() {
             files.insert(entry.file_name(), path);
         }
@@ -269,6 +660,7 @@ fn decode(path: &Path) -> Result<DynamicImage, DataError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::stack::tests::{write_gray16_stack, write_gray8_stack};
     use super::*;
     use image::{GrayImage, Luma, Rgb, RgbImage};
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -380,12 +772,12 @@ mod tests {
     }
 
     #[test]
-    fn folder_pairs_are_sorted_by_file_name_and_values_scaled_to_unit_range() {
+    fn folder_pairs_are_sorted_by_file_stem_and_values_scaled_to_unit_range() {
         let dir = TempDir::dataset("sorted");
         for name in ["b.png", "a.png", "c.png"] {
             write_pair(dir.path(), name, 8);
         }
-        // Non-PNG files and subfolders are ignored.
+        // Files of other extensions and subfolders are ignored.
         std::fs::write(dir.path().join("image/notes.txt"), "x").unwrap();
         std::fs::create_dir(dir.path().join("label/sub.png")).unwrap();
         let samples = load_folder(dir.path(), 1, MaskMode::Binary).unwrap();
@@ -546,14 +938,15 @@ mod tests {
     }
 
     #[test]
-    fn folder_without_pngs_is_an_error_naming_the_image_folder() {
+    fn folder_without_images_is_an_error_naming_the_image_folder_and_the_extensions() {
         let dir = TempDir::dataset("empty");
         std::fs::write(dir.path().join("image/readme.txt"), "x").unwrap();
         let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
         assert!(matches!(err, DataError::NoImages { .. }));
         let msg = message(&err);
         assert!(
-            msg.contains("no PNG files") && msg.contains("image"),
+            msg.contains("no image (png/jpg/jpeg/tif/tiff/bmp/gif/webp) files")
+                && msg.contains("image"),
             "{msg}"
         );
     }
@@ -670,7 +1063,8 @@ mod tests {
     fn list_images_of_a_folder_is_its_images_sorted() {
         let dir = TempDir::new("listdir");
         for name in [
-            "c.TIF", "b.jpg", "a.png", "d.jpeg", "e.tiff", "z.txt", "y.bmp",
+            "c.TIF", "b.jpg", "a.png", "d.jpeg", "e.tiff", "z.txt", "y.bmp", "f.gif", "g.WebP",
+            "h.psd",
         ] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }
@@ -680,7 +1074,10 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["a.png", "b.jpg", "c.TIF", "d.jpeg", "e.tiff"]);
+        assert_eq!(
+            names,
+            ["a.png", "b.jpg", "c.TIF", "d.jpeg", "e.tiff", "f.gif", "g.WebP", "y.bmp"]
+        );
     }
 
     #[test]
@@ -698,5 +1095,465 @@ mod tests {
         let err = list_images(&dir.path().join("absent")).unwrap_err();
         assert!(matches!(err, DataError::NotFound { .. }));
         assert!(message(&err).contains("absent"));
+    }
+
+    // --- formats, stacks and raw mask values ---
+
+    fn write_gray16(path: &Path, width: u32, height: u32, f: impl Fn(u32, u32) -> u16) {
+        image::ImageBuffer::<Luma<u16>, Vec<u16>>::from_fn(width, height, |x, y| Luma([f(x, y)]))
+            .save(path)
+            .unwrap();
+    }
+
+    /// A PNG written with the `png` crate: `data` already packed to `depth` bits per sample.
+    fn write_png(
+        path: &Path,
+        (width, height): (u32, u32),
+        colour: png::ColorType,
+        depth: png::BitDepth,
+        palette: Option<&[u8]>,
+        data: &[u8],
+    ) {
+        let file = std::io::BufWriter::new(File::create(path).unwrap());
+        let mut encoder = png::Encoder::new(file, width, height);
+        encoder.set_color(colour);
+        encoder.set_depth(depth);
+        if let Some(palette) = palette {
+            encoder.set_palette(palette.to_vec());
+        }
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(data).unwrap();
+    }
+
+    /// A 4x4 disc-ish test picture: `inside` where x + y < 3, `outside` elsewhere.
+    fn corner(x: u32, y: u32, inside: u8, outside: u8) -> u8 {
+        if x + y < 3 {
+            inside
+        } else {
+            outside
+        }
+    }
+
+    fn dir_note(dir: &Path) -> String {
+        format!(
+            "all masks in {} hold only the values {{0, 1}}: reading them as classes 0 and 1",
+            dir.join("label").display()
+        )
+    }
+
+    #[test]
+    fn jpeg_images_pair_by_stem_with_zero_one_png_masks_read_as_classes_with_a_note() {
+        let dir = TempDir::dataset("jpeg01");
+        for name in ["b", "a"] {
+            RgbImage::from_fn(8, 8, |x, y| {
+                let v = corner(x, y, 250, 5);
+                Rgb([v, v, v])
+            })
+            .save(dir.path().join(format!("image/{name}.jpg")))
+            .unwrap();
+            write_gray(
+                &dir.path().join(format!("label/{name}.png")),
+                8,
+                8,
+                |x, y| corner(x, y, 1, 0),
+            );
+        }
+        let loaded = read_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        let names: Vec<_> = loaded.samples.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let s = &loaded.samples[0];
+        let corners = [(0, 0), (1, 1), (2, 2), (7, 7)].map(|(y, x)| s.mask.get(y, x));
+        assert_eq!(corners, [1, 1, 0, 0]);
+        assert_eq!(s.mask.data.iter().filter(|&&v| v == 1).count(), 6);
+        // JPEG is lossy: near, not equal.
+        assert!(s.image.get(0, 0, 0) > 0.9 && s.image.get(0, 7, 7) < 0.1);
+        assert_eq!(loaded.notes, [dir_note(dir.path())]);
+        // `load_folder` gives the same samples.
+        assert_eq!(
+            load_folder(dir.path(), 1, MaskMode::Binary).unwrap(),
+            loaded.samples
+        );
+    }
+
+    #[test]
+    fn three_page_tiff_stack_with_mask_stack_gives_one_sample_per_page_named_by_page() {
+        let dir = TempDir::dataset("stack3");
+        write_gray8_stack(&dir.path().join("image/x.tif"), 6, 4, 3, |p, x, y| {
+            (p * 50 + x + 10 * y) as u8
+        });
+        write_gray8_stack(&dir.path().join("label/x.tiff"), 6, 4, 3, |p, x, _| {
+            if x == p {
+                255
+            } else {
+                0
+            }
+        });
+        let loaded = read_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        let names: Vec<_> = loaded.samples.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["x-000", "x-001", "x-002"]);
+        for (p, s) in loaded.samples.iter().enumerate() {
+            assert_eq!(s.image.shape(), [1, 4, 6]);
+            assert_eq!(s.image.get(0, 2, 3), (p * 50 + 3 + 20) as f32 / 255.0);
+            for x in 0..6 {
+                assert_eq!(s.mask.get(1, x), u8::from(x == p), "page {p} x {x}");
+            }
+        }
+        assert_eq!(loaded.notes.len(), 1, "{:?}", loaded.notes);
+        let note = &loaded.notes[0];
+        assert!(
+            note.contains("x.tif") && note.contains("3 pages") && note.contains("x-000 to x-002"),
+            "{note}"
+        );
+        // Three channels replicate the gray page.
+        let rgb = load_folder(dir.path(), 3, MaskMode::Binary).unwrap();
+        assert_eq!(rgb[2].image.plane(1), loaded.samples[2].image.plane(0));
+    }
+
+    #[test]
+    fn sixteen_bit_tiff_stack_and_single_page_tiff_keep_the_full_range() {
+        let dir = TempDir::dataset("stack16");
+        write_gray16_stack(&dir.path().join("image/deep.tif"), 2, 1, 2, |p, x, _| {
+            [0, 65535, 32768, 13107][(2 * p + x) as usize]
+        });
+        write_gray8_stack(&dir.path().join("label/deep.tif"), 2, 1, 2, |_, x, _| {
+            (x * 255) as u8
+        });
+        let s = load_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        assert_eq!(s[0].image.data, [0.0, 1.0]);
+        assert_eq!(s[1].image.data, [32768.0 / 65535.0, 0.2]);
+        assert_eq!(s[1].mask.data, [0, 1]);
+
+        // One page: the `image` crate's decoder, same values.
+        let single = dir.path().join("single.tif");
+        write_gray16_stack(&single, 2, 1, 1, |_, x, _| [0, 65535][x as usize]);
+        assert_eq!(load_image(&single, 1).unwrap().data, [0.0, 1.0]);
+    }
+
+    #[test]
+    fn tiff_stack_and_mask_of_different_page_counts_is_an_error_naming_both() {
+        let dir = TempDir::dataset("pages");
+        write_gray8_stack(&dir.path().join("image/v.tif"), 4, 4, 3, |_, _, _| 9);
+        write_gray8_stack(&dir.path().join("label/v.tif"), 4, 4, 2, |_, _, _| 255);
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::PageCountMismatch {
+                image_pages: 3,
+                mask_pages: 2,
+                ..
+            }
+        ));
+        let msg = message(&err);
+        assert!(
+            msg.contains("image/v.tif has 3 page(s)") && msg.contains("label/v.tif has 2"),
+            "{msg}"
+        );
+
+        // A stack with a one-page mask of another format.
+        std::fs::remove_file(dir.path().join("label/v.tif")).unwrap();
+        write_gray(&dir.path().join("label/v.png"), 4, 4, |_, _| 255);
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        assert!(message(&err).contains("has 1"), "{err}");
+    }
+
+    #[test]
+    fn load_image_of_a_multi_page_tiff_reads_its_first_page() {
+        let dir = TempDir::new("firstpage");
+        let path = dir.path().join("vol.tif");
+        write_gray8_stack(&path, 2, 2, 4, |p, _, _| (p * 60) as u8 + 51);
+        assert_eq!(load_image(&path, 1).unwrap().data, [0.2; 4]);
+        assert_eq!(list_images(dir.path()).unwrap(), [path]);
+    }
+
+    #[test]
+    fn palette_png_masks_read_as_palette_indices_not_colours() {
+        let dir = TempDir::dataset("palette");
+        write_gray(&dir.path().join("image/p.png"), 4, 1, |_, _| 0);
+        // Index 1 is red, 2 is green: expanded, their luminance would be 54 and 182.
+        let palette = [0, 0, 0, 255, 0, 0, 0, 255, 0];
+        let mask = dir.path().join("label/p.png");
+        let eight = png::BitDepth::Eight;
+        let indexed = png::ColorType::Indexed;
+        write_png(&mask, (4, 1), indexed, eight, Some(&palette), &[0, 1, 2, 1]);
+        let s = load_folder(dir.path(), 1, MaskMode::Indexed { classes: 3 }).unwrap();
+        assert_eq!(s[0].mask.data, [0, 1, 2, 1]);
+        assert_eq!(
+            load_mask(&mask, MaskMode::Indexed { classes: 3 })
+                .unwrap()
+                .data,
+            [0, 1, 2, 1]
+        );
+        let loaded = read_folder(dir.path(), 1, MaskMode::Indexed { classes: 3 }).unwrap();
+        assert!(
+            loaded.notes.iter().any(|n| n.contains("palette indices")),
+            "{:?}",
+            loaded.notes
+        );
+
+        // Four bits a pixel, packed two to a byte (rows padded to whole bytes).
+        write_png(
+            &mask,
+            (3, 2),
+            indexed,
+            png::BitDepth::Four,
+            Some(&palette),
+            &[0x12, 0x00, 0x21, 0x10],
+        );
+        write_gray(&dir.path().join("image/p.png"), 3, 2, |_, _| 0);
+        let s = load_folder(dir.path(), 1, MaskMode::Indexed { classes: 3 }).unwrap();
+        assert_eq!(s[0].mask.data, [1, 2, 0, 2, 1, 1]);
+        // Index 2 is out of range for two classes.
+        let err = load_folder(dir.path(), 1, MaskMode::Indexed { classes: 2 }).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::MaskValueOutOfRange {
+                value: 2,
+                x: 1,
+                y: 0,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn one_bit_gray_png_masks_read_as_zero_one_classes() {
+        let dir = TempDir::dataset("onebit");
+        write_gray(&dir.path().join("image/b.png"), 10, 1, |_, _| 0);
+        // 0b1010_0000, 0b01 then padding: pixels 1,0,1,0,0,0,0,0,0,1.
+        let mask = dir.path().join("label/b.png");
+        let gray = png::ColorType::Grayscale;
+        write_png(
+            &mask,
+            (10, 1),
+            gray,
+            png::BitDepth::One,
+            None,
+            &[0xA0, 0x40],
+        );
+        let loaded = read_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        assert_eq!(loaded.samples[0].mask.data, [1, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(loaded.notes, [dir_note(dir.path())]);
+    }
+
+    #[test]
+    fn sixteen_bit_mask_values_are_class_indices_not_scaled() {
+        let dir = TempDir::dataset("mask16");
+        write_gray(&dir.path().join("image/m.png"), 4, 1, |_, _| 0);
+        write_gray16(&dir.path().join("label/m.png"), 4, 1, |x, _| x as u16);
+        let indexed = MaskMode::Indexed { classes: 4 };
+        let s = load_folder(dir.path(), 1, indexed).unwrap();
+        assert_eq!(s[0].mask.data, [0, 1, 2, 3]);
+
+        // A value past 8 bits is named as it is, not scaled or clipped.
+        write_gray16(&dir.path().join("label/m.png"), 4, 1, |x, _| {
+            [0, 1, 300, 2][x as usize]
+        });
+        let err = load_folder(dir.path(), 1, indexed).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::MaskValueOutOfRange {
+                value: 300,
+                x: 2,
+                ..
+            }
+        ));
+        assert!(message(&err).contains("value 300"), "{err}");
+
+        // Binary: thresholded at half the 16-bit range.
+        write_gray16(&dir.path().join("label/m.png"), 4, 1, |x, _| {
+            [0, 32767, 32768, 65535][x as usize]
+        });
+        let loaded = read_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        assert_eq!(loaded.samples[0].mask.data, [0, 0, 1, 1]);
+        assert!(
+            loaded
+                .notes
+                .iter()
+                .any(|n| n.contains("16-bit") && n.contains("32767")),
+            "{:?}",
+            loaded.notes
+        );
+    }
+
+    #[test]
+    fn binary_folder_without_foreground_is_an_error_naming_the_values_found() {
+        let dir = TempDir::dataset("nofg");
+        for name in ["a", "b"] {
+            write_gray(
+                &dir.path().join(format!("image/{name}.png")),
+                4,
+                4,
+                |_, _| 0,
+            );
+        }
+        write_gray(&dir.path().join("label/a.png"), 4, 4, |x, _| {
+            [0, 2][(x % 2) as usize]
+        });
+        write_gray(&dir.path().join("label/b.png"), 4, 4, |_, _| 0);
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        let DataError::NoForeground {
+            dir: label,
+            values,
+            distinct,
+        } = &err
+        else {
+            panic!("expected NoForeground, got {err:?}");
+        };
+        assert!(label.ends_with("label"));
+        assert_eq!((values.as_slice(), *distinct), (&[0, 2][..], 2));
+        let msg = message(&err);
+        assert!(
+            msg.contains("no mask in")
+                && msg.contains("label")
+                && msg.contains("(values found: {0, 2})")
+                && msg.contains("0/255 or 0/1"),
+            "{msg}"
+        );
+
+        // All zeros is no foreground either; many values are cut short.
+        write_gray(&dir.path().join("label/a.png"), 4, 4, |_, _| 0);
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        assert!(message(&err).contains("values found: {0})"), "{err}");
+        write_gray(&dir.path().join("label/a.png"), 4, 4, |x, y| {
+            (x + 4 * y) as u8 * 2
+        });
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        assert!(
+            message(&err).contains("{0, 2, 4, 6, 8, 10, 12, 14, ... (16 values)}"),
+            "{err}"
+        );
+        // The same masks as class indices are no error.
+        assert!(load_folder(dir.path(), 1, MaskMode::Indexed { classes: 31 }).is_ok());
+    }
+
+    #[test]
+    fn zero_one_decision_is_made_over_the_whole_folder() {
+        let dir = TempDir::dataset("mixed");
+        for name in ["a", "b"] {
+            write_gray(
+                &dir.path().join(format!("image/{name}.png")),
+                2,
+                1,
+                |_, _| 0,
+            );
+        }
+        write_gray(&dir.path().join("label/a.png"), 2, 1, |x, _| x as u8);
+        write_gray(&dir.path().join("label/b.png"), 2, 1, |x, _| {
+            (x * 255) as u8
+        });
+        let loaded = read_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        // Thresholded at 127 with the 0/255 mask, the 0/1 one is background, and a note says so.
+        assert_eq!(loaded.samples[0].mask.data, [0, 0]);
+        assert_eq!(loaded.samples[1].mask.data, [0, 1]);
+        assert_eq!(loaded.notes.len(), 1, "{:?}", loaded.notes);
+        assert!(
+            loaded.notes[0].contains("1 of 2 masks") && loaded.notes[0].contains("a.png"),
+            "{}",
+            loaded.notes[0]
+        );
+        // Alone, that mask is read as classes.
+        let a = dir.path().join("label/a.png");
+        assert_eq!(load_mask(&a, MaskMode::Binary).unwrap().data, [0, 1]);
+    }
+
+    #[test]
+    fn two_files_with_one_stem_in_a_folder_is_an_error_naming_both() {
+        let dir = TempDir::dataset("stems");
+        write_pair(dir.path(), "a.png", 4);
+        write_gray(&dir.path().join("image/a.jpg"), 4, 4, |_, _| 0);
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        assert!(matches!(&err, DataError::DuplicateStem { stem, .. } if stem == "a"));
+        let msg = message(&err);
+        assert!(
+            msg.contains("image/a.jpg") && msg.contains("image/a.png") && msg.contains("`a`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn image_without_mask_names_the_stem_expected_with_any_extension() {
+        let dir = TempDir::dataset("nomaskext");
+        write_pair(dir.path(), "a.png", 4);
+        write_gray(&dir.path().join("image/c.bmp"), 4, 4, |_, _| 0);
+        let err = load_folder(dir.path(), 1, MaskMode::Binary).unwrap_err();
+        let msg = message(&err);
+        assert!(msg.contains("label/c.EXT") && msg.contains("webp"), "{msg}");
+    }
+
+    #[test]
+    fn bmp_gif_webp_and_tiff_images_decode_with_exact_values() {
+        let dir = TempDir::dataset("formats");
+        for ext in ["bmp", "gif", "webp", "tif"] {
+            let path = dir.path().join(format!("image/{ext}.{ext}"));
+            RgbImage::from_fn(4, 4, |x, y| {
+                let v = corner(x, y, 255, 0);
+                Rgb([v, 0, 255 - v])
+            })
+            .save(&path)
+            .unwrap_or_else(|e| panic!("{ext}: {e}"));
+            let mask = dir.path().join(format!("label/{ext}.png"));
+            write_gray(&mask, 4, 4, |x, y| corner(x, y, 255, 0));
+        }
+        let samples = load_folder(dir.path(), 3, MaskMode::Binary).unwrap();
+        assert_eq!(samples.len(), 4);
+        for s in &samples {
+            assert_eq!(s.image.shape(), [3, 4, 4], "{}", s.name);
+            assert_eq!(
+                (s.image.get(0, 0, 0), s.image.get(2, 0, 0)),
+                (1.0, 0.0),
+                "{}",
+                s.name
+            );
+            assert_eq!(
+                (s.image.get(0, 3, 3), s.image.get(2, 3, 3)),
+                (0.0, 1.0),
+                "{}",
+                s.name
+            );
+            assert_eq!(s.mask.foreground_fraction(), 6.0 / 16.0);
+        }
+    }
+
+    #[test]
+    fn colour_masks_are_an_error_as_indices_and_read_as_luminance_for_two_classes() {
+        let dir = TempDir::dataset("colourmask");
+        write_gray(&dir.path().join("image/c.png"), 3, 1, |_, _| 0);
+        let mask = dir.path().join("label/c.png");
+        RgbImage::from_fn(3, 1, |x, _| {
+            [Rgb([0, 0, 0]), Rgb([255, 255, 255]), Rgb([255, 0, 0])][x as usize]
+        })
+        .save(&mask)
+        .unwrap();
+        let err = load_folder(dir.path(), 1, MaskMode::Indexed { classes: 3 }).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::ColourMask {
+                x: 2,
+                y: 0,
+                rgb: [255, 0, 0],
+                ..
+            }
+        ));
+        let msg = message(&err);
+        assert!(msg.contains("c.png") && msg.contains("colour"), "{msg}");
+
+        // Binary: luminance (red is 54), with a note.
+        let loaded = read_folder(dir.path(), 1, MaskMode::Binary).unwrap();
+        assert_eq!(loaded.samples[0].mask.data, [0, 1, 0]);
+        assert!(
+            loaded.notes.iter().any(|n| n.contains("luminance")),
+            "{:?}",
+            loaded.notes
+        );
+
+        // An RGB mask whose channels agree is read as its gray values.
+        RgbImage::from_fn(3, 1, |x, _| {
+            let v = x as u8;
+            Rgb([v, v, v])
+        })
+        .save(&mask)
+        .unwrap();
+        let s = load_folder(dir.path(), 1, MaskMode::Indexed { classes: 3 }).unwrap();
+        assert_eq!(s[0].mask.data, [0, 1, 2]);
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod example;
 pub mod folder;
 pub mod split;
+mod stack;
 pub mod synthetic;
 pub mod synthetic3d;
 pub mod volume;
@@ -26,7 +27,9 @@ pub use augment::{center_crop_sample, Augment, Elastic};
 pub use batch::{to_batch, Batch};
 pub use error::DataError;
 pub use example::Example;
-pub use folder::{list_images, load_folder, load_image, load_mask, MaskMode};
+pub use folder::{
+    list_images, load_folder, load_image, load_mask, read_folder, LoadedFolder, MaskMode,
+};
 pub use split::{split_validation, validation_count};
 pub use synthetic::generate;
 pub use synthetic3d::generate_volumes;

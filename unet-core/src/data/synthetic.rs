@@ -30,22 +30,24 @@ enum Shape {
     Cross,
 }
 
-/// Generates `count` samples of `size` x `size` pixels with `channels` (1 or 3) channels.
+/// Generates `count` samples of `size` x `size` pixels with `channels` channels.
 ///
 /// Sample `i` depends only on `(seed, i)`: `generate(s, 100, ..)[..10] == generate(s, 10, ..)`.
-/// Names are `synthetic-000000`, `synthetic-000001`, ...
-///
-/// # Panics
-/// If `channels` is not 1 or 3, or `size < 8`.
+/// Names are `synthetic-000000`, `synthetic-000001`, ... Any size works: shapes shrink to fit
+/// small images (and a 1-pixel image holds none).
 pub fn generate(seed: u64, count: usize, size: usize, channels: usize) -> Vec<Sample> {
-    assert!(
-        channels == 1 || channels == 3,
-        "synthetic data has 1 or 3 channels, not {channels}"
-    );
-    assert!(size >= 8, "synthetic images need size >= 8, not {size}");
     (0..count)
         .map(|i| generate_one(seed, i as u64, size, channels))
         .collect()
+}
+
+/// The range of shape radii for an image of side `size`: `size / min_div` (at least 2) to
+/// `size / max_div` (above the smallest), both at most `size / 2` so a shape fits; `None` when
+/// not even a radius of 1 fits.
+pub(super) fn radii(size: usize, min_div: usize, max_div: usize) -> Option<(u32, u32)> {
+    let r_min = (size / min_div).max(2);
+    let r_max = (size / max_div).max(r_min + 1).min(size / 2);
+    (r_max > 0).then(|| (r_min.min(r_max) as u32, r_max as u32))
 }
 
 /// Sample `index` of the data set with this `seed`.
@@ -66,8 +68,9 @@ fn generate_one(seed: u64, index: u64, size: usize, channels: usize) -> Sample {
     }
 
     let s = size as u32;
-    let r_min = (size / MIN_RADIUS_DIV).max(2) as u32;
-    let r_max = (size / MAX_RADIUS_DIV).max(r_min as usize + 1) as u32;
+    let Some((r_min, r_max)) = radii(size, MIN_RADIUS_DIV, MAX_RADIUS_DIV) else {
+        return Sample::new(format!("synthetic-{index:06}"), image, mask);
+    };
     let shapes = rng.random_range(2..=6u32);
     for _ in 0..shapes {
         let shape = match rng.random_range(0..4u32) {
@@ -145,6 +148,20 @@ pub(super) fn uniform(rng: &mut impl Rng, lo: f32, hi: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_of_any_size_and_channel_count_are_generated_without_panicking() {
+        for size in 1..12 {
+            for channels in [1, 2, 3, 4] {
+                let sample = &generate(7, 2, size, channels)[1];
+                assert_eq!(sample.image.data.len(), channels * size * size);
+                assert_eq!(sample.mask.data.len(), size * size);
+            }
+        }
+        assert!(generate(7, 4, 4, 1)
+            .iter()
+            .any(|s| s.mask.data.contains(&1)));
+    }
 
     /// FNV-1a over every sample's name, shapes, image bits and mask: stable across platforms
     /// and Rust versions (unlike `DefaultHasher`).

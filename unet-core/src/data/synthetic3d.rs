@@ -6,7 +6,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::synthetic::uniform;
+use super::synthetic::{radii, uniform};
 use super::volume::{voxels, Volume, VolumeMask, VolumeSample};
 
 /// The solids drawn.
@@ -18,19 +18,14 @@ enum Solid {
     Rod(usize),
 }
 
-/// Generates `count` volumes of `size`^3 voxels with `channels` channels (1 or more).
-/// Names are `synthetic3d-000000`, ...
-///
-/// # Panics
-/// If `channels` is 0 or `size < 8`.
+/// Generates `count` volumes of `size`^3 voxels with `channels` channels.
+/// Names are `synthetic3d-000000`, ... Any size works: solids shrink to fit small volumes.
 pub fn generate_volumes(
     seed: u64,
     count: usize,
     size: usize,
     channels: usize,
 ) -> Vec<VolumeSample> {
-    assert!(channels > 0, "synthetic volumes need at least one channel");
-    assert!(size >= 8, "synthetic volumes need size >= 8, not {size}");
     (0..count)
         .map(|i| generate_one(seed, i as u64, size, channels))
         .collect()
@@ -48,15 +43,20 @@ fn generate_one(seed: u64, index: u64, size: usize, channels: usize) -> VolumeSa
         image.data[c * n..(c + 1) * n].fill(level);
     }
     let s = size as u32;
-    let r_min = (size / 8).max(2) as u32;
-    let r_max = (size / 4).max(r_min as usize + 1) as u32;
+    let Some((r_min, r_max)) = radii(size, 8, 4) else {
+        return VolumeSample {
+            name: format!("synthetic3d-{index:06}"),
+            image,
+            mask,
+        };
+    };
     for _ in 0..rng.random_range(2..=5u32) {
         let solid = match rng.random_range(0..3u32) {
             0 => Solid::Ball,
             1 => Solid::Box,
             _ => Solid::Rod(rng.random_range(0..3u32) as usize),
         };
-        let r = rng.random_range(r_min..=r_max.min(s / 2));
+        let r = rng.random_range(r_min..=r_max);
         let centre = [0; 3].map(|_: u32| rng.random_range(r..=s - r) as f32);
         let colour: Vec<f32> = (0..channels)
             .map(|_| uniform(&mut rng, 0.55, 0.95))

@@ -24,6 +24,9 @@
 
 use crate::data::Image;
 
+/// The largest tile side: one tile's activations already take gigabytes.
+pub const MAX_TILE: usize = 8192;
+
 /// Invalid [`TileSpec`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TileError {
@@ -50,6 +53,12 @@ pub enum TileError {
         overlap: usize,
         /// The output size `tile - margin`.
         output: usize,
+    },
+    /// The tile is larger than [`MAX_TILE`].
+    #[error("tile size {tile} is above the largest, {MAX_TILE}")]
+    TileTooLarge {
+        /// The requested network input size.
+        tile: usize,
     },
     /// The caller's input-size rule (see [`TileSpec::validate_with`]) rejects
     /// the tile size.
@@ -124,6 +133,9 @@ impl TileSpec {
     /// # Errors
     /// The first violated rule, as a [`TileError`].
     pub fn validate(&self) -> Result<(), TileError> {
+        if self.tile > MAX_TILE {
+            return Err(TileError::TileTooLarge { tile: self.tile });
+        }
         if self.tile <= self.margin {
             return Err(TileError::TileNotLargerThanMargin {
                 tile: self.tile,

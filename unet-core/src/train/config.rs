@@ -6,6 +6,9 @@ use super::fit::TrainError;
 use super::loss::LossKind;
 use crate::network::Network;
 
+/// The largest crop side: a 3D crop of this side is already 256 GiB of floats.
+pub const MAX_CROP: usize = 4096;
+
 /// Most batches prepared ahead ([`TrainConfig::workers`]).
 pub const MAX_WORKERS: usize = 64;
 /// Most draws per epoch ([`TrainConfig::epoch_size`]).
@@ -233,6 +236,13 @@ impl TrainConfig {
                     N::NAME,
                     N::DIMS
                 ),
+            ));
+        }
+        if self.crop > MAX_CROP {
+            return Err(bad(
+                "crop",
+                self.crop.to_string(),
+                format!("at most {MAX_CROP} (a side of the training crops)"),
             ));
         }
         if !N::fits(self.crop) {

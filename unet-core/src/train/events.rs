@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::fit::TrainError;
 use super::run::EpochRow;
 
 /// Which file a checkpoint went to.
@@ -37,11 +38,12 @@ pub enum Event<'a> {
         /// The batch's mean loss.
         loss: f64,
     },
-    /// The epoch's validation finished; `interrupted` when the time budget cut its training.
+    /// The epoch's validation finished; `interrupted` when the time budget or a stop request
+    /// cut its training.
     Validated {
         /// 1-based epoch.
         epoch: usize,
-        /// Whether the time budget ended the epoch's training early.
+        /// Whether the epoch's training ended early.
         interrupted: bool,
     },
     /// A file of the run folder was written (metrics, curves, a sample grid, the config).
@@ -57,6 +59,14 @@ pub enum Event<'a> {
         kind: Saved,
         /// The model file.
         path: &'a Path,
+    },
+    /// A checkpoint that does not read back (truncated or corrupt) was passed over when
+    /// resuming; the run resumes from an older one.
+    CheckpointSkipped {
+        /// 1-based epoch of the checkpoint.
+        epoch: usize,
+        /// Why it does not read back.
+        error: &'a TrainError,
     },
     /// The epoch is done and recorded.
     EpochEnd {

@@ -2,7 +2,8 @@
 //! on the calling thread.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, Optimizer};
@@ -14,7 +15,9 @@ use super::checkpoint::{decode, decoder_message, encode, load_same_shape, module
 use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
 use super::loss::{LossError, LossKind};
-use super::run::{last_complete_checkpoint, read_rows, EpochRow, RunFolder};
+use super::run::{
+    clear_run, complete_checkpoints, occupant, read_rows, EpochRow, Occupant, RunFolder,
+};
 use super::step::{scalar, valid_step, weighted_train_step, EpochStats, StepError};
 use crate::data::{DataError, Example};
 use crate::error::ShapeError;
@@ -48,14 +51,35 @@ pub enum TrainError {
         /// Validation samples.
         valid: usize,
     },
+    /// A training step's loss was NaN or infinite: the weights are garbage from here on, so
+    /// the run stops (its checkpoints hold the epochs before).
+    #[error("the training loss became {loss} at epoch {epoch}, step {step}: the run diverged; lower lr (it is {lr:?})")]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// The loss.
+        loss: f64,
+        /// The learning rate.
+        lr: f64,
+    },
     /// No device to train on.
     #[error("no device given to train on")]
     NoDevice,
-    /// A fresh run into a folder that holds another run's checkpoints.
-    #[error("{} already holds checkpoints of a run: resume it, or train into another folder", dir.display())]
+    /// A fresh run into a folder that holds another run.
+    #[error("{} already holds a run: resume it, replace it, or train into another folder", dir.display())]
     RunExists {
         /// The run folder.
         dir: PathBuf,
+    },
+    /// The run folder holds files that are not a run's, which a run never overwrites.
+    #[error("{} holds {}, which is not a file of a run: train into a new or empty folder", dir.display(), found.display())]
+    NotARunFolder {
+        /// The folder.
+        dir: PathBuf,
+        /// The first entry that is not a run's.
+        found: PathBuf,
     },
     /// A checkpoint to resume from holds another network's weights.
     #[error("checkpoint {} holds {found} values, but the network has {expected}: it was saved from another network", path.display())]
@@ -138,6 +162,9 @@ pub struct TrainSummary {
     pub run_dir: PathBuf,
     /// Whether the time budget ended the run.
     pub out_of_time: bool,
+    /// Whether a stop request ([`Training::stop_when`]) ended the run; its last epoch was
+    /// cut short, and is checkpointed, so the run resumes from the next one.
+    pub interrupted: bool,
 }
 
 impl TrainSummary {
@@ -158,6 +185,8 @@ pub struct Training<'a, B: AutodiffBackend, const D: usize = 4> {
     run_dir: PathBuf,
     devices: Vec<B::Device>,
     resume: bool,
+    replace: bool,
+    stop: Option<Arc<AtomicBool>>,
     observers: Vec<Box<dyn Observer + 'a>>,
 }
 
@@ -169,6 +198,8 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             run_dir: run_dir.into(),
             devices: vec![Default::default()],
             resume: false,
+            replace: false,
+            stop: None,
             observers: Vec::new(),
         }
     }
@@ -183,6 +214,21 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
     /// Continues the run in the run folder from its newest complete checkpoint.
     pub fn resume(mut self, resume: bool) -> Self {
         self.resume = resume;
+        self
+    }
+
+    /// Starts over in a run folder that holds a run (only a run's files: anything else in
+    /// the folder is never removed), instead of refusing it.
+    pub fn replace(mut self, replace: bool) -> Self {
+        self.replace = replace;
+        self
+    }
+
+    /// Stops the run when `stop` becomes true (a Ctrl-C handler sets it): the step under way
+    /// finishes, the epoch so far is validated and checkpointed like a finished one, and
+    /// [`TrainSummary::interrupted`] says so. A resumed run goes on from the next epoch.
+    pub fn stop_when(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
         self
     }
 
@@ -221,9 +267,13 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             });
         }
         let device = self.devices.first().cloned().ok_or(TrainError::NoDevice)?;
-        let found = last_complete_checkpoint(&self.run_dir);
-        let start = match (self.resume, found) {
-            (true, Some(epoch)) if epoch >= config.epochs => {
+        self.claim_folder()?;
+        B::seed(&device, config.seed);
+        let mut model = materialized(N::init(&device));
+        let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, N>();
+        let start = if self.resume {
+            let (epoch, model_record, optim_record) = self.newest_loadable::<N, _>(&device)?;
+            if epoch >= config.epochs {
                 return Err(TrainError::Setting {
                     setting: "epochs",
                     value: config.epochs.to_string(),
@@ -231,48 +281,39 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                         "more than {epoch}, the epochs {} holds",
                         self.run_dir.display()
                     ),
-                })
+                });
             }
-            (true, Some(epoch)) => Some(epoch),
-            (true, None) => {
-                return Err(TrainError::NothingToResume {
-                    dir: self.run_dir.clone(),
-                })
-            }
-            // A fresh run never mixes its checkpoints with another run's.
-            (false, Some(_)) => {
-                return Err(TrainError::RunExists {
-                    dir: self.run_dir.clone(),
-                })
-            }
-            (false, None) => None,
-        };
-        let previous = match start {
-            Some(epoch) => read_rows(&self.run_dir.join("metrics.csv"), epoch)?,
-            None => Vec::new(),
-        };
-        let (run, config_path) = RunFolder::open(&self.run_dir, &config, N::CLASSES, previous)?;
-        self.emit(&Event::Written { path: &config_path });
-
-        B::seed(&device, config.seed);
-        let mut model = materialized(N::init(&device));
-        let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, N>();
-        if let Some(epoch) = start {
-            let dir = self.run_dir.join("checkpoint");
-            let path = dir.join(format!("model-{epoch}.mpk"));
-            let record = read_record::<B, _>(&path, &device)?;
-            model = load_same_shape(model, record).map_err(|(expected, found)| {
+            model = load_same_shape(model, model_record).map_err(|(expected, found)| {
                 TrainError::WrongModel {
-                    path,
+                    path: self.run_dir.join(format!("checkpoint/model-{epoch}.mpk")),
                     expected,
                     found,
                 }
             })?;
-            optim = optim.load_record(read_record::<B, _>(
-                &dir.join(format!("optim-{epoch}.mpk")),
-                &device,
-            )?);
+            optim = optim.load_record(optim_record);
+            Some(epoch)
+        } else {
+            None
+        };
+        let (previous, discarded) = match start {
+            Some(epoch) => {
+                let rows = read_rows(&self.run_dir.join("metrics.csv"), usize::MAX)?;
+                let discarded = rows.iter().any(|r| r.epoch > epoch);
+                (
+                    rows.into_iter().filter(|r| r.epoch <= epoch).collect(),
+                    discarded,
+                )
+            }
+            None => (Vec::new(), false),
+        };
+        let (mut run, config_path) = RunFolder::open(&self.run_dir, &config, N::CLASSES, previous)?;
+        if discarded {
+            // `best.mpk` may hold an epoch after the checkpoint resumed from, whose weights
+            // this run no longer has: the next epoch replaces it.
+            run.forget_best();
         }
+        self.emit(&Event::Written { path: &config_path });
+
         let valid = validation_set::<B, N, V, D>(valid, config.crop);
         let mut state = LoopState {
             config: &config,
@@ -284,13 +325,16 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                 .minutes
                 .map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0)),
             steps: 0,
+            stop: self.stop.clone(),
         };
-        let mut out_of_time = false;
+        let (mut out_of_time, mut interrupted) = (false, false);
         for epoch in start.map_or(1, |e| e + 1)..=config.epochs {
             let (next, stop) = self.epoch::<N, S, V>(epoch, model, &mut optim, &mut state)?;
             model = next;
             if stop {
-                out_of_time = epoch < config.epochs;
+                let early = epoch < config.epochs;
+                interrupted = early && state.stopped();
+                out_of_time = early && !interrupted;
                 break;
             }
         }
@@ -298,6 +342,52 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             rows: state.run.rows().to_vec(),
             run_dir: self.run_dir,
             out_of_time,
+            interrupted,
+        })
+    }
+
+    /// Checks what the run folder holds before anything is written: a fresh run goes into a
+    /// new or empty folder (or replaces a run, when asked); a resumed one into a run.
+    fn claim_folder(&self) -> Result<(), TrainError> {
+        let dir = &self.run_dir;
+        match occupant(dir)? {
+            Occupant::Other(found) => Err(TrainError::NotARunFolder {
+                dir: dir.clone(),
+                found,
+            }),
+            Occupant::Run if self.resume => Ok(()),
+            Occupant::Run if self.replace => clear_run(dir),
+            Occupant::Run => Err(TrainError::RunExists { dir: dir.clone() }),
+            Occupant::Nothing if self.resume => {
+                Err(TrainError::NothingToResume { dir: dir.clone() })
+            }
+            Occupant::Nothing => Ok(()),
+        }
+    }
+
+    /// The newest checkpoint whose model and optimizer records both read back, with its
+    /// records; a newer one that does not (a truncated or corrupt file) is skipped with a
+    /// [`Event::CheckpointSkipped`].
+    fn newest_loadable<N: TrainableNetwork<B, D>, O: burn::record::Record<B>>(
+        &mut self,
+        device: &B::Device,
+    ) -> Result<(usize, N::Record, O), TrainError> {
+        let dir = self.run_dir.join("checkpoint");
+        for epoch in complete_checkpoints(&self.run_dir) {
+            let model_path = dir.join(format!("model-{epoch}.mpk"));
+            let optim_path = dir.join(format!("optim-{epoch}.mpk"));
+            let records = read_record::<B, N::Record>(&model_path, device)
+                .and_then(|m| read_record::<B, O>(&optim_path, device).map(|o| (m, o)));
+            match records {
+                Ok((model, optim)) => return Ok((epoch, model, optim)),
+                Err(error) => self.emit(&Event::CheckpointSkipped {
+                    epoch,
+                    error: &error,
+                }),
+            }
+        }
+        Err(TrainError::NothingToResume {
+            dir: self.run_dir.clone(),
         })
     }
 
@@ -382,7 +472,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             path: &path,
         });
         self.emit(&Event::EpochEnd { row: &row, best });
-        Ok((model, state.out_of_time()))
+        Ok((model, state.out_of_time() || state.stopped()))
     }
 
     /// The training steps of one epoch. Returns the model, the epoch's statistics and
@@ -429,7 +519,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             };
             let mut step = 0;
             while let Some(samples) = {
-                if state.steps > 0 && state.out_of_time() {
+                if state.steps > 0 && (state.out_of_time() || state.stopped()) {
                     interrupted = true;
                     None
                 } else {
@@ -441,6 +531,14 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                     data_parallel_step(model, optim, &devices, &samples, config, loss)?;
                 model = next_model;
                 step += 1;
+                if !value.is_finite() {
+                    return Err(TrainError::Diverged {
+                        epoch,
+                        step,
+                        loss: value,
+                        lr: config.lr,
+                    });
+                }
                 state.steps += 1;
                 stats.add_loss(value, images);
                 self.emit(&Event::Step {
@@ -464,11 +562,16 @@ struct LoopState<'d, S, V> {
     started: Instant,
     deadline: Option<Instant>,
     steps: usize,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl<S, V> LoopState<'_, S, V> {
     fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
 }
 

@@ -27,5 +27,8 @@ pub use events::{Event, Observer, Saved};
 pub use fit::{TrainError, TrainSummary, Training};
 pub use loss::{predict_classes, segmentation_loss, LossError, LossKind};
 pub use progress::ProgressDisplay;
-pub use run::{last_complete_checkpoint, read_rows, EpochRow, RunFolder, Written};
+pub use run::{
+    clear_run, complete_checkpoints, last_complete_checkpoint, occupant, read_rows, EpochRow,
+    Occupant, RunFolder, Written, RUN_ENTRIES,
+};
 pub use step::{train_step, valid_step, EpochStats, Preview, StepError};

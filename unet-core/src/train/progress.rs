@@ -75,6 +75,12 @@ impl Observer for ProgressDisplay {
                     bar.inc(1);
                 }
             }
+            Event::CheckpointSkipped { epoch, error } => {
+                eprintln!(
+                    "warning: skipping the checkpoint of epoch {epoch}: {}",
+                    causes(error)
+                );
+            }
             Event::EpochEnd { row, best } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
@@ -95,4 +101,16 @@ impl Observer for ProgressDisplay {
             _ => {}
         }
     }
+}
+
+/// An error and its causes on one line, joined by `: `.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
 }

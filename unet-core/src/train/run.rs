@@ -59,19 +59,129 @@ pub fn read_rows(path: &Path, up_to: usize) -> Result<Vec<EpochRow>, TrainError>
     Ok(rows)
 }
 
+/// The epochs whose model and optimizer checkpoints both exist in `run_dir`, newest first.
+pub fn complete_checkpoints(run_dir: &Path) -> Vec<usize> {
+    let dir = run_dir.join("checkpoint");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut epochs: Vec<usize> = entries
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_prefix("model-")?
+                .strip_suffix(".mpk")?
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|e| dir.join(format!("optim-{e}.mpk")).is_file())
+        .collect();
+    epochs.sort_unstable_by(|a, b| b.cmp(a));
+    epochs
+}
+
 /// The newest epoch whose model and optimizer checkpoints both exist in `run_dir`.
 pub fn last_complete_checkpoint(run_dir: &Path) -> Option<usize> {
-    let dir = run_dir.join("checkpoint");
-    let epochs = std::fs::read_dir(&dir).ok()?.filter_map(|e| {
-        let name = e.ok()?.file_name().into_string().ok()?;
-        name.strip_prefix("model-")?
-            .strip_suffix(".mpk")?
-            .parse::<usize>()
-            .ok()
-    });
-    epochs
-        .filter(|e| dir.join(format!("optim-{e}.mpk")).is_file())
-        .max()
+    complete_checkpoints(run_dir).first().copied()
+}
+
+/// The entries of a run folder: its files and folders (see the module docs).
+pub const RUN_ENTRIES: [&str; 7] = [
+    "config.json",
+    "metrics.csv",
+    "curves.png",
+    "last.mpk",
+    "best.mpk",
+    "samples",
+    "checkpoint",
+];
+
+/// What a folder holds before a run is written into it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Occupant {
+    /// Nothing: it does not exist, or is empty.
+    Nothing,
+    /// A run: only the entries of a run folder (and temporaries of their writes).
+    Run,
+    /// Something else: the first entry that is not a run's, or the path itself if it is not
+    /// a folder.
+    Other(PathBuf),
+}
+
+/// Whether `name` is an entry of a run folder, or the temporary file of one's atomic write
+/// (`.NAME.XXXXXX.partial`, left by a crash).
+fn is_run_entry(name: &str) -> bool {
+    let temporary = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".partial"))
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(entry, _)| entry);
+    RUN_ENTRIES.contains(&temporary.unwrap_or(name))
+}
+
+/// What `dir` holds: a run is only ever written into [`Occupant::Nothing`], or into an
+/// [`Occupant::Run`] that it resumes or replaces.
+///
+/// # Errors
+/// The folder exists but cannot be listed.
+pub fn occupant(dir: &Path) -> Result<Occupant, TrainError> {
+    if !dir.exists() {
+        return Ok(Occupant::Nothing);
+    }
+    if !dir.is_dir() {
+        return Ok(Occupant::Other(dir.to_path_buf()));
+    }
+    let read_error = |source| TrainError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_error)? {
+        names.push(entry.map_err(read_error)?.file_name());
+    }
+    names.sort();
+    if let Some(other) = names.iter().find(|n| !n.to_str().is_some_and(is_run_entry)) {
+        return Ok(Occupant::Other(dir.join(other)));
+    }
+    Ok(if names.is_empty() {
+        Occupant::Nothing
+    } else {
+        Occupant::Run
+    })
+}
+
+/// Removes every entry of the run in `dir` (which [`occupant`] found to be a run), so a new
+/// run starts there from nothing.
+///
+/// # Errors
+/// An entry cannot be removed, or `dir` holds something that is not a run's.
+pub fn clear_run(dir: &Path) -> Result<(), TrainError> {
+    match occupant(dir)? {
+        Occupant::Nothing => return Ok(()),
+        Occupant::Other(path) => {
+            return Err(TrainError::NotARunFolder {
+                dir: dir.to_path_buf(),
+                found: path,
+            })
+        }
+        Occupant::Run => {}
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| TrainError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|source| TrainError::Write { path, source })?;
+    }
+    crate::fsio::sync_folder(dir).map_err(|source| TrainError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 /// Creates a folder of the run durably, naming it on failure.
@@ -92,6 +202,7 @@ pub struct RunFolder {
     classes: usize,
     rows: Vec<EpochRow>,
     best_dice: f64,
+    stale_best: bool,
 }
 
 impl RunFolder {
@@ -116,10 +227,18 @@ impl RunFolder {
             classes,
             rows: previous,
             best_dice,
+            stale_best: false,
         };
         let path = dir.join("config.json");
         folder.write(&path, config.to_json().as_bytes())?;
         Ok((folder, path))
+    }
+
+    /// Makes the next recorded epoch `best.mpk` whatever its Dice: for a resumed run whose
+    /// `best.mpk` may come from an epoch it discarded.
+    pub fn forget_best(&mut self) {
+        self.best_dice = f64::NEG_INFINITY;
+        self.stale_best = true;
     }
 
     /// The folder.
@@ -181,7 +300,9 @@ impl RunFolder {
         model: &[u8],
     ) -> Result<(Vec<Written>, bool), TrainError> {
         let epoch = row.epoch;
-        let best = row.dice > self.best_dice || !self.dir.join("best.mpk").exists();
+        let best =
+            row.dice > self.best_dice || self.stale_best || !self.dir.join("best.mpk").exists();
+        self.stale_best = false;
         self.best_dice = self.best_dice.max(row.dice);
         self.rows.retain(|r| r.epoch < epoch);
         self.rows.push(row);
@@ -298,6 +419,33 @@ mod tests {
         assert_eq!(last_complete_checkpoint(dir.path()), Some(3));
         std::fs::remove_file(dir.path().join("checkpoint/optim-3.mpk")).unwrap();
         assert_eq!(last_complete_checkpoint(dir.path()), Some(2));
+    }
+
+    #[test]
+    fn a_folder_is_a_run_only_if_every_entry_is_a_run_files_or_its_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        assert_eq!(occupant(&run).unwrap(), Occupant::Nothing);
+        std::fs::create_dir(&run).unwrap();
+        assert_eq!(occupant(&run).unwrap(), Occupant::Nothing);
+        std::fs::write(run.join("metrics.csv"), b"x").unwrap();
+        std::fs::write(run.join(".best.mpk.a1b2c3.partial"), b"x").unwrap();
+        std::fs::create_dir(run.join("checkpoint")).unwrap();
+        assert_eq!(occupant(&run).unwrap(), Occupant::Run);
+        std::fs::write(run.join("notes.txt"), b"mine").unwrap();
+        assert_eq!(
+            occupant(&run).unwrap(),
+            Occupant::Other(run.join("notes.txt"))
+        );
+        let err = clear_run(&run).unwrap_err();
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+        assert!(run.join("metrics.csv").exists());
+        std::fs::remove_file(run.join("notes.txt")).unwrap();
+        clear_run(&run).unwrap();
+        assert_eq!(occupant(&run).unwrap(), Occupant::Nothing);
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(occupant(&file).unwrap(), Occupant::Other(file));
     }
 
     #[test]
