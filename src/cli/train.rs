@@ -50,9 +50,9 @@ pub struct TrainArgs {
     /// moved to the nearest size the model accepts].
     #[arg(long)]
     crop: Option<usize>,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
-    lr: f64,
+    /// Adam learning rate [default: 1e-3]; with --resume, the run goes on at this rate.
+    #[arg(long, allow_negative_numbers = true)]
+    lr: Option<f64>,
     /// Loss: bce, ce, dice or bce+dice [default: bce for 1-class models, ce otherwise].
     #[arg(long, value_parser = parse_loss)]
     loss: Option<LossKind>,
@@ -254,7 +254,7 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The run's configuration: the saved one with `--epochs`/`--minutes` applied when
+/// The run's configuration: the saved one with `--epochs`/`--minutes`/`--lr` applied when
 /// resuming, else one from the flags.
 fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
     args: &TrainArgs,
@@ -277,6 +277,9 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         if let Some(e) = args.epochs {
             saved.epochs = e;
             saved.minutes = None;
+        }
+        if let Some(lr) = args.lr {
+            saved.lr = lr;
         }
         if let Some(m) = args.minutes {
             saved.minutes = Some(m);
@@ -307,7 +310,7 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_minutes(args.minutes)
         .with_batch(args.batch)
         .with_crop(crop)
-        .with_lr(args.lr)
+        .with_lr(args.lr.unwrap_or(TrainConfig::new(name).lr))
         .with_loss(args.loss)
         .with_val_split(args.val_split)
         .with_flip(!args.no_flip)

@@ -37,6 +37,9 @@ pub const KEYS: &[&str] = &[
 /// Largest depth: 2^8 = 256x down-sampling.
 pub const MAX_DEPTH: usize = 8;
 
+/// Most classes: masks hold one class index per byte, so more could not be trained on.
+pub const MAX_CLASSES: usize = 256;
+
 /// Every key's slot, read; a wrong value is `None` with its error recorded.
 pub struct Keys<'a> {
     depth: Attr<'a, usize>,
@@ -93,12 +96,15 @@ impl<'a> Keys<'a> {
                 Some(1),
                 width("in_channels", "input channels"),
             ),
-            classes: Attr::read(
-                given,
-                "classes",
-                Some(1),
-                width("classes", "output channels of the 1x1 head"),
-            ),
+            classes: Attr::read(given, "classes", Some(1), |v| {
+                int_in(
+                    "classes",
+                    v,
+                    (1, MAX_CLASSES),
+                    "output channels of the 1x1 head",
+                    e,
+                )
+            }),
             up: Attr::read(given, "up", Some(UpMode::Transposed), |v| word("up", v, e)),
             padding: Attr::read(given, "padding", Some(PaddingKind::Same), |v| {
                 word("padding", v, e)
