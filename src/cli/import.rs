@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use clap::Args;
 
 use super::{default_run_dir, shown, Family};
 use crate::burn::tensor::backend::Backend;
 use crate::fsio::atomic_write;
-use crate::train::{checkpoint, Occupant, TrainConfig};
+use crate::train::{checkpoint, Occupant, TrainConfig, TrainError};
 use crate::Network;
 
 /// Side of the synthetic images `eval` draws for an imported run (plus the model's margin).
@@ -64,19 +64,18 @@ fn import<B: Backend, N: Network<B>>(args: &ImportArgs, name: &str) -> anyhow::R
         default_run_dir(name, &stem.to_string_lossy())
     });
     let config_path = run_dir.join("config.json");
-    let occupant = crate::train::occupant(&run_dir)?;
-    match &occupant {
-        Occupant::Other(found) => bail!(
+    let occupant = crate::train::claim(&run_dir, false, args.force).map_err(|e| match e {
+        TrainError::NotARunFolder { dir, found } => anyhow!(
             "--out {} holds {}, which is not a file of a run: pass a new or empty folder",
-            shown(&run_dir),
-            shown(found)
+            shown(&dir),
+            shown(&found)
         ),
-        Occupant::Run if !args.force => bail!(
+        TrainError::RunExists { dir } => anyhow!(
             "--out {} already holds a run: pass --force to replace it, or another --out",
-            shown(&run_dir)
+            shown(&dir)
         ),
-        _ => {}
-    }
+        other => other.into(),
+    })?;
     let device = Default::default();
     let net: N =
         crate::interop::load_pytorch::<B, N, 4>(&args.from, &device).map_err(|e| one_line(&e))?;

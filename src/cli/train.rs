@@ -156,21 +156,6 @@ fn flagged(error: TrainError) -> anyhow::Error {
     }
 }
 
-/// Refuses, before any data is read, a run folder the run could not be written into.
-fn claimable(run_dir: &Path, args: &TrainArgs) -> Result<(), TrainError> {
-    use crate::train::Occupant;
-    match crate::train::occupant(run_dir)? {
-        Occupant::Other(found) => Err(TrainError::NotARunFolder {
-            dir: run_dir.to_path_buf(),
-            found,
-        }),
-        Occupant::Run if !args.resume && !args.force => Err(TrainError::RunExists {
-            dir: run_dir.to_path_buf(),
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// A flag that the first SIGINT or SIGTERM sets, so the run stops after the step under way
 /// and saves a resumable checkpoint; a second signal ends the process at once.
 fn stop_on_signal() -> Arc<AtomicBool> {
@@ -194,7 +179,8 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         .out
         .clone()
         .unwrap_or_else(|| default_run_dir(name, &args.data));
-    claimable(&run_dir, args).map_err(flagged)?;
+    // Before any data is read: a folder the run could not be written into is refused now.
+    crate::train::claim(&run_dir, args.resume, args.force).map_err(flagged)?;
     let config = configure::<F::Net<Cpu>, Cpu>(args, name, &run_dir)?;
     config.check::<Cpu, F::Net<Cpu>, 4>().map_err(flagged)?;
     let (train, valid) = load_data(

@@ -16,7 +16,7 @@ use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
 use super::loss::{LossError, LossKind};
 use super::run::{
-    clear_run, complete_checkpoints, occupant, read_rows, EpochRow, Occupant, RunFolder,
+    claim, clear_run, complete_checkpoints, read_rows, EpochRow, Occupant, RunFolder,
 };
 use super::step::{scalar, valid_step, weighted_train_step, EpochStats, StepError};
 use crate::data::{DataError, Example};
@@ -346,23 +346,14 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         })
     }
 
-    /// Checks what the run folder holds before anything is written: a fresh run goes into a
-    /// new or empty folder (or replaces a run, when asked); a resumed one into a run.
+    /// Checks what the run folder holds before anything is written ([`claim`]), and clears a
+    /// run that this one replaces. Resuming from nothing is found by [`Self::newest_loadable`].
     fn claim_folder(&self) -> Result<(), TrainError> {
-        let dir = &self.run_dir;
-        match occupant(dir)? {
-            Occupant::Other(found) => Err(TrainError::NotARunFolder {
-                dir: dir.clone(),
-                found,
-            }),
-            Occupant::Run if self.resume => Ok(()),
-            Occupant::Run if self.replace => clear_run(dir),
-            Occupant::Run => Err(TrainError::RunExists { dir: dir.clone() }),
-            Occupant::Nothing if self.resume => {
-                Err(TrainError::NothingToResume { dir: dir.clone() })
-            }
-            Occupant::Nothing => Ok(()),
+        let held = claim(&self.run_dir, self.resume, self.replace)?;
+        if held == Occupant::Run && self.replace && !self.resume {
+            clear_run(&self.run_dir)?;
         }
+        Ok(())
     }
 
     /// The newest checkpoint whose model and optimizer records both read back, with its

@@ -28,7 +28,7 @@ pub use fit::{TrainError, TrainSummary, Training};
 pub use loss::{predict_classes, segmentation_loss, LossError, LossKind};
 pub use progress::ProgressDisplay;
 pub use run::{
-    clear_run, complete_checkpoints, last_complete_checkpoint, occupant, read_rows, EpochRow,
-    Occupant, RunFolder, Written, RUN_ENTRIES,
+    claim, clear_run, complete_checkpoints, last_complete_checkpoint, occupant, read_rows,
+    EpochRow, Occupant, RunFolder, Written, RUN_ENTRIES,
 };
 pub use step::{train_step, valid_step, EpochStats, Preview, StepError};

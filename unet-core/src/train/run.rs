@@ -149,6 +149,25 @@ pub fn occupant(dir: &Path) -> Result<Occupant, TrainError> {
     })
 }
 
+/// Checks, before anything is written, that a run may go into `dir`: never into one that
+/// holds anything but a run, and into a run only to `resume` or `replace` it. Returns what
+/// `dir` holds.
+///
+/// # Errors
+/// [`TrainError::NotARunFolder`], [`TrainError::RunExists`], or the folder cannot be listed.
+pub fn claim(dir: &Path, resume: bool, replace: bool) -> Result<Occupant, TrainError> {
+    match occupant(dir)? {
+        Occupant::Other(found) => Err(TrainError::NotARunFolder {
+            dir: dir.to_path_buf(),
+            found,
+        }),
+        Occupant::Run if !resume && !replace => Err(TrainError::RunExists {
+            dir: dir.to_path_buf(),
+        }),
+        held => Ok(held),
+    }
+}
+
 /// Removes every entry of the run in `dir` (which [`occupant`] found to be a run), so a new
 /// run starts there from nothing.
 ///
