@@ -2,7 +2,8 @@
 
 Builds each variant from stock torch.nn layers the way a PyTorch user would (DoubleConv =
 Conv3x3 [no bias before a norm] -> norm -> act, twice; residual 1x1 projection; attention gate
-of three 1x1 convs; scSE; PixelShuffle up-sampling; 1x1 deep-supervision heads), counts
+of three 1x1 convs; scSE; PixelShuffle up-sampling; 1x1 deep-supervision heads), every layer a
+module as torchsummary sees one (scripts/summary_memory.py counts their outputs), counts
 `sum(p.numel() for p in model.parameters())`, and writes tests/fixtures/variant_params.json.
 
     python3 scripts/variant_params.py
@@ -62,9 +63,10 @@ class Gate(nn.Module):
         super().__init__()
         f = max(x // 2, 1)
         self.wg, self.wx, self.psi = nn.Conv2d(g, f, 1), nn.Conv2d(x, f, 1), nn.Conv2d(f, 1, 1)
+        self.relu, self.sigmoid = nn.ReLU(), nn.Sigmoid()
 
     def forward(self, g, x):
-        return x * torch.sigmoid(self.psi(torch.relu(self.wg(g) + self.wx(x))))
+        return x * self.sigmoid(self.psi(self.relu(self.wg(g) + self.wx(x))))
 
 
 class Scse(nn.Module):
@@ -110,16 +112,21 @@ class UNet(nn.Module):
         self.ups = nn.ModuleList(Up(c[k + 1], c[k], o) for k in reversed(range(depth)))
         self.aux = nn.ModuleList(nn.Conv2d(c[j], classes, 1) for j in range(1, o["deep_supervision"] + 1))
         self.out = nn.Conv2d(c[0], classes, 1)
+        self.pool = nn.MaxPool2d(2)
 
     def forward(self, x):
         skips = []
         for d in self.downs:
             x = d(x)
             skips.append(x)
-            x = nn.functional.max_pool2d(x, 2)
+            x = self.pool(x)
         x = self.bottleneck(x)
-        for up, skip in zip(self.ups, reversed(skips)):
+        self.aux_outputs = []
+        for i, (up, skip) in enumerate(zip(self.ups, reversed(skips))):
             x = up(x, skip)
+            level = len(self.ups) - 1 - i
+            if 1 <= level <= len(self.aux):
+                self.aux_outputs.append(self.aux[level - 1](x))
         return self.out(x)
 
 

@@ -85,8 +85,9 @@ pub use unet_core::{__interop_fallback, __interop_methods};
 pub use unet_core::{
     backend, blocks, burn, center_crop, center_crop3d, check_input, crop_at, crop_window, geometry,
     group_thousands, pad_spatial_to_multiple, pad_to_multiple, sizes, Concat, Concat3d, Down,
-    Feature, Feature3d, Level, Network, PaddingKind, ShapeError, Summary, SummaryRow,
-    TrainableNetwork, L0, L1, L2, L3, L4, L5, L6, L7, L8,
+    Extent, Feature, Feature3d, InputRules, LayerOutput, Level, Memory, Network, PaddingKind,
+    ShapeError, ShapedSummary, Summary, SummaryRow, TrainableNetwork, L0, L1, L2, L3, L4, L5, L6,
+    L7, L8,
 };
 #[cfg(feature = "train")]
 pub use unet_core::{data, infer, train};

@@ -761,3 +761,43 @@ mod images;
 
 #[path = "cli/reliability.rs"]
 mod reliability;
+
+#[test]
+fn summary_for_an_input_prints_every_layers_shape_and_torchsummarys_memory() {
+    let out = unet(&["summary", "--model", "paper", "--input", "572x572"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    for line in [
+        "Input: 1 x 1 x 572 x 572",
+        "64 x 570 x 570",
+        "64 x 568 x 568",
+        "64 x 284 x 284",
+        "1024 x 28 x 28",
+        "Forward/backward pass size (MB): 1971.86",
+        "Estimated Total Size (MB): 2091.48",
+    ] {
+        assert!(stdout.contains(line), "{line} missing from\n{stdout}");
+    }
+    let head = stdout
+        .lines()
+        .find(|l| l.starts_with("decoder.out"))
+        .unwrap();
+    assert!(head.contains("2 x 388 x 388"), "{head}");
+    let batch = unet(&[
+        "summary", "--model", "paper", "--input", "572", "--batch", "4",
+    ]);
+    assert!(
+        text(&batch).0.contains("Input size (MB): 4.99"),
+        "{:?}",
+        text(&batch)
+    );
+    let symbolic = text(&unet(&["summary", "--model", "paper"])).0;
+    assert!(
+        symbolic.contains("1024 x (H-124)/16 x (W-124)/16"),
+        "{symbolic}"
+    );
+    let odd = unet(&["summary", "--model", "paper", "--input", "570x572"]);
+    assert_one_line_error(&odd, &["height 570", "odd size 279", "556 or 572"]);
+    let batch_alone = unet(&["summary", "--model", "small", "--batch", "2"]);
+    assert_one_line_error(&batch_alone, &["--batch needs --input"]);
+}

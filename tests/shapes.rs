@@ -127,16 +127,66 @@ fn paper_network_maps_572_to_388() {
     // valid padding changes no weight.
     assert_eq!(Paper::<B>::PARAMS, 31_030_593 + 65);
     assert_eq!(Paper::<B>::new(&device()).num_params(), 31_030_593 + 65);
-    let summary = Paper::<B>::summary();
-    assert_eq!(summary.rows.last().unwrap().size, Some(&[388, 388][..]));
+}
+
+/// The U-Net paper's Figure 1 for a 572x572 tile: every convolution, pooling and up-conv,
+/// as `(channels, side)`, input to output.
+#[rustfmt::skip]
+const PAPER_FIGURE: [(usize, usize); 27] = [
+    (64, 570), (64, 568), (64, 284),
+    (128, 282), (128, 280), (128, 140),
+    (256, 138), (256, 136), (256, 68),
+    (512, 66), (512, 64), (512, 32),
+    (1024, 30), (1024, 28),
+    (512, 56), (512, 54), (512, 52),
+    (256, 104), (256, 102), (256, 100),
+    (128, 200), (128, 198), (128, 196),
+    (64, 392), (64, 390), (64, 388),
+    (2, 388),
+];
+
+#[test]
+fn paper_network_layer_shapes_follow_the_papers_figure() {
+    let shaped = Paper::<B>::summary_for([1, 1, 572, 572]).unwrap();
+    let layers: Vec<(usize, usize)> = shaped
+        .modules()
+        .into_iter()
+        .filter(|(_, l, _)| !l.kind.contains("ReLU"))
+        .map(|(_, _, shape)| {
+            assert_eq!(shape[1], shape[2], "{shape:?}");
+            (shape[0], shape[1])
+        })
+        .collect();
+    assert_eq!(layers, PAPER_FIGURE);
+    // The declared input gives the same table, and a size the forward pass rejects gives
+    // its error.
+    assert_eq!(Paper::<B>::summary().to_string(), shaped.to_string());
     assert_eq!(
-        summary
-            .rows
-            .iter()
-            .find(|r| r.name == "encoder.bottleneck")
-            .unwrap()
-            .size,
-        Some(&[28, 28][..])
+        Paper::<B>::summary_for([1, 1, 570, 570]).unwrap_err(),
+        Paper::<B>::check_input([1, 1, 570, 570]).unwrap_err()
+    );
+}
+
+// The same network without a declared input, to see its symbolic table.
+unet!(PaperAnySize<depth: 4, base: 64, up: transposed, padding: valid, classes: 2>);
+
+#[test]
+fn valid_padding_shows_every_reduction_symbolically() {
+    let text = PaperAnySize::<B>::summary().to_string();
+    for size in [
+        "64 x H-2 x W-2",
+        "64 x H-4 x W-4",
+        "64 x (H-4)/2 x (W-4)/2",
+        "1024 x (H-124)/16 x (W-124)/16",
+        "512 x (H-124)/8 x (W-124)/8",
+        "2 x H-184 x W-184",
+    ] {
+        assert!(text.contains(size), "{size} missing from\n{text}");
+    }
+    let shaped = PaperAnySize::<B>::summary_for([1, 1, 572, 572]).unwrap();
+    assert_eq!(
+        shaped.shapes(),
+        Paper::<B>::summary_for([1, 1, 572, 572]).unwrap().shapes()
     );
 }
 

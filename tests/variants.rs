@@ -37,6 +37,10 @@ unet!(GroupResidualGate<depth: 3, base: 16, norm: group(8), act: prelu, residual
       attention: gate, up: bilinear, in_channels: 3, classes: 2>);
 unet!(InstanceScseShuffle<depth: 3, base: 32, norm: instance, act: leaky_relu, attention: scse,
       up: pixelshuffle, deep_supervision: 2, classes: 4>);
+// And these two by scripts/summary_memory.py, which runs torchsummary on them.
+unet!(Paper<depth: 4, base: 64, up: transposed, padding: valid, classes: 2>);
+unet!(BatchDropout<depth: 3, base: 16, norm: batch, dropout: { bottleneck: 0.5, blocks: 0.1 },
+      up: bilinear, in_channels: 3, classes: 4>);
 
 fn device() -> unet::burn::tensor::Device<B> {
     Default::default()
@@ -236,6 +240,14 @@ fn pad_input_accepts_any_size_and_crops_back_to_it() {
     }
     assert!(<Padded<B> as Network<B>>::fits(13));
     assert_eq!(Padded::<B>::summary().rows[0].name, "pad");
+    let shapes = Padded::<B>::summary_for([1, 1, 20, 33]).unwrap().shapes();
+    assert_eq!(
+        (&shapes[0], shapes.last().unwrap()),
+        (&vec![1, 24, 40], &vec![1, 20, 33])
+    );
+    assert!(Padded::<B>::summary()
+        .to_string()
+        .contains("16 x H'/4 x W'/4"));
     // At a multiple of 2^depth nothing is padded: the output is the plain path's.
     let x = random::<B>([1, 1, 16, 24], &d);
     let plain = {
@@ -284,6 +296,45 @@ fn batch_norm_uses_batch_statistics_in_training_and_running_ones_in_inference() 
         .unwrap();
     let diff = (train.inner() - infer).abs().max().into_scalar();
     assert!(diff > 1e-3, "train and inference BatchNorm agree ({diff})");
+}
+
+/// torchsummary's figures for the input `scripts/summary_memory.py` gave network `name`, next
+/// to `summary_for`'s for the same input.
+fn memory_against_pytorch<N: Network<B>>(name: &str) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/summary_memory.json"
+    );
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let torch = &all[name];
+    let shape: Vec<usize> = serde_json::from_value(torch["input"].clone()).unwrap();
+    let ours = N::summary_for(shape.try_into().unwrap()).unwrap().memory();
+    for (key, value) in [
+        ("input_mb", ours.input_mb),
+        ("forward_backward_mb", ours.forward_backward_mb),
+        ("params_mb", ours.params_mb),
+        ("total_mb", ours.total_mb()),
+    ] {
+        let expected = torch[key].as_f64().unwrap();
+        assert!(
+            (value - expected).abs() <= 1e-9 * expected,
+            "{name} {key}: {value} here, {expected} in PyTorch"
+        );
+    }
+}
+
+#[test]
+fn memory_matches_torchsummary_for_the_paper_and_a_batch_norm_dropout_network() {
+    memory_against_pytorch::<Paper<B>>("Paper");
+    memory_against_pytorch::<BatchDropout<B>>("BatchDropout");
+}
+
+#[test]
+fn memory_matches_pytorchs_layer_count_for_norms_residuals_gates_scse_and_deep_heads() {
+    memory_against_pytorch::<BatchClassic<B>>("BatchClassic");
+    memory_against_pytorch::<GroupResidualGate<B>>("GroupResidualGate");
+    memory_against_pytorch::<InstanceScseShuffle<B>>("InstanceScseShuffle");
 }
 
 #[test]
@@ -376,6 +427,13 @@ fn three_d_networks_run_on_volumes_with_exact_counts() {
     let x = Tensor::<B, 5>::random([1, 1, 20, 20, 24], Distribution::Normal(0.0, 1.0), &d);
     assert_eq!(valid.forward(x).unwrap().dims(), [1, 1, 4, 4, 8]);
     assert_eq!(valid.num_params(), VolumeValid::<B>::PARAMS);
+    let shaped = VolumeValid::<B>::summary_for([2, 1, 20, 20, 24]).unwrap();
+    assert_eq!(shaped.shapes()[0], [2, 16, 16, 20]);
+    assert_eq!(shaped.shapes().last().unwrap(), &[1, 4, 4, 8]);
+    assert!(VolumeValid::<B>::summary()
+        .to_string()
+        .contains("2 x 18 x 18 x 22"));
+    assert!(VolumeValid::<B>::summary_for([1, 1, 20, 20, 22]).is_err());
 
     let concat = VolumeConcat::<B>::new(&d);
     let x = Tensor::<B, 5>::random([1, 1, 4, 4, 4], Distribution::Normal(0.0, 1.0), &d);

@@ -172,6 +172,9 @@ impl<B: Backend> Classic<B> {
             config: "U-Net depth 4, channels [16, 32, 64, 128, 256], up transposed, padding same, \
                      in_channels 1, classes 1",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -323,6 +326,9 @@ impl<B: Backend> Paper<B> {
             config: "U-Net depth 2, channels [8, 16, 32], up transposed, padding valid, \
                      in_channels 1, classes 2, input 92x92",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -491,6 +497,9 @@ impl<B: Backend> Batch<B> {
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm BatchNorm",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -663,6 +672,9 @@ impl<B: Backend> GroupGelu<B> {
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm GroupNorm(4), act GELU",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -835,6 +847,9 @@ impl<B: Backend> InstanceLeaky<B> {
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 3, classes 1, norm InstanceNorm, act LeakyReLU(0.01)",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -1007,6 +1022,9 @@ impl<B: Backend> Residual<B> {
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm BatchNorm, act SiLU, residual",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -1175,6 +1193,9 @@ impl<B: Backend> Attention<B> {
             config: "U-Net depth 3, channels [8, 16, 32, 64], up bilinear, padding same, \
                      in_channels 1, classes 1, attention gates",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -1342,6 +1363,9 @@ impl<B: Backend> ScseShuffle<B> {
             config: "U-Net depth 3, channels [16, 32, 64, 128], up pixelshuffle, padding same, \
                      in_channels 1, classes 3, scSE",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -1542,6 +1566,9 @@ impl<B: Backend> DeepSup<B> {
                      in_channels 1, classes 1, dropout 0.5 (bottleneck), dropout 0.1 (blocks), \
                      deep supervision 2",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }
@@ -1727,6 +1754,9 @@ impl<B: Backend> AnySize<B> {
             config: "U-Net depth 3, channels [8, 16, 32, 64], up transposed, padding same, \
                      in_channels 1, classes 1, norm LayerNorm, act PReLU, pad_input",
             dims: 2,
+            in_channels: Self::IN_CHANNELS,
+            input: None,
+            pad_to: None,
             rows: &[],
         }
     }

@@ -37,6 +37,8 @@ trait Commands {
     fn params(&self) -> usize;
     fn description(&self) -> &'static str;
     fn summary(&self) -> crate::Summary;
+    fn summary_for(&self, shape: [usize; 4]) -> Result<crate::ShapedSummary, crate::ShapeError>;
+    fn in_channels(&self) -> usize;
     fn train(&self, args: &train::TrainArgs, name: &str) -> anyhow::Result<()>;
     fn eval(&self, args: &eval::EvalArgs) -> anyhow::Result<()>;
     fn predict(&self, args: &predict::PredictArgs) -> anyhow::Result<()>;
@@ -55,6 +57,12 @@ impl<F: Family> Commands for Of<F> {
     }
     fn summary(&self) -> crate::Summary {
         <F::Net<crate::backend::Cpu> as Network<crate::backend::Cpu>>::layer_summary()
+    }
+    fn summary_for(&self, shape: [usize; 4]) -> Result<crate::ShapedSummary, crate::ShapeError> {
+        <F::Net<crate::backend::Cpu> as Network<crate::backend::Cpu>>::summary_for(shape)
+    }
+    fn in_channels(&self) -> usize {
+        <F::Net<crate::backend::Cpu> as Network<crate::backend::Cpu>>::IN_CHANNELS
     }
     fn train(&self, args: &train::TrainArgs, name: &str) -> anyhow::Result<()> {
         train::run::<F>(args, name)
@@ -184,8 +192,9 @@ impl Tool {
                 self.list();
                 Ok(())
             }
-            Command::Summary { model } => {
-                println!("{}", self.chosen(model.as_deref())?.commands.summary());
+            Command::Summary(args) => {
+                let model = self.chosen(args.model.as_deref())?;
+                println!("{}", args.table(model.commands.as_ref())?);
                 Ok(())
             }
             Command::Train(args) => {
@@ -306,12 +315,9 @@ struct Cli {
 enum Command {
     /// List the models with their parameter counts.
     Models,
-    /// Print a model's per-layer table.
-    Summary {
-        /// Model name (see `models`) [default: the first].
-        #[arg(long)]
-        model: Option<String>,
-    },
+    /// Print a model's per-layer table: symbolic sizes, or every layer's shape and the
+    /// memory of a training step for an input.
+    Summary(SummaryArgs),
     /// Train a model on synthetic shapes or an image/mask folder.
     Train(train::TrainArgs),
     /// Segment images with a trained checkpoint.
@@ -322,6 +328,50 @@ enum Command {
     Import(import::ImportArgs),
     /// Time forward passes and training steps of the models.
     Bench(bench::BenchArgs),
+}
+
+/// The options of `summary`.
+#[derive(Args, Debug)]
+struct SummaryArgs {
+    /// Model name (see `models`) [default: the first].
+    #[arg(long)]
+    model: Option<String>,
+    /// Input size, `HEIGHTxWIDTH` or one side for a square (e.g. `572x572`): every layer's
+    /// output shape and memory for it [default: the network's declared input, if any].
+    #[arg(long, value_parser = parse_size)]
+    input: Option<[usize; 2]>,
+    /// Batch size for the shapes and memory (needs an input).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: Option<u32>,
+}
+
+impl SummaryArgs {
+    /// The symbolic table, or the shaped one for `--input` (or a declared input).
+    fn table(&self, net: &dyn Commands) -> anyhow::Result<String> {
+        let summary = net.summary();
+        let declared = summary.input.and_then(|s| <[usize; 2]>::try_from(s).ok());
+        let Some([h, w]) = self.input.or(declared) else {
+            if self.batch.is_some() {
+                bail!("--batch needs --input: this network declares no input size");
+            }
+            return Ok(summary.to_string());
+        };
+        let batch = self.batch.map_or(1, |b| b as usize);
+        let shaped = net.summary_for([batch, net.in_channels(), h, w])?;
+        Ok(shaped.to_string())
+    }
+}
+
+/// `572x572` or `572`: a spatial size for `--input`.
+fn parse_size(text: &str) -> Result<[usize; 2], String> {
+    let side = |t: &str| match t.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("`{t}` is not a positive size")),
+        Ok(n) => Ok(n),
+    };
+    match text.split_once(['x', 'X']) {
+        Some((h, w)) => Ok([side(h)?, side(w)?]),
+        None => side(text).map(|s| [s, s]),
+    }
 }
 
 /// Where to compute.

@@ -315,12 +315,24 @@ fn ctrl_c_checkpoints_the_epoch_under_way_and_the_run_resumes_to_the_same_epochs
 
 /// The values a generated command line draws a flag's value from: valid ones, edge cases and
 /// garbage, each bounded so no generated command runs for long.
-fn value_of(flag: &'static str) -> BoxedStrategy<String> {
+fn value_of(command: &str, flag: &'static str) -> BoxedStrategy<String> {
     let pick = |values: &'static [&'static str]| {
         proptest::sample::select(values)
             .prop_map(str::to_string)
             .boxed()
     };
+    if (command, flag) == ("summary", "--input") {
+        return pick(&[
+            "572x572",
+            "64",
+            "570x572",
+            "0x4",
+            "16x16x16",
+            "99999999999x99999999999",
+            "18446744073709551615x1",
+            "x",
+        ]);
+    }
     match flag {
         "--epochs" => pick(&["0", "1", "2", "-1", "x", "", "18446744073709551616"]),
         "--minutes" => pick(&["0", "-1", "nan", "inf", "1e300", "1e-9", "0.002", "x"]),
@@ -389,6 +401,7 @@ fn flags_of(command: &str) -> &'static [&'static str] {
         ],
         "import" => &["--model", "--from", "--force"],
         "bench" => &["--batch", "--size", "--model", "--repeats", "--warmup"],
+        "summary" => &["--model", "--input", "--batch"],
         _ => &["--model"],
     }
 }
@@ -398,7 +411,7 @@ fn command_line() -> impl Strategy<Value = (&'static str, Vec<(&'static str, Str
     proptest::sample::select(&["train", "predict", "eval", "import", "bench", "summary"][..])
         .prop_flat_map(|command| {
             let flag = proptest::sample::select(flags_of(command))
-                .prop_flat_map(|f| (Just(f), value_of(f)));
+                .prop_flat_map(move |f| (Just(f), value_of(command, f)));
             (Just(command), proptest::collection::vec(flag, 0..5))
         })
 }

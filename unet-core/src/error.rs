@@ -41,6 +41,14 @@ pub enum ShapeError {
         /// The tensor's spatial sizes.
         actual: Vec<usize>,
     },
+    /// The shape is not `[N, C]` and one size per spatial axis.
+    #[error("expected an input of rank {expected} ([N, C] and {} spatial sizes), got shape {shape:?}", expected - 2)]
+    Rank {
+        /// 4 for images, 5 for volumes.
+        expected: usize,
+        /// The shape given.
+        shape: Vec<usize>,
+    },
     /// The batch axis is empty.
     #[error("the batch is empty (input shape {shape:?})")]
     EmptyBatch {

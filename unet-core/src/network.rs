@@ -6,7 +6,8 @@ use burn::tensor::Tensor;
 
 use crate::error::ShapeError;
 use crate::geometry::{self, PaddingKind};
-use crate::summary::Summary;
+use crate::summary::{ShapedSummary, Summary};
+use crate::InputRules;
 
 /// A generated U-Net: its configuration as consts, construction and the checked forward.
 ///
@@ -58,6 +59,25 @@ pub trait Network<B: Backend, const D: usize = 4>:
 
     /// The per-layer table.
     fn layer_summary() -> Summary;
+
+    /// What an input must satisfy, as the forward pass checks it.
+    fn input_rules() -> InputRules<'static> {
+        InputRules {
+            dims: Self::DIMS,
+            in_channels: Self::IN_CHANNELS,
+            depth: Self::DEPTH,
+            padding: Self::PADDING,
+            declared: Self::INPUT,
+            pad_input: Self::PAD_INPUT,
+        }
+    }
+
+    /// The layer table for an `[N, C, spatial...]` input: every layer's output shape and
+    /// torchsummary's memory figures, or the [`ShapeError`] the forward pass would give.
+    fn summary_for(shape: [usize; D]) -> Result<ShapedSummary, ShapeError> {
+        Self::input_rules().check(&shape)?;
+        Ok(Self::layer_summary().for_input(&shape))
+    }
 
     /// Whether an input side of `size` pixels fits (ignoring a declared `input`).
     fn fits(size: usize) -> bool {

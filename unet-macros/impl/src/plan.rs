@@ -4,7 +4,8 @@
 use syn::ext::IdentExt;
 use syn::{Attribute, Ident, Visibility};
 use unet_vocab::{
-    kernel, params, ActKind, Attention, BlockOptions, NormKind, PaddingKind, UpMode, Word,
+    kernel, layers, params, ActKind, Attention, BlockOptions, Extent, LayerOutput, NormKind,
+    PaddingKind, UpMode, Word,
 };
 
 use crate::ast::Header;
@@ -50,10 +51,11 @@ pub struct Row {
     pub name: String,
     pub kind: String,
     pub channels: usize,
-    pub level: usize,
-    /// The output's spatial size, one entry per axis, for a declared input.
-    pub size: Option<Vec<usize>>,
+    /// The output's spatial extent along each axis.
+    pub extent: Extent,
     pub params: usize,
+    /// The row's module outputs, as torchsummary counts them.
+    pub outputs: Vec<LayerOutput<String>>,
 }
 
 /// The numbers of a configuration before the layer table is derived.
@@ -89,43 +91,6 @@ impl std::ops::Deref for Plan {
     }
 }
 
-/// Output size of each stage along one axis; only called for inputs that fit.
-struct Trace {
-    /// After the two convs of encoder level k.
-    enc: Vec<usize>,
-    /// After the bottleneck.
-    bottom: usize,
-    /// After the up-sampling of decoder level k (index = level).
-    up: Vec<usize>,
-    /// After the two convs of decoder level k (index = level).
-    dec: Vec<usize>,
-}
-
-fn trace(depth: usize, padding: PaddingKind, input: usize) -> Trace {
-    let loss = if padding == PaddingKind::Valid { 4 } else { 0 };
-    let mut enc = Vec::with_capacity(depth);
-    let mut s = input;
-    for _ in 0..depth {
-        let c = s.saturating_sub(loss);
-        enc.push(c);
-        s = c / 2;
-    }
-    let bottom = s.saturating_sub(loss);
-    let (mut up, mut dec) = (vec![0; depth], vec![0; depth]);
-    let mut x = bottom;
-    for level in (0..depth).rev() {
-        up[level] = x * 2;
-        dec[level] = (x * 2).saturating_sub(loss);
-        x = dec[level];
-    }
-    Trace {
-        enc,
-        bottom,
-        up,
-        dec,
-    }
-}
-
 impl Shape {
     /// The options of every DoubleConv but the bottleneck's.
     pub fn block_options(&self) -> BlockOptions {
@@ -145,15 +110,6 @@ impl Shape {
             act: o.act,
             residual: o.residual,
             dropout,
-        }
-    }
-
-    /// An input side after `pad_input`'s padding to a multiple of 2^depth.
-    fn padded(&self, side: usize) -> usize {
-        let multiple = 1usize << self.depth;
-        match self.options.pad_input {
-            true => side.div_ceil(multiple) * multiple,
-            false => side,
         }
     }
 
@@ -192,104 +148,86 @@ impl Shape {
     }
 }
 
-/// The layer table under construction: the shape, its traced sizes and the rows so far.
+/// The layer table under construction: the shape and the rows so far.
 struct Table<'s> {
     shape: &'s Shape,
-    /// One trace per axis of a declared input (after `pad_input`'s padding).
-    traces: Option<Vec<Trace>>,
     rows: Vec<Row>,
 }
 
 impl<'s> Table<'s> {
     fn new(shape: &'s Shape) -> Self {
-        let traces = shape.input.as_ref().map(|sizes| {
-            sizes
-                .iter()
-                .map(|&s| trace(shape.depth, shape.padding, shape.padded(s)))
-                .collect()
-        });
         Table {
             shape,
-            traces,
             rows: Vec::new(),
         }
     }
 
-    /// The size after the stage `at` picks, along every axis, for a declared input.
-    fn size(&self, at: impl Fn(&Trace) -> usize) -> Option<Vec<usize>> {
-        self.traces.as_ref().map(|t| t.iter().map(at).collect())
-    }
-
-    fn push(
-        &mut self,
-        name: String,
-        kind: String,
-        channels: usize,
-        level: usize,
-        size: Option<Vec<usize>>,
-        params: usize,
-    ) {
-        let row = Row {
+    /// A row whose output is its last module's (`extent`, `channels`).
+    fn push(&mut self, name: String, kind: String, channels: usize, extent: Extent) -> &mut Row {
+        self.rows.push(Row {
             name,
             kind,
             channels,
-            level,
-            size,
-            params,
-        };
-        self.rows.push(row);
+            extent,
+            params: 0,
+            outputs: Vec::new(),
+        });
+        self.rows.last_mut().expect("just pushed")
     }
 
-    /// `pad_input`'s padding, first.
+    /// `pad_input`'s padding, first (a `ReflectionPad` module).
     fn pad(&mut self) {
         let s = self.shape;
-        let size = s
-            .input
-            .as_ref()
-            .map(|v| v.iter().map(|&x| s.padded(x)).collect());
         let kind = format!("Reflect pad to a multiple of {}", 1usize << s.depth);
-        self.push("pad".into(), kind, s.in_channels, 0, size, 0);
+        let row = self.push("pad".into(), kind, s.in_channels, Extent::FULL);
+        row.outputs = layers::pad(s.in_channels, s.options.dims);
     }
 
-    /// Each level's DoubleConv and pool, then the bottleneck.
-    fn encoder(&mut self) -> Option<()> {
+    /// A DoubleConv row `cin -> cout` on a map of extent `at`; returns its output extent.
+    fn double_conv(
+        &mut self,
+        name: String,
+        block: &BlockOptions,
+        cin: usize,
+        cout: usize,
+        at: Extent,
+    ) -> Option<Extent> {
+        let dims = self.shape.options.dims;
+        let outputs = layers::double_conv(block, cin, cout, dims, at);
+        let extent = outputs.last()?.extent;
+        let row = self.push(name, block.describe(dims), cout, extent);
+        row.params = params::double_conv(block, cin, cout, dims)?;
+        row.outputs = outputs;
+        Some(extent)
+    }
+
+    /// Each level's DoubleConv and pool, then the bottleneck; returns the bottleneck's extent.
+    fn encoder(&mut self) -> Option<Extent> {
         let s = self.shape;
         let (dims, depth, block) = (s.options.dims, s.depth, s.block_options());
+        let mut at = Extent::FULL;
         for k in 0..depth {
             let (width, name) = (s.channels[k], format!("encoder.down{}", k + 1));
-            let params = params::double_conv(&block, s.encoder_input(k), width, dims)?;
-            let size = self.size(|t| t.enc[k]);
-            self.push(
-                format!("{name}.conv"),
-                block.describe(dims),
-                width,
-                k,
-                size,
-                params,
-            );
-            let (pool, size) = (
-                format!("MaxPool {}", kernel(2, dims)),
-                self.size(|t| t.enc[k] / 2),
-            );
-            self.push(format!("{name}.pool"), pool, width, k + 1, size, 0);
+            let cin = s.encoder_input(k);
+            let conv = self.double_conv(format!("{name}.conv"), &block, cin, width, at)?;
+            at = conv.down();
+            let pool = format!("MaxPool {}", kernel(2, dims));
+            let row = self.push(format!("{name}.pool"), pool, width, at);
+            row.outputs = layers::pool(width, dims, conv);
         }
-        let bottleneck = s.bottleneck_options();
-        let params =
-            params::double_conv(&bottleneck, s.channels[depth - 1], s.channels[depth], dims)?;
-        let size = self.size(|t| t.bottom);
-        self.push(
-            "encoder.bottleneck".into(),
-            bottleneck.describe(dims),
+        let name = "encoder.bottleneck".to_string();
+        self.double_conv(
+            name,
+            &s.bottleneck_options(),
+            s.channels[depth - 1],
             s.channels[depth],
-            depth,
-            size,
-            params,
-        );
-        Some(())
+            at,
+        )
     }
 
-    /// Decoder level `i` (1 is the deepest): up-sampling, gate, concat, DoubleConv, scSE, head.
-    fn decoder_level(&mut self, i: usize) -> Option<()> {
+    /// Decoder level `i` (1 is the deepest) on a map of extent `at`: up-sampling, gate,
+    /// concat, DoubleConv, scSE, head; returns the level's output extent.
+    fn decoder_level(&mut self, i: usize, at: Extent) -> Option<Extent> {
         let s = self.shape;
         let (o, dims, level) = (&s.options, s.options.dims, s.depth - i);
         let (deep, out, up) = (
@@ -298,86 +236,59 @@ impl<'s> Table<'s> {
             s.up_channels(level),
         );
         let (one, name) = (kernel(1, dims), format!("decoder.up{i}"));
-        let (at_up, at_dec) = (self.size(|t| t.up[level]), self.size(|t| t.dec[level]));
-        let params = params::up(s.up, deep, out, dims)?;
-        self.push(
-            format!("{name}.up"),
-            s.up.describe(dims),
-            up,
-            level,
-            at_up.clone(),
-            params,
-        );
+        let up_at = at.up();
+        let row = self.push(format!("{name}.up"), s.up.describe(dims), up, up_at);
+        row.params = params::up(s.up, deep, out, dims)?;
+        row.outputs = layers::up(s.up, deep, out, dims, at);
         if o.attention == Attention::Gate {
-            let params = params::attention(o.attention, up, out)?;
             let kind = format!("Attention gate (3x Conv {one})");
-            self.push(
-                format!("{name}.gate"),
-                kind,
-                out,
-                level,
-                at_up.clone(),
-                params,
-            );
+            let row = self.push(format!("{name}.gate"), kind, out, up_at);
+            row.params = params::attention(o.attention, up, out)?;
+            row.outputs = layers::attention(o.attention, out, out, dims, up_at);
         }
         let merged = up.checked_add(out)?;
         self.push(
             format!("{name}.concat"),
             "Concat [up, skip]".into(),
             merged,
-            level,
-            at_up,
-            0,
+            up_at,
         );
-        let block = s.block_options();
-        let params = params::double_conv(&block, merged, out, dims)?;
-        self.push(
+        let at = self.double_conv(
             format!("{name}.conv"),
-            block.describe(dims),
+            &s.block_options(),
+            merged,
             out,
-            level,
-            at_dec.clone(),
-            params,
-        );
+            up_at,
+        )?;
         if o.attention == Attention::Scse {
-            let params = params::attention(o.attention, up, out)?;
-            let kind = format!("scSE (3x Conv {one})");
-            self.push(
+            let row = self.push(
                 format!("{name}.scse"),
-                kind,
+                format!("scSE (3x Conv {one})"),
                 out,
-                level,
-                at_dec.clone(),
-                params,
+                at,
             );
+            row.params = params::attention(o.attention, up, out)?;
+            row.outputs = layers::attention(o.attention, out, out, dims, at);
         }
         if (1..=o.deep_supervision).contains(&level) {
-            let params = params::head(out, s.classes)?;
             let kind = format!("Conv {one} (deep supervision logits)");
-            self.push(
-                format!("decoder.aux{level}"),
-                kind,
-                s.classes,
-                level,
-                at_dec,
-                params,
-            );
+            let row = self.push(format!("decoder.aux{level}"), kind, s.classes, at);
+            row.params = params::head(out, s.classes)?;
+            row.outputs = layers::head(s.classes, dims, at);
         }
-        Some(())
+        Some(at)
     }
 
-    /// The 1x1 head, then `pad_input`'s crop.
-    fn head(&mut self) -> Option<()> {
+    /// The 1x1 head on a map of extent `at`, then `pad_input`'s crop.
+    fn head(&mut self, at: Extent) -> Option<()> {
         let s = self.shape;
-        let params = params::head(s.channels[0], s.classes)?;
-        let (kind, size) = (
-            format!("Conv {} (logits)", kernel(1, s.options.dims)),
-            self.size(|t| t.dec[0]),
-        );
-        self.push("decoder.out".into(), kind, s.classes, 0, size, params);
+        let kind = format!("Conv {} (logits)", kernel(1, s.options.dims));
+        let row = self.push("decoder.out".into(), kind, s.classes, at);
+        row.params = params::head(s.channels[0], s.classes)?;
+        row.outputs = layers::head(s.classes, s.options.dims, at);
         if s.options.pad_input {
             let kind = "Crop back to the input size".to_string();
-            self.push("crop".into(), kind, s.classes, 0, s.input.clone(), 0);
+            self.push("crop".into(), kind, s.classes, Extent::Input);
         }
         Some(())
     }
@@ -389,11 +300,11 @@ pub fn layers(shape: &Shape) -> Option<(Vec<Row>, usize)> {
     if shape.options.pad_input {
         table.pad();
     }
-    table.encoder()?;
+    let mut at = table.encoder()?;
     for i in 1..=shape.depth {
-        table.decoder_level(i)?;
+        at = table.decoder_level(i, at)?;
     }
-    table.head()?;
+    table.head(at)?;
     let total = table
         .rows
         .iter()
@@ -526,15 +437,42 @@ mod tests {
             ..classic()
         };
         let (rows, _) = layers(&shape).unwrap();
-        assert_eq!(rows[0].size, Some(vec![568, 568]));
-        assert_eq!(
-            rows.iter()
+        let side = |name: &str| {
+            let row = rows.iter().find(|r| r.name == name).unwrap();
+            row.extent.side(572, 572)
+        };
+        assert_eq!(side("encoder.down1.conv"), 568);
+        assert_eq!(side("encoder.bottleneck"), 28);
+        assert_eq!(side("decoder.out"), 388);
+        assert_eq!(rows.last().unwrap().extent.side(572, 572), 388);
+    }
+
+    #[test]
+    fn every_rows_extent_agrees_with_the_size_rules_for_every_fitting_input() {
+        for depth in 1..=5 {
+            let shape = Shape {
+                depth,
+                channels: vec![2; depth + 1],
+                padding: PaddingKind::Valid,
+                ..classic()
+            };
+            let (rows, _) = layers(&shape).unwrap();
+            let out = rows.last().unwrap().extent;
+            let bottom = rows
+                .iter()
                 .find(|r| r.name == "encoder.bottleneck")
-                .unwrap()
-                .size,
-            Some(vec![28, 28])
-        );
-        assert_eq!(rows.last().unwrap().size, Some(vec![388, 388]));
+                .unwrap();
+            for input in 1..1200 {
+                if let Ok(size) =
+                    unet_vocab::geometry::output_size(depth, PaddingKind::Valid, input)
+                {
+                    assert_eq!(out.side(input, input), size, "depth {depth} input {input}");
+                    // The bottleneck's side doubled back up `depth` times, less 4 per level.
+                    let side = bottom.extent.side(input, input);
+                    assert_eq!((0..depth).fold(side, |s, _| 2 * s - 4), size);
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,8 +5,10 @@
 #![warn(missing_docs)]
 
 pub mod geometry;
+pub mod layers;
 mod options;
 pub mod params;
 
 pub use geometry::PaddingKind;
+pub use layers::{Extent, LayerOutput};
 pub use options::{kernel, ActKind, Arg, Attention, BlockOptions, NormKind, UpMode, Word};

@@ -7,6 +7,7 @@ use quote::{format_ident, quote};
 
 use super::names::Paths;
 use super::{forward, Gen};
+use unet_vocab::Extent;
 
 /// One associated const: its doc, name, type and value, and the value the fallback gives it.
 struct Const {
@@ -108,10 +109,22 @@ fn methods(p: &Paths, g: Option<&Gen>) -> Vec<Method> {
         m("Runs the network on a typed input. Spatial sizes are not checked here: a size `check_input` rejects gives a cropped output (or a burn panic if too small).".into(),
           quote!(fn forward_typed #generics(&self, x: #input) -> #output),
           v(&forward::typed_body)),
-        m("A per-layer table (name, type, output, params) ending with the parameter total.".into(),
+        m("A per-layer table (name, type, output, params) ending with the parameter total; output sizes are symbolic (`64 x (H-4) x (W-4)`), or concrete for a declared `input`.".into(),
           quote!(fn summary() -> #k::Summary),
           v(&summary_body)),
+        m(format!("The layer table for an `{shape}` input: each layer's output shape and torchsummary's memory figures, or the `ShapeError` `forward` would give."),
+          quote!(fn summary_for(shape: [usize; #r]) -> ::core::result::Result<#k::ShapedSummary, #shape_error>),
+          v(&|_| quote! { Self::check_input(shape)?; Ok(Self::summary().for_input(&shape)) })),
     ]
+}
+
+/// An extent as a constant expression.
+fn extent(k: &TokenStream, e: Extent) -> TokenStream {
+    match e {
+        Extent::Map { offset, level } => quote!(#k::Extent::Map { offset: #offset, level: #level }),
+        Extent::Input => quote!(#k::Extent::Input),
+        Extent::Pooled => quote!(#k::Extent::Pooled),
+    }
 }
 
 /// The plan's layer table as a const.
@@ -119,15 +132,34 @@ fn summary_body(g: &Gen) -> TokenStream {
     let k = &g.p.krate;
     let (name, config, dims) = (g.plan.name_text(), g.plan.config_line(), g.p.dims_lit());
     let rows = g.plan.rows.iter().map(|r| {
-        let (name, kind, channels, level, params) =
-            (&r.name, &r.kind, r.channels, r.level, r.params);
-        let at = r.size.as_ref().map(|s| quote!(.at(&[#(#s),*])));
-        quote!(#k::SummaryRow::new(#name, #kind, #channels, #level, #params) #at)
+        let (name, kind, channels, params) = (&r.name, &r.kind, r.channels, r.params);
+        let at = extent(k, r.extent);
+        let outputs = r.outputs.iter().map(|o| {
+            let (name, kind, c, e) = (o.name, &o.kind, o.channels, extent(k, o.extent));
+            quote!(#k::LayerOutput { name: #name, kind: #kind, channels: #c, extent: #e })
+        });
+        quote!(#k::SummaryRow::new(#name, #kind, #channels, #at, #params, &[#(#outputs),*]))
     });
     let n = g.plan.rows.len();
+    let in_channels = g.plan.in_channels;
+    let pad_to = match g.plan.options.pad_input {
+        true => {
+            let m = 1usize << g.plan.depth;
+            quote!(::core::option::Option::Some(#m))
+        }
+        false => quote!(::core::option::Option::None),
+    };
     quote! {
         const ROWS: [#k::SummaryRow; #n] = [#(#rows),*];
-        #k::Summary { name: #name, config: #config, dims: #dims, rows: &ROWS }
+        #k::Summary {
+            name: #name,
+            config: #config,
+            dims: #dims,
+            in_channels: #in_channels,
+            input: #k::sizes(&Self::INPUT),
+            pad_to: #pad_to,
+            rows: &ROWS,
+        }
     }
 }
 

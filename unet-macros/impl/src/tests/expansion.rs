@@ -239,14 +239,15 @@ fn concat_up_modes_feed_the_deep_width_into_the_decoder_conv() {
         ("nearest_concat", "NearestConcat", "Upsample nearest x2"),
     ] {
         let out = expect_ok(&format!("Net<depth: 2, base: 8, up: {mode}>"));
+        let level1 = ":: unet :: Extent :: Map { offset : 0usize , level : 1usize }";
         for expected in [
             // UP = CDEEP: the up-sampled map keeps the deep level's width.
             "pub up1 : :: unet :: blocks :: UpBlock < B , 32usize , 32usize , 16usize , 16usize >".to_string(),
             "pub up2 : :: unet :: blocks :: UpBlock < B , 16usize , 16usize , 8usize , 8usize >".to_string(),
             format!("pub const UP : :: unet :: blocks :: UpMode = :: unet :: blocks :: UpMode :: {variant} ;"),
-            format!("SummaryRow :: new (\"decoder.up1.up\" , \"{kind}\" , 32usize , 1usize , 0usize)"),
+            format!("SummaryRow :: new (\"decoder.up1.up\" , \"{kind}\" , 32usize , {level1} , 0usize"),
             "SummaryRow :: new (\"decoder.up1.concat\" , \"Concat [up, skip]\" , 48usize".to_string(),
-            format!("SummaryRow :: new (\"decoder.up1.conv\" , \"DoubleConv (2x Conv 3x3 + ReLU)\" , 16usize , 1usize , {}usize)", dc(48, 16)),
+            format!("SummaryRow :: new (\"decoder.up1.conv\" , \"DoubleConv (2x Conv 3x3 + ReLU)\" , 16usize , {level1} , {}usize", dc(48, 16)),
             format!("up {mode}, padding same"),
         ] {
             assert!(out.contains(&expected), "expected `{expected}` in:\n{out}");
