@@ -801,3 +801,66 @@ fn summary_for_an_input_prints_every_layers_shape_and_torchsummarys_memory() {
     let batch_alone = unet(&["summary", "--model", "small", "--batch", "2"]);
     assert_one_line_error(&batch_alone, &["--batch needs --input"]);
 }
+
+#[test]
+fn the_schedule_optimizer_decay_and_patience_are_flags_saved_with_the_run() {
+    let dir = scratch("recipe").join("run");
+    let run = dir.to_str().unwrap();
+    let train = |epochs: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--model",
+            "tiny",
+            "--epochs",
+            epochs,
+            "--epoch-size",
+            "8",
+            "--synthetic-count",
+            "16",
+            "--out",
+            run,
+        ];
+        args.extend_from_slice(extra);
+        unet(&args)
+    };
+    let out = train(
+        "2",
+        &[
+            "--optimizer",
+            "sgd",
+            "--schedule",
+            "poly",
+            "--warmup",
+            "0.1",
+            "--weight-decay",
+            "3e-5",
+            "--patience",
+            "4",
+        ],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    for field in [
+        "\"optimizer\": \"sgd\"",
+        "\"schedule\": \"poly\"",
+        "\"lr\": 0.01",
+        "\"weight_decay\": 0.00003",
+        "\"patience\": 4",
+    ] {
+        assert!(config.contains(field), "{field} missing from {config}");
+    }
+    // The optimizer's state is in the checkpoint: a resumed run keeps its optimizer.
+    let other = train("3", &["--resume", "--optimizer", "adam"]);
+    assert_eq!(other.status.code(), Some(2), "{:?}", text(&other));
+    let resumed = train("3", &["--resume", "--schedule", "cosine"]);
+    assert!(resumed.status.success(), "{:?}", text(&resumed));
+    let warmup = train("2", &["--force", "--warmup", "1"]);
+    assert_one_line_error(&warmup, &["--warmup 1.0", "[0, 1)"]);
+    let schedule = train("2", &["--force", "--schedule", "step"]);
+    assert_eq!(schedule.status.code(), Some(2));
+    assert!(
+        text(&schedule).1.contains("constant, cosine, poly"),
+        "{:?}",
+        text(&schedule)
+    );
+}

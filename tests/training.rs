@@ -168,3 +168,96 @@ fn a_3d_network_trains_through_the_same_entry_point_and_segments_a_whole_volume(
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Records the learning rate of every step.
+struct Rates(std::sync::Arc<std::sync::Mutex<Vec<f64>>>);
+
+impl unet::train::Observer for Rates {
+    fn observe(&mut self, event: &unet::train::Event<'_>) {
+        if let unet::train::Event::Step { lr, .. } = event {
+            self.0.lock().unwrap().push(*lr);
+        }
+    }
+}
+
+/// `epochs` epochs of 4 steps of `TwoDevices` under `config`'s recipe, into a fresh folder:
+/// the run's summary and every step's learning rate.
+fn recipe_run(
+    name: &str,
+    config: unet::train::TrainConfig,
+) -> (unet::train::TrainSummary, Vec<f64>) {
+    use unet::train::Training;
+    let config = config
+        .with_crop(16)
+        .with_batch(4)
+        .with_epoch_size(16)
+        .with_workers(0);
+    let dir = std::env::temp_dir().join(format!("unet-recipe-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let train = unet::data::synthetic::generate(5, 16, 16, 1);
+    let valid = unet::data::synthetic::generate(6, 4, 16, 1);
+    let (run_dir, rates) = (
+        dir.clone(),
+        std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
+    );
+    let observed = Rates(rates.clone());
+    let summary = on_a_big_stack(move || {
+        Training::<CpuAutodiff>::new(config, &run_dir)
+            .observe(observed)
+            .fit::<TwoDevices<CpuAutodiff>>(train, valid)
+    })
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let rates = rates.lock().unwrap().clone();
+    (summary, rates)
+}
+
+#[test]
+fn each_step_applies_the_scheduled_rate_and_every_optimizer_trains() {
+    use unet::train::{OptimizerKind, Schedule, TrainConfig};
+    let config = TrainConfig::new("two-devices")
+        .with_epochs(2)
+        .with_lr(2e-3)
+        .with_schedule(Schedule::Cosine)
+        .with_warmup(0.25);
+    let (summary, rates) = recipe_run("cosine", config.clone());
+    // 8 steps: the first two warm up from 0, the other six follow half a cosine.
+    let expected: Vec<f64> = (0..8).map(|k| config.lr_at(k as f64 / 8.0)).collect();
+    assert_eq!(rates, expected);
+    assert_eq!(rates[0], 0.0);
+    assert!(
+        (rates[2] - 2e-3).abs() < 1e-15 && rates[7] < rates[3],
+        "{rates:?}"
+    );
+    assert_eq!(summary.rows.len(), 2);
+    for optimizer in [OptimizerKind::AdamW, OptimizerKind::Sgd] {
+        let config = TrainConfig::new("two-devices")
+            .with_epochs(2)
+            .with_optimizer(optimizer)
+            .with_lr(optimizer.default_lr())
+            .with_schedule(Schedule::Poly)
+            .with_weight_decay(Some(1e-4));
+        let (summary, rates) = recipe_run(optimizer.name(), config);
+        let rows = &summary.rows;
+        assert!(
+            rows[1].train_loss < rows[0].train_loss,
+            "{optimizer:?}: {rows:?}"
+        );
+        assert_eq!(rates[0], optimizer.default_lr());
+    }
+}
+
+#[test]
+fn early_stopping_ends_the_run_once_the_dice_stops_improving() {
+    use unet::train::TrainConfig;
+    // A rate too small to move an f32 weight: every epoch validates the same weights, so
+    // the first epoch stays the best and patience 2 ends the run after the third.
+    let config = TrainConfig::new("two-devices")
+        .with_epochs(6)
+        .with_lr(1e-30)
+        .with_patience(Some(2));
+    let (summary, _) = recipe_run("patience", config);
+    assert!(summary.stopped_early);
+    assert_eq!(summary.rows.len(), 3, "{:?}", summary.rows);
+    assert_eq!(summary.best().unwrap().epoch, 1);
+}

@@ -10,7 +10,9 @@ use clap::Args;
 use super::{default_run_dir, shown, with_backend, BackendArgs, Family};
 use crate::burn::backend::Autodiff;
 use crate::data::{self, MaskMode, Sample};
-use crate::train::{LossKind, ProgressDisplay, TrainConfig, TrainError, Training};
+use crate::train::{
+    LossKind, OptimizerKind, ProgressDisplay, Schedule, TrainConfig, TrainError, Training,
+};
 use crate::Network;
 
 /// Side of the default synthetic images and of the crops of folder data.
@@ -50,9 +52,26 @@ pub struct TrainArgs {
     /// moved to the nearest size the model accepts].
     #[arg(long)]
     crop: Option<usize>,
-    /// Adam learning rate [default: 1e-3]; with --resume, the run goes on at this rate.
+    /// Peak learning rate [default: 1e-3 for adam and adamw, 1e-2 for sgd]; with --resume,
+    /// the run goes on at this rate.
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
+    /// How the rate moves over the run (over the time budget with --minutes): constant,
+    /// cosine (down to 0) or poly (nnU-Net's `lr * (1 - progress)^0.9`) [default: constant].
+    #[arg(long, value_parser = parse_schedule)]
+    schedule: Option<Schedule>,
+    /// Fraction of the run over which the rate rises linearly from 0 first [default: 0].
+    #[arg(long, allow_negative_numbers = true)]
+    warmup: Option<f64>,
+    /// Optimizer: adam, adamw, or sgd (Nesterov momentum 0.99, as nnU-Net) [default: adam].
+    #[arg(long, value_parser = parse_optimizer, conflicts_with = "resume")]
+    optimizer: Option<OptimizerKind>,
+    /// L2 weight decay, decoupled for adamw [default: 0.01 for adamw, 0 otherwise].
+    #[arg(long, allow_negative_numbers = true)]
+    weight_decay: Option<f64>,
+    /// Stop when the validation Dice has not improved for this many epochs.
+    #[arg(long)]
+    patience: Option<usize>,
     /// Loss: bce, ce, dice or bce+dice [default: bce for 1-class models, ce otherwise].
     #[arg(long, value_parser = parse_loss)]
     loss: Option<LossKind>,
@@ -86,6 +105,24 @@ pub struct TrainArgs {
     force: bool,
     #[command(flatten)]
     backend: BackendArgs,
+}
+
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    Schedule::parse(text).ok_or_else(|| {
+        format!(
+            "unknown schedule `{text}` (expected {})",
+            Schedule::NAMES.join(", ")
+        )
+    })
+}
+
+fn parse_optimizer(text: &str) -> Result<OptimizerKind, String> {
+    OptimizerKind::parse(text).ok_or_else(|| {
+        format!(
+            "unknown optimizer `{text}` (expected {})",
+            OptimizerKind::NAMES.join(", ")
+        )
+    })
 }
 
 fn parse_loss(text: &str) -> Result<LossKind, String> {
@@ -227,6 +264,10 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         println!("  resume with: unet train --out {dir} --resume");
         return Err(super::Interrupted.into());
     }
+    if summary.stopped_early {
+        let best = summary.best().map_or(0, |r| r.epoch);
+        println!("stopped early: no better validation Dice since epoch {best}");
+    }
     match (summary.rows.last(), summary.best()) {
         (Some(last), Some(best)) => {
             println!(
@@ -240,8 +281,8 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The run's configuration: the saved one with `--epochs`/`--minutes`/`--lr` applied when
-/// resuming, else one from the flags.
+/// The run's configuration: the saved one with `--epochs`/`--minutes`/`--lr` and the
+/// schedule's, decay's and patience's flags applied when resuming, else one from the flags.
 fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
     args: &TrainArgs,
     name: &str,
@@ -267,6 +308,10 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         if let Some(lr) = args.lr {
             saved.lr = lr;
         }
+        saved.schedule = args.schedule.unwrap_or(saved.schedule);
+        saved.warmup = args.warmup.unwrap_or(saved.warmup);
+        saved.weight_decay = args.weight_decay.or(saved.weight_decay);
+        saved.patience = args.patience.or(saved.patience);
         if let Some(m) = args.minutes {
             saved.minutes = Some(m);
             saved.epochs = UNBOUNDED_EPOCHS;
@@ -280,6 +325,7 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
             args.data
         );
     }
+    let optimizer = args.optimizer.unwrap_or_default();
     let crop = N::fitting_size(args.crop.unwrap_or(if synthetic {
         SYNTHETIC_SIZE + N::MARGIN
     } else {
@@ -296,7 +342,12 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_minutes(args.minutes)
         .with_batch(args.batch)
         .with_crop(crop)
-        .with_lr(args.lr.unwrap_or(TrainConfig::new(name).lr))
+        .with_optimizer(optimizer)
+        .with_lr(args.lr.unwrap_or(optimizer.default_lr()))
+        .with_schedule(args.schedule.unwrap_or_default())
+        .with_warmup(args.warmup.unwrap_or(0.0))
+        .with_weight_decay(args.weight_decay)
+        .with_patience(args.patience)
         .with_loss(args.loss)
         .with_val_split(args.val_split)
         .with_flip(!args.no_flip)

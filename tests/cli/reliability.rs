@@ -356,6 +356,12 @@ fn value_of(command: &str, flag: &'static str) -> BoxedStrategy<String> {
         "--val-split" => pick(&["0", "0.5", "1", "1.5", "nan", "-0.1"]),
         "--workers" => pick(&["0", "1", "65", "18446744073709551615"]),
         "--loss" => pick(&["bce", "ce", "dice", "bce+dice", "x", ""]),
+        "--schedule" => pick(&["constant", "cosine", "poly", "step", ""]),
+        "--optimizer" => pick(&["adam", "adamw", "sgd", "lamb", ""]),
+        "--warmup" | "--weight-decay" if command == "train" => {
+            pick(&["0", "0.1", "1", "-0.5", "nan", "inf", "x"])
+        }
+        "--patience" => pick(&["0", "1", "18446744073709551615", "-1", "x"]),
         "--overlap" => pick(&["0", "4", "999999999", "18446744073709551615", "-1"]),
         "--seed" => pick(&["0", "18446744073709551615", "-1"]),
         "--model" => pick(&["tiny", "small", "milesial", "x", ""]),
@@ -379,6 +385,11 @@ fn flags_of(command: &str) -> &'static [&'static str] {
             "--val-split",
             "--workers",
             "--loss",
+            "--schedule",
+            "--optimizer",
+            "--warmup",
+            "--weight-decay",
+            "--patience",
             "--seed",
             "--model",
             "--no-flip",

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fit::TrainError;
 use super::loss::LossKind;
+use super::schedule::{OptimizerKind, Schedule};
 use crate::network::Network;
 
 /// The largest crop side: a 3D crop of this side is already 256 GiB of floats.
@@ -33,8 +34,24 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Side of the square training crops (the network's input size).
     pub crop: usize,
-    /// Adam learning rate.
+    /// Peak learning rate.
     pub lr: f64,
+    /// How the rate moves over the run.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// The fraction of the run (of `epochs`, or of `minutes` when set) over which the rate
+    /// rises linearly from 0 before the schedule starts.
+    #[serde(default)]
+    pub warmup: f64,
+    /// The optimizer.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// L2 weight decay (decoupled for AdamW); `None`: PyTorch's default for the optimizer.
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    /// Stop when the validation Dice has not improved for this many epochs.
+    #[serde(default)]
+    pub patience: Option<usize>,
     /// The loss; `None`: binary cross-entropy for 1-class networks, cross-entropy otherwise.
     #[serde(default)]
     pub loss: Option<LossKind>,
@@ -52,7 +69,8 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The defaults for a run of the network named `model`: seed 42, 3 epochs, batch 8,
-    /// 64-pixel crops, learning rate 1e-3, the network's default loss, flips and rotations,
+    /// 64-pixel crops, Adam at a constant 1e-3 with no warm-up, weight decay or early
+    /// stopping, the network's default loss, flips and rotations,
     /// one pass over the samples per epoch, two batches prepared ahead.
     pub fn new(model: impl Into<String>) -> Self {
         Self {
@@ -63,7 +81,12 @@ impl TrainConfig {
             minutes: None,
             batch: 8,
             crop: 64,
-            lr: 1e-3,
+            lr: OptimizerKind::default().default_lr(),
+            schedule: Schedule::Constant,
+            warmup: 0.0,
+            optimizer: OptimizerKind::Adam,
+            weight_decay: None,
+            patience: None,
             loss: None,
             val_split: 0.2,
             flip: true,
@@ -113,6 +136,47 @@ impl TrainConfig {
     pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
         self
+    }
+
+    /// Sets [`TrainConfig::schedule`].
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Sets [`TrainConfig::warmup`].
+    pub fn with_warmup(mut self, warmup: f64) -> Self {
+        self.warmup = warmup;
+        self
+    }
+
+    /// Sets [`TrainConfig::optimizer`].
+    pub fn with_optimizer(mut self, optimizer: OptimizerKind) -> Self {
+        self.optimizer = optimizer;
+        self
+    }
+
+    /// Sets [`TrainConfig::weight_decay`].
+    pub fn with_weight_decay(mut self, weight_decay: Option<f64>) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Sets [`TrainConfig::patience`].
+    pub fn with_patience(mut self, patience: Option<usize>) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// The weight decay the optimizer applies: the configured one or its default.
+    pub fn weight_decay(&self) -> f64 {
+        self.weight_decay
+            .unwrap_or(self.optimizer.default_weight_decay())
+    }
+
+    /// The learning rate at `progress` (0 at the first step, 1 at the end) of the run.
+    pub fn lr_at(&self, progress: f64) -> f64 {
+        self.schedule.rate(self.lr, self.warmup, progress)
     }
 
     /// Sets [`TrainConfig::loss`].
@@ -209,6 +273,25 @@ impl TrainConfig {
                 format!("{:?}", self.lr),
                 "a finite number above 0".into(),
             ));
+        }
+        if !(self.warmup.is_finite() && (0.0..1.0).contains(&self.warmup)) {
+            return Err(bad(
+                "warmup",
+                format!("{:?}", self.warmup),
+                "a fraction of the run in [0, 1)".into(),
+            ));
+        }
+        if let Some(w) = self.weight_decay {
+            if !(w.is_finite() && (0.0..1.0).contains(&w)) {
+                return Err(bad(
+                    "weight_decay",
+                    format!("{w:?}"),
+                    "a finite number in [0, 1)".into(),
+                ));
+            }
+        }
+        if self.patience == Some(0) {
+            return Err(bad("patience", "0".into(), "at least 1 epoch".into()));
         }
         if let Some(m) = self.minutes {
             // A budget beyond a century cannot be represented as an instant on every system.

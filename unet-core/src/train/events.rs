@@ -37,6 +37,8 @@ pub enum Event<'a> {
         step: usize,
         /// The batch's mean loss.
         loss: f64,
+        /// The learning rate the step applied.
+        lr: f64,
     },
     /// The epoch's validation finished; `interrupted` when the time budget or a stop request
     /// cut its training.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, Optimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
 use burn::record::RecorderError;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 
@@ -16,8 +16,9 @@ use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
 use super::loss::{LossError, LossKind};
 use super::run::{
-    claim, clear_run, complete_checkpoints, read_rows, EpochRow, Occupant, RunFolder,
+    best_row, claim, clear_run, complete_checkpoints, read_rows, EpochRow, Occupant, RunFolder,
 };
+use super::schedule::{self, OptimizerKind};
 use super::step::{scalar, valid_step, weighted_train_step, EpochStats, StepError};
 use crate::data::{DataError, Example};
 use crate::error::ShapeError;
@@ -165,15 +166,15 @@ pub struct TrainSummary {
     /// Whether a stop request ([`Training::stop_when`]) ended the run; its last epoch was
     /// cut short, and is checkpointed, so the run resumes from the next one.
     pub interrupted: bool,
+    /// Whether early stopping ended the run: the validation Dice had not improved for
+    /// [`TrainConfig::patience`] epochs.
+    pub stopped_early: bool,
 }
 
 impl TrainSummary {
     /// The row with the best validation Dice (the first of equals, as `best.mpk` holds).
     pub fn best(&self) -> Option<&EpochRow> {
-        self.rows
-            .iter()
-            .rev()
-            .max_by(|a, b| a.dice.total_cmp(&b.dice))
+        best_row(&self.rows)
     }
 }
 
@@ -254,7 +255,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
     }
 
     fn run<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
-        mut self,
+        self,
         train: Vec<S>,
         valid: Vec<V>,
     ) -> Result<TrainSummary, TrainError> {
@@ -269,8 +270,29 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         let device = self.devices.first().cloned().ok_or(TrainError::NoDevice)?;
         self.claim_folder()?;
         B::seed(&device, config.seed);
-        let mut model = materialized(N::init(&device));
-        let mut optim = AdamConfig::new().with_epsilon(1e-8).init::<B, N>();
+        let model = materialized(N::init(&device));
+        let decay = config.weight_decay();
+        match config.optimizer {
+            OptimizerKind::Adam => {
+                self.run_with(model, schedule::adam::<B, N>(decay), train, valid)
+            }
+            OptimizerKind::AdamW => {
+                self.run_with(model, schedule::adamw::<B, N>(decay), train, valid)
+            }
+            OptimizerKind::Sgd => self.run_with(model, schedule::sgd::<B, N>(decay), train, valid),
+        }
+    }
+
+    /// [`Self::run`] with the optimizer built: resume, then the epochs.
+    fn run_with<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>, O: Optimizer<N, B>>(
+        mut self,
+        mut model: N,
+        mut optim: O,
+        train: Vec<S>,
+        valid: Vec<V>,
+    ) -> Result<TrainSummary, TrainError> {
+        let config = self.config.clone();
+        let device = self.devices[0].clone();
         let start = if self.resume {
             let (epoch, model_record, optim_record) = self.newest_loadable::<N, _>(&device)?;
             if epoch >= config.epochs {
@@ -327,14 +349,18 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             steps: 0,
             stop: self.stop.clone(),
         };
-        let (mut out_of_time, mut interrupted) = (false, false);
+        let (mut out_of_time, mut interrupted, mut stopped_early) = (false, false, false);
         for epoch in start.map_or(1, |e| e + 1)..=config.epochs {
             let (next, stop) = self.epoch::<N, S, V>(epoch, model, &mut optim, &mut state)?;
             model = next;
+            let early = epoch < config.epochs;
             if stop {
-                let early = epoch < config.epochs;
                 interrupted = early && state.stopped();
                 out_of_time = early && !interrupted;
+                break;
+            }
+            if early && state.run.stale_for(epoch) >= config.patience.unwrap_or(usize::MAX) {
+                stopped_early = true;
                 break;
             }
         }
@@ -343,6 +369,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             run_dir: self.run_dir,
             out_of_time,
             interrupted,
+            stopped_early,
         })
     }
 
@@ -518,8 +545,9 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                 }
             } {
                 let images = samples.len();
+                let lr = config.lr_at(state.progress(epoch, step, order.len().div_ceil(per_step)));
                 let (value, next_model) =
-                    data_parallel_step(model, optim, &devices, &samples, config, loss)?;
+                    data_parallel_step(model, optim, &devices, &samples, config.batch, lr, loss)?;
                 model = next_model;
                 step += 1;
                 if !value.is_finite() {
@@ -527,7 +555,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                         epoch,
                         step,
                         loss: value,
-                        lr: config.lr,
+                        lr,
                     });
                 }
                 state.steps += 1;
@@ -536,6 +564,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                     epoch,
                     step,
                     loss: value,
+                    lr,
                 });
             }
             Ok(model)
@@ -564,6 +593,18 @@ impl<S, V> LoopState<'_, S, V> {
     fn stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
     }
+
+    /// How far the run is at `step` (from 0) of `steps` in `epoch`: the fraction of the
+    /// epochs done, or of the time budget spent when that is further.
+    fn progress(&self, epoch: usize, step: usize, steps: usize) -> f64 {
+        let epochs = (epoch - 1) as f64 + step as f64 / steps.max(1) as f64;
+        let by_epochs = epochs / self.config.epochs as f64;
+        let by_time = self
+            .config
+            .minutes
+            .map_or(0.0, |m| self.started.elapsed().as_secs_f64() / (m * 60.0));
+        by_epochs.max(by_time)
+    }
 }
 
 /// One optimizer step over `samples`, split into one batch per device: each device runs
@@ -583,12 +624,13 @@ fn data_parallel_step<
     optim: &mut impl Optimizer<N, B>,
     devices: &[B::Device],
     samples: &[S],
-    config: &TrainConfig,
+    batch: usize,
+    lr: f64,
     loss: LossKind,
 ) -> Result<(f64, N), TrainError> {
     let mut accumulator = GradientsAccumulator::new();
     let mut losses = Vec::with_capacity(devices.len());
-    for (i, (device, chunk)) in devices.iter().zip(samples.chunks(config.batch)).enumerate() {
+    for (i, (device, chunk)) in devices.iter().zip(samples.chunks(batch)).enumerate() {
         // The first device holds the model; the others train a copy with fresh autodiff
         // leaves and the same parameter ids, so their gradients map back onto the model.
         let replica = if i == 0 {
@@ -609,10 +651,7 @@ fn data_parallel_step<
         images += n;
     }
     let grads = accumulator.grads();
-    Ok((
-        sum / images.max(1) as f64,
-        optim.step(config.lr, model, grads),
-    ))
+    Ok((sum / images.max(1) as f64, optim.step(lr, model, grads)))
 }
 
 /// The module with every parameter initialised. burn initialises parameters lazily, and a

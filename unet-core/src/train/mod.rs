@@ -19,6 +19,7 @@ mod fit;
 mod loss;
 mod progress;
 mod run;
+mod schedule;
 mod step;
 
 pub use batch::{augmentation, draw_batch, epoch_order, SegBatch};
@@ -28,7 +29,8 @@ pub use fit::{TrainError, TrainSummary, Training};
 pub use loss::{predict_classes, segmentation_loss, LossError, LossKind};
 pub use progress::ProgressDisplay;
 pub use run::{
-    claim, clear_run, complete_checkpoints, last_complete_checkpoint, occupant, read_rows,
-    EpochRow, Occupant, RunFolder, Written, RUN_ENTRIES,
+    best_row, claim, clear_run, complete_checkpoints, last_complete_checkpoint, occupant,
+    read_rows, EpochRow, Occupant, RunFolder, Written, RUN_ENTRIES,
 };
+pub use schedule::{OptimizerKind, Schedule};
 pub use step::{train_step, valid_step, EpochStats, Preview, StepError};

@@ -50,12 +50,15 @@ impl Observer for ProgressDisplay {
                 self.batches = batches;
                 self.last_line = Instant::now();
             }
-            Event::Step { epoch, step, loss }
-                if !self.terminal && self.last_line.elapsed() >= LINE_EVERY =>
-            {
+            Event::Step {
+                epoch,
+                step,
+                loss,
+                lr,
+            } if !self.terminal && self.last_line.elapsed() >= LINE_EVERY => {
                 self.last_line = Instant::now();
                 println!(
-                    "epoch {epoch}{}: step {step}/{}, loss {loss:.4}",
+                    "epoch {epoch}{}: step {step}/{}, loss {loss:.4}, lr {lr:.3e}",
                     self.of_epochs(),
                     self.batches
                 );

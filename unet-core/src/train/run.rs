@@ -32,6 +32,11 @@ pub struct EpochRow {
     pub seconds: f64,
 }
 
+/// The row with the best validation Dice, the first of equals (as `best.mpk` holds).
+pub fn best_row(rows: &[EpochRow]) -> Option<&EpochRow> {
+    rows.iter().rev().max_by(|a, b| a.dice.total_cmp(&b.dice))
+}
+
 /// Checkpoints kept in `checkpoint/` for resuming: the last two epochs.
 const KEEP_CHECKPOINTS: usize = 2;
 
@@ -268,6 +273,12 @@ impl RunFolder {
     /// Every row so far, earlier runs' included.
     pub fn rows(&self) -> &[EpochRow] {
         &self.rows
+    }
+
+    /// Epochs from the one with the best validation Dice to `epoch` (0 when it is the best):
+    /// what early stopping's patience counts.
+    pub fn stale_for(&self, epoch: usize) -> usize {
+        best_row(&self.rows).map_or(0, |best| epoch.saturating_sub(best.epoch))
     }
 
     fn write(&self, path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
