@@ -214,7 +214,7 @@ fn recipe_run(
 
 #[test]
 fn each_step_applies_the_scheduled_rate_and_every_optimizer_trains() {
-    use unet::train::{OptimizerKind, Schedule, TrainConfig};
+    use unet::train::{Choice, OptimizerKind, Schedule, TrainConfig};
     let config = TrainConfig::new("two-devices")
         .with_epochs(2)
         .with_lr(2e-3)

@@ -11,7 +11,7 @@ use super::{default_run_dir, shown, with_backend, BackendArgs, Family};
 use crate::burn::backend::Autodiff;
 use crate::data::{self, MaskMode, Sample};
 use crate::train::{
-    LossKind, OptimizerKind, ProgressDisplay, Schedule, TrainConfig, TrainError, Training,
+    Choice, LossKind, OptimizerKind, ProgressDisplay, Schedule, TrainConfig, TrainError, Training,
 };
 use crate::Network;
 
@@ -58,13 +58,13 @@ pub struct TrainArgs {
     lr: Option<f64>,
     /// How the rate moves over the run (over the time budget with --minutes): constant,
     /// cosine (down to 0) or poly (nnU-Net's `lr * (1 - progress)^0.9`) [default: constant].
-    #[arg(long, value_parser = parse_schedule)]
+    #[arg(long, value_parser = parse_choice::<Schedule>)]
     schedule: Option<Schedule>,
     /// Fraction of the run over which the rate rises linearly from 0 first [default: 0].
     #[arg(long, allow_negative_numbers = true)]
     warmup: Option<f64>,
     /// Optimizer: adam, adamw, or sgd (Nesterov momentum 0.99, as nnU-Net) [default: adam].
-    #[arg(long, value_parser = parse_optimizer, conflicts_with = "resume")]
+    #[arg(long, value_parser = parse_choice::<OptimizerKind>, conflicts_with = "resume")]
     optimizer: Option<OptimizerKind>,
     /// L2 weight decay, decoupled for adamw [default: 0.01 for adamw, 0 otherwise].
     #[arg(long, allow_negative_numbers = true)]
@@ -107,20 +107,13 @@ pub struct TrainArgs {
     backend: BackendArgs,
 }
 
-fn parse_schedule(text: &str) -> Result<Schedule, String> {
-    Schedule::parse(text).ok_or_else(|| {
+/// A [`Choice`] from its name, or the names there are.
+fn parse_choice<C: Choice>(text: &str) -> Result<C, String> {
+    C::parse(text).ok_or_else(|| {
         format!(
-            "unknown schedule `{text}` (expected {})",
-            Schedule::NAMES.join(", ")
-        )
-    })
-}
-
-fn parse_optimizer(text: &str) -> Result<OptimizerKind, String> {
-    OptimizerKind::parse(text).ok_or_else(|| {
-        format!(
-            "unknown optimizer `{text}` (expected {})",
-            OptimizerKind::NAMES.join(", ")
+            "unknown {} `{text}` (expected {})",
+            C::WHAT,
+            C::NAMES.join(", ")
         )
     })
 }

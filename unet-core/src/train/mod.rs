@@ -32,5 +32,5 @@ pub use run::{
     best_row, claim, clear_run, complete_checkpoints, last_complete_checkpoint, occupant,
     read_rows, EpochRow, Occupant, RunFolder, Written, RUN_ENTRIES,
 };
-pub use schedule::{OptimizerKind, Schedule};
+pub use schedule::{Choice, OptimizerKind, Schedule};
 pub use step::{train_step, valid_step, EpochStats, Preview, StepError};

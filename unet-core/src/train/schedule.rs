@@ -11,6 +11,29 @@ use burn::optim::{AdamConfig, AdamWConfig, Optimizer, SgdConfig};
 use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
+/// A setting chosen by name from a fixed list (as on the command line and in `config.json`).
+pub trait Choice: Copy + PartialEq + 'static {
+    /// What the setting is, for messages: `schedule`.
+    const WHAT: &'static str;
+    /// Every value, in the order of [`Choice::NAMES`].
+    const ALL: &'static [Self];
+    /// The names [`Choice::parse`] reads.
+    const NAMES: &'static [&'static str];
+
+    /// The value called `text`.
+    fn parse(text: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == text)
+            .map(|i| Self::ALL[i])
+    }
+
+    /// Its name.
+    fn name(self) -> &'static str {
+        Self::NAMES[Self::ALL.iter().position(|s| *s == self).unwrap_or(0)]
+    }
+}
+
 /// How the learning rate moves over the run, after the optional linear warm-up.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -24,25 +47,13 @@ pub enum Schedule {
     Poly,
 }
 
+impl Choice for Schedule {
+    const WHAT: &'static str = "schedule";
+    const ALL: &'static [Self] = &[Schedule::Constant, Schedule::Cosine, Schedule::Poly];
+    const NAMES: &'static [&'static str] = &["constant", "cosine", "poly"];
+}
+
 impl Schedule {
-    /// Every schedule, in the order of [`Schedule::NAMES`].
-    pub const ALL: [Schedule; 3] = [Schedule::Constant, Schedule::Cosine, Schedule::Poly];
-    /// The names [`Schedule::parse`] reads.
-    pub const NAMES: [&'static str; 3] = ["constant", "cosine", "poly"];
-
-    /// The schedule called `text`.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::NAMES
-            .iter()
-            .position(|n| *n == text)
-            .map(|i| Self::ALL[i])
-    }
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        Self::NAMES[Self::ALL.iter().position(|s| *s == self).unwrap_or(0)]
-    }
-
     /// The rate at `progress` (0 at the first step, 1 at the end) for a peak rate `lr`, the
     /// first `warmup` of the run rising linearly from 0 (as Hugging Face's warm-up does) and
     /// the schedule spanning the rest.
@@ -78,29 +89,17 @@ pub enum OptimizerKind {
     Sgd,
 }
 
-impl OptimizerKind {
-    /// Every optimizer, in the order of [`OptimizerKind::NAMES`].
-    pub const ALL: [OptimizerKind; 3] = [
+impl Choice for OptimizerKind {
+    const WHAT: &'static str = "optimizer";
+    const ALL: &'static [Self] = &[
         OptimizerKind::Adam,
         OptimizerKind::AdamW,
         OptimizerKind::Sgd,
     ];
-    /// The names [`OptimizerKind::parse`] reads.
-    pub const NAMES: [&'static str; 3] = ["adam", "adamw", "sgd"];
+    const NAMES: &'static [&'static str] = &["adam", "adamw", "sgd"];
+}
 
-    /// The optimizer called `text`.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::NAMES
-            .iter()
-            .position(|n| *n == text)
-            .map(|i| Self::ALL[i])
-    }
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        Self::NAMES[Self::ALL.iter().position(|s| *s == self).unwrap_or(0)]
-    }
-
+impl OptimizerKind {
     /// The peak learning rate a run gets without one: 1e-3 for Adam and AdamW, nnU-Net's
     /// 1e-2 for SGD.
     pub fn default_lr(self) -> f64 {
@@ -190,10 +189,10 @@ mod tests {
 
     #[test]
     fn names_read_back() {
-        for s in Schedule::ALL {
+        for &s in Schedule::ALL {
             assert_eq!(Schedule::parse(s.name()), Some(s));
         }
-        for o in OptimizerKind::ALL {
+        for &o in OptimizerKind::ALL {
             assert_eq!(OptimizerKind::parse(o.name()), Some(o));
         }
         assert_eq!(Schedule::parse("step"), None);
