@@ -82,7 +82,8 @@ pub fn output_size(depth: usize, padding: PaddingKind, input: usize) -> Result<u
             }
         }
         PaddingKind::Valid => {
-            let mut size = input as i64;
+            // No image has 2^63 pixels a side; beyond that the size is clamped, not wrapped.
+            let mut size = i64::try_from(input).unwrap_or(i64::MAX);
             for level in 0..depth {
                 let convolved = size - 4;
                 if convolved <= 0 {
@@ -126,16 +127,30 @@ pub fn output_size(depth: usize, padding: PaddingKind, input: usize) -> Result<u
 /// The valid input sizes nearest to `input`: the largest below it (if any) and the smallest above.
 pub fn nearest_valid(depth: usize, padding: PaddingKind, input: usize) -> (Option<usize>, usize) {
     let fits = |s: usize| output_size(depth, padding, s).is_ok();
-    let below = (1..input).rev().find(|&s| fits(s));
-    let above = (input + 1..).find(|&s| fits(s)).unwrap_or(usize::MAX);
+    // Valid sizes recur every 2^depth pixels from the smallest one (below the valid margin
+    // plus that window), so the search stays short for any input, however large.
+    let window = 1usize << (depth + 1).min(63);
+    let below = (input.saturating_sub(window).max(1)..input)
+        .rev()
+        .find(|&s| fits(s));
+    let last = input
+        .saturating_add(window)
+        .max(valid_margin(depth).saturating_add(window));
+    let above = (input.saturating_add(1)..=last)
+        .find(|&s| fits(s))
+        .unwrap_or(usize::MAX);
     (below, above)
 }
 
-/// "96 or 112", or "16" when no valid size lies below: the sizes [`nearest_valid`] found.
+/// "96 or 112", or "16" when no valid size lies below (or "96" when none lies above): the
+/// sizes [`nearest_valid`] found.
 pub fn nearest_text(below: Option<usize>, above: usize) -> String {
-    match below {
-        Some(b) => format!("{b} or {above}"),
-        None => format!("{above}"),
+    // `usize::MAX` above means none fits there (the input is near the largest size).
+    match (below, above) {
+        (Some(b), usize::MAX) => format!("{b}"),
+        (Some(b), _) => format!("{b} or {above}"),
+        (None, usize::MAX) => "none".into(),
+        (None, _) => format!("{above}"),
     }
 }
 
@@ -192,6 +207,24 @@ mod tests {
                 size: 279
             })
         );
+    }
+
+    #[test]
+    fn the_nearest_sizes_are_those_of_an_exhaustive_search_and_any_input_is_answered() {
+        for depth in 1..=6 {
+            for padding in [PaddingKind::Same, PaddingKind::Valid] {
+                let fits = |s: usize| output_size(depth, padding, s).is_ok();
+                for input in 1..1500 {
+                    let below = (1..input).rev().find(|&s| fits(s));
+                    let above = (input + 1..).find(|&s| fits(s)).unwrap();
+                    assert_eq!(nearest_valid(depth, padding, input), (below, above));
+                }
+            }
+        }
+        for input in [usize::MAX, usize::MAX - 1, 1 << 63] {
+            let _ = nearest_valid(4, PaddingKind::Valid, input);
+            assert!(nearest_valid(4, PaddingKind::Same, input).0.is_some());
+        }
     }
 
     #[test]
