@@ -338,11 +338,16 @@ fn concat_center_crops_a_larger_skip() {
     assert_eq!(cropped, vec![14.0, 15.0, 20.0, 21.0]);
 }
 
+// Leaky units pass a gradient wherever they are: with ReLU, an unseeded initialisation
+// occasionally leaves every unit of a 4-channel level dead for an 8x8 input, and no gradient
+// reaches the first conv however the network is wired.
+unet!(LeakySame1<depth: 1, base: 4, up: bilinear, padding: same, act: leaky_relu>);
+
 #[test]
 fn gradients_flow_through_a_generated_network() {
     type AD = unet::backend::CpuAutodiff;
     let device = Default::default();
-    let net = BilinSame1::<AD>::new(&device);
+    let net = LeakySame1::<AD>::new(&device);
     let x = Tensor::<AD, 4>::random([1, 1, 8, 8], Distribution::Normal(0.0, 1.0), &device);
     let loss = net.forward(x).unwrap().powi_scalar(2).mean();
     let grads = loss.backward();
