@@ -508,6 +508,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         let augment = augmentation(config);
         let devices = self.devices.clone();
         let per_step = config.batch * devices.len();
+        let steps = order.len().div_ceil(per_step);
         let mut stats = EpochStats::new(N::CLASSES);
         let mut interrupted = false;
         let model = std::thread::scope(|scope| -> Result<N, TrainError> {
@@ -545,7 +546,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                 }
             } {
                 let images = samples.len();
-                let lr = config.lr_at(state.progress(epoch, step, order.len().div_ceil(per_step)));
+                let lr = config.lr_at(state.progress(epoch, step, steps));
                 let (value, next_model) =
                     data_parallel_step(model, optim, &devices, &samples, config.batch, lr, loss)?;
                 model = next_model;
