@@ -84,6 +84,10 @@ pub struct TrainArgs {
     /// Elastic deformation, the paper's augmentation for small datasets.
     #[arg(long)]
     elastic: bool,
+    /// Intensity augmentation: random brightness, contrast, gamma, Gaussian noise and blur,
+    /// each with nnU-Net's probability.
+    #[arg(long)]
+    intensity: bool,
     /// Training crops per epoch [default: 1024 for synthetic data; 16 per image for folders].
     #[arg(long)]
     epoch_size: Option<usize>,
@@ -345,6 +349,7 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_val_split(args.val_split)
         .with_flip(!args.no_flip)
         .with_elastic(args.elastic)
+        .with_intensity(args.intensity)
         .with_epoch_size(args.epoch_size.unwrap_or(if synthetic { 1024 } else { 0 }))
         .with_workers(args.workers))
 }

@@ -6,7 +6,7 @@
 
 use rand::{Rng, RngExt};
 
-use super::{Image, Mask, Sample};
+use super::{Image, Intensity, Mask, Sample};
 
 /// Elastic deformation as in the U-Net paper (Ronneberger et al., 2015): random displacement
 /// vectors on a coarse `grid` x `grid` grid spanning the image, drawn from N(0, `sigma` px) and
@@ -30,7 +30,8 @@ impl Default for Elastic {
     }
 }
 
-/// A random augmentation, applied in this order: crop, flips, rotation, elastic deformation.
+/// A random augmentation, applied in this order: crop, flips, rotation, elastic deformation,
+/// intensity changes.
 ///
 /// `Augment::default()` changes nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -45,6 +46,8 @@ pub struct Augment {
     pub rot90: bool,
     /// Elastic deformation.
     pub elastic: Option<Elastic>,
+    /// Random intensity changes of the image, after the geometric ones.
+    pub intensity: Option<Intensity>,
 }
 
 impl Augment {
@@ -77,6 +80,10 @@ impl Augment {
         }
         if let Some(elastic) = self.elastic {
             out = elastic_deform(&out, elastic, rng);
+        }
+        if let Some(intensity) = self.intensity {
+            let (c, h, w) = (out.image.channels, out.image.height, out.image.width);
+            intensity.apply(&mut out.image.data, c, &[h, w], rng);
         }
         out
     }
@@ -177,7 +184,7 @@ fn rotate90(sample: &Sample) -> Sample {
 }
 
 /// One standard normal draw (Box-Muller).
-fn standard_normal(rng: &mut impl Rng) -> f32 {
+pub(super) fn standard_normal(rng: &mut impl Rng) -> f32 {
     let u1 = 1.0 - rng.random::<f32>(); // (0, 1]
     let u2 = rng.random::<f32>();
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
@@ -416,6 +423,7 @@ mod tests {
             flip: true,
             rot90: true,
             elastic: None,
+            intensity: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for (h, w) in [(40, 40), (30, 45), (16, 20)] {
@@ -477,6 +485,7 @@ mod tests {
             flip: true,
             rot90: true,
             elastic: Some(Elastic::default()),
+            intensity: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(6);
         for (h, w) in [(64, 64), (48, 80)] {

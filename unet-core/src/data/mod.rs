@@ -10,6 +10,7 @@
 //! - [`folder`]: `image/*.png` + `label/*.png` folders, single images for prediction.
 //! - [`split`]: train/validation split by file order.
 //! - [`augment`]: random crop, flips, 90-degree rotations and elastic deformation.
+//! - [`intensity`]: random brightness, contrast, gamma, noise and blur.
 //! - [`batch`]: stacking samples into flat NCHW buffers.
 
 pub mod augment;
@@ -17,6 +18,7 @@ pub mod batch;
 pub mod error;
 pub mod example;
 pub mod folder;
+pub mod intensity;
 pub mod split;
 mod stack;
 pub mod synthetic;
@@ -30,6 +32,7 @@ pub use example::Example;
 pub use folder::{
     list_images, load_folder, load_image, load_mask, read_folder, LoadedFolder, MaskMode,
 };
+pub use intensity::{Chance, Intensity};
 pub use split::{split_validation, validation_count};
 pub use synthetic::generate;
 pub use synthetic3d::generate_volumes;

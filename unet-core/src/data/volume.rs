@@ -85,7 +85,7 @@ fn at([_, h, w]: [usize; 3], [z, y, x]: [usize; 3]) -> usize {
 impl VolumeSample {
     /// A randomly augmented copy: crop (a cube of `augment.crop`), flips along each axis
     /// (`flip`), quarter turns in the height-width plane (`rot90`; half turns where height
-    /// and width differ). The elastic deformation is defined for images only and is not
+    /// and width differ), then the intensity changes. The elastic deformation is defined for images only and is not
     /// applied here (a 3D run refuses it when it checks its settings).
     pub fn augmented(&self, augment: &Augment, rng: &mut impl Rng) -> Self {
         let mut out = match augment.crop {
@@ -119,6 +119,10 @@ impl VolumeSample {
             for _ in 0..turns {
                 out = out.quarter_turn();
             }
+        }
+        if let Some(intensity) = augment.intensity {
+            let channels = out.image.channels;
+            intensity.apply(&mut out.image.data, channels, &out.image.size, rng);
         }
         out
     }
@@ -211,6 +215,7 @@ mod tests {
             flip: true,
             rot90: true,
             elastic: None,
+            intensity: None,
         };
         for seed in 0..20 {
             let out = sample.augmented(&augment, &mut ChaCha8Rng::seed_from_u64(seed));

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::config::TrainConfig;
 use super::loss::LossKind;
-use crate::data::{Augment, DataError, Elastic, Example};
+use crate::data::{Augment, DataError, Elastic, Example, Intensity};
 
 /// A batch: images `[N, C, spatial...]`, class indices `[N, 1, spatial...]` (the same rank,
 /// so one loss serves images and volumes), and how to score it. `D` is 4 for images, 5 for
@@ -58,6 +58,7 @@ pub fn augmentation(config: &TrainConfig) -> Augment {
         flip: config.flip,
         rot90: config.flip,
         elastic: config.elastic.then(Elastic::default),
+        intensity: config.intensity.then(Intensity::default),
     }
 }
 
@@ -119,6 +120,7 @@ mod tests {
             flip: true,
             rot90: true,
             elastic: None,
+            intensity: None,
         };
         let whole = draw_batch(&samples, &[0, 1, 2, 3], 0, &augment, 9, 1);
         let second_half = draw_batch(&samples, &[2, 3], 2, &augment, 9, 1);

@@ -61,6 +61,10 @@ pub struct TrainConfig {
     pub flip: bool,
     /// Elastic deformation (the paper's augmentation).
     pub elastic: bool,
+    /// Random brightness, contrast, gamma, noise and blur ([`crate::data::Intensity`]'s
+    /// defaults).
+    #[serde(default)]
+    pub intensity: bool,
     /// Training items (augmented draws) per epoch; 0 = one pass over the samples.
     pub epoch_size: usize,
     /// Batches prepared ahead of the training step on a separate thread (0: in the loop).
@@ -91,6 +95,7 @@ impl TrainConfig {
             val_split: 0.2,
             flip: true,
             elastic: false,
+            intensity: false,
             epoch_size: 0,
             workers: 2,
         }
@@ -194,6 +199,12 @@ impl TrainConfig {
     /// Sets [`TrainConfig::flip`].
     pub fn with_flip(mut self, flip: bool) -> Self {
         self.flip = flip;
+        self
+    }
+
+    /// Sets [`TrainConfig::intensity`].
+    pub fn with_intensity(mut self, intensity: bool) -> Self {
+        self.intensity = intensity;
         self
     }
 
