@@ -123,7 +123,7 @@ fn training_writes_config_metrics_pictures_and_atomic_checkpoints() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "epoch,train_loss,valid_loss,pixel_accuracy,dice,iou,seconds"
+        "epoch,train_loss,valid_loss,pixel_accuracy,dice,iou,seconds,image_dice,boundary_f1,hd95,v_rand,v_info"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     let leftovers: Vec<_> = std::fs::read_dir(dir)
@@ -239,7 +239,7 @@ fn predict_writes_masks_and_overlays_of_the_input_size() {
 }
 
 #[test]
-fn eval_prints_one_json_object_with_the_agreed_keys() {
+fn eval_with_tta_prints_one_json_object_with_the_agreed_keys() {
     let run = trained();
     let out = unet(&[
         "eval",
@@ -252,6 +252,7 @@ fn eval_prints_one_json_object_with_the_agreed_keys() {
         "--count",
         "8",
         "--json",
+        "--tta",
     ]);
     assert!(out.status.success(), "{:?}", text(&out));
     let (stdout, _) = text(&out);
@@ -266,6 +267,11 @@ fn eval_prints_one_json_object_with_the_agreed_keys() {
         "\"iou\":",
         "\"per_class\":",
         "\"images\":8",
+        "\"per_image\":{\"dice\":",
+        "\"boundary_f1\":",
+        "\"hd95\":",
+        "\"rand\":{\"score\":",
+        "\"info\":{\"score\":",
     ] {
         assert!(line.contains(key), "{key} missing from {line}");
     }

@@ -112,7 +112,7 @@ unet!(Volumes<depth: 2, base: 4, dims: 3, norm: instance, residual: true, up: ne
 
 #[test]
 fn a_3d_network_trains_through_the_same_entry_point_and_segments_a_whole_volume() {
-    use unet::infer::{segment, tiling::TileSpec};
+    use unet::infer::{segment, tiling::TileSpec, tta::Tta};
     use unet::train::{LossKind, TrainConfig, Training};
     let config = TrainConfig::new("volumes")
         .with_epochs(2)
@@ -143,7 +143,7 @@ fn a_3d_network_trains_through_the_same_entry_point_and_segments_a_whole_volume(
             overlap: 4,
             margin: 0,
         };
-        let mask = segment::segment_volume(&net, &test.image, &spec, &device).unwrap();
+        let mask = segment::segment_volume(&net, &test.image, &spec, Tta::Mirror, &device).unwrap();
         Ok::<_, unet::train::TrainError>((summary, (mask, test.mask)))
     })
     .unwrap();

@@ -485,3 +485,29 @@ fn three_d_pooling_and_up_sampling_match_their_definitions() {
     let back = unet::blocks::max_pool3d_2x(up);
     back.into_data().assert_eq(&x.into_data(), true);
 }
+
+/// Relative L2 distance of two tensors.
+fn rel_l2(a: Tensor<B, 4>, b: Tensor<B, 4>) -> f32 {
+    let diff: f32 = (a.clone() - b).powi_scalar(2).sum().into_scalar();
+    let norm: f32 = a.powi_scalar(2).sum().into_scalar();
+    (diff / norm).sqrt()
+}
+
+#[test]
+fn mirrored_test_time_augmentation_commutes_with_mirroring_where_one_pass_does_not() {
+    use unet::infer::tta::Tta;
+    let device = device();
+    let group = Group::<B>::new(&device);
+    let x = random::<B>([2, 1, 16, 16], &device);
+    let flipped = x.clone().flip([3]);
+    let tta = |x| Tta::Mirror.forward(&group, x).unwrap();
+    assert!(rel_l2(tta(flipped.clone()), tta(x.clone()).flip([3])) < 1e-5);
+    let plain = |x| Tta::Off.forward(&group, x).unwrap();
+    assert!(rel_l2(plain(flipped), plain(x.clone()).flip([3])) > 1e-3);
+    // Valid padding: the output is the input's centre, so mirroring still lines up.
+    let valid = GateValid::<B>::new(&device);
+    let x = random::<B>([1, 1, 44, 44], &device);
+    let y = Tta::Mirror.forward(&valid, x.clone().flip([2])).unwrap();
+    assert_eq!(y.dims(), [1, 1, 4, 4]);
+    assert!(rel_l2(y, Tta::Mirror.forward(&valid, x).unwrap().flip([2])) < 1e-5);
+}

@@ -1,4 +1,5 @@
-//! `eval`: pixel accuracy, Dice and IoU of a checkpoint on a folder or synthetic images.
+//! `eval`: pixel accuracy, Dice and IoU of a checkpoint on a folder or synthetic images, and
+//! the means of per-image scores (Dice, boundary F1, HD95, V_rand, V_info).
 
 use std::path::PathBuf;
 
@@ -9,7 +10,9 @@ use super::predict::tile_spec;
 use super::{with_backend, BackendArgs, Family};
 use crate::data::{self, MaskMode, Sample};
 use crate::infer::metrics::{Confusion, EvalReport};
+use crate::infer::scores::ImageScores;
 use crate::infer::segment;
+use crate::infer::tta::Tta;
 use crate::train::checkpoint;
 use crate::Network;
 
@@ -40,6 +43,10 @@ pub struct EvalArgs {
     /// Overlap between neighbouring tiles' outputs, in pixels.
     #[arg(long, default_value_t = 32)]
     overlap: usize,
+    /// Test-time augmentation: average the logits over every mirroring of each tile (4
+    /// forward passes per tile).
+    #[arg(long)]
+    tta: bool,
     /// Model name, when the checkpoint's run folder has no `config.json`.
     #[arg(long)]
     pub(super) model: Option<String>,
@@ -91,12 +98,22 @@ fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     let samples = samples(args, N::IN_CHANNELS, N::CLASSES)?;
     let net: N = checkpoint::load_network(&args.checkpoint, device)?;
     let mut confusion = Confusion::new(N::CLASSES.max(2));
+    let mut scores = Vec::with_capacity(samples.len());
     for sample in &samples {
-        let mask = segment::segment::<B, N>(&net, &sample.image, &spec, device)
-            .with_context(|| sample.name.clone())?;
+        let mask =
+            segment::segment::<B, N>(&net, &sample.image, &spec, Tta::mirror_if(args.tta), device)
+                .with_context(|| sample.name.clone())?;
         confusion.add(&mask.data, &sample.mask.data)?;
+        let (h, w) = (mask.height, mask.width);
+        scores.push(ImageScores::of(
+            &mask.data,
+            &sample.mask.data,
+            h,
+            w,
+            N::CLASSES,
+        ));
     }
-    let report = EvalReport::from_confusion(&confusion, samples.len());
+    let report = EvalReport::from_confusion(&confusion, samples.len()).with_image_scores(&scores);
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -106,6 +123,17 @@ fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
         );
         for (k, c) in report.per_class.iter().enumerate() {
             println!("  class {k}: Dice {:.4}, IoU {:.4}", c.dice, c.iou);
+        }
+        if let Some(s) = &report.per_image {
+            let hd95 = s.hd95.map_or("-".to_string(), |d| format!("{d:.2} px"));
+            println!(
+                "  per image: Dice {:.4}, boundary F1 {:.4}, HD95 {hd95}",
+                s.dice, s.boundary_f1
+            );
+            println!(
+                "  V_rand {:.4} (split {:.4}, merge {:.4}), V_info {:.4} (split {:.4}, merge {:.4})",
+                s.rand.score, s.rand.split, s.rand.merge, s.info.score, s.info.split, s.info.merge
+            );
         }
     }
     Ok(())

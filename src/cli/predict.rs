@@ -11,6 +11,7 @@ use crate::fsio::atomic_write;
 use crate::infer::imaging::{mask_to_png, overlay_png};
 use crate::infer::segment;
 use crate::infer::tiling::TileSpec;
+use crate::infer::tta::Tta;
 use crate::train::checkpoint;
 use crate::Network;
 
@@ -39,6 +40,10 @@ pub struct PredictArgs {
     /// Overlap between neighbouring tiles' outputs, in pixels.
     #[arg(long, default_value_t = 32)]
     pub(super) overlap: usize,
+    /// Test-time augmentation: average the logits over every mirroring of each tile (4
+    /// forward passes per tile).
+    #[arg(long)]
+    pub(super) tta: bool,
     /// Model name, when the checkpoint's run folder has no `config.json`.
     #[arg(long)]
     pub(super) model: Option<String>,
@@ -117,7 +122,7 @@ fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     let classes = N::CLASSES.max(2);
     for target in &plan {
         let image = data::load_image(&target.input, N::IN_CHANNELS)?;
-        let mask = segment::segment::<B, N>(&net, &image, &spec, device)
+        let mask = segment::segment::<B, N>(&net, &image, &spec, Tta::mirror_if(args.tta), device)
             .with_context(|| shown(&target.input))?;
         atomic_write(&target.mask, &mask_to_png(&mask, classes))
             .with_context(|| shown(&target.mask))?;

@@ -84,6 +84,9 @@ pub struct TrainArgs {
     /// Elastic deformation, the paper's augmentation for small datasets.
     #[arg(long)]
     elastic: bool,
+    /// Validate with test-time augmentation (the Dice of mirrored inputs' mean logits).
+    #[arg(long)]
+    tta: bool,
     /// Intensity augmentation: random brightness, contrast, gamma, Gaussian noise and blur,
     /// each with nnU-Net's probability.
     #[arg(long)]
@@ -279,7 +282,7 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
 }
 
 /// The run's configuration: the saved one with `--epochs`/`--minutes`/`--lr` and the
-/// schedule's, decay's and patience's flags applied when resuming, else one from the flags.
+/// schedule's, decay's, patience's and --tta's flags applied when resuming, else one from the flags.
 fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
     args: &TrainArgs,
     name: &str,
@@ -309,6 +312,9 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         saved.warmup = args.warmup.unwrap_or(saved.warmup);
         saved.weight_decay = args.weight_decay.or(saved.weight_decay);
         saved.patience = args.patience.or(saved.patience);
+        if args.tta {
+            saved.tta = crate::infer::tta::Tta::Mirror;
+        }
         if let Some(m) = args.minutes {
             saved.minutes = Some(m);
             saved.epochs = UNBOUNDED_EPOCHS;
@@ -350,6 +356,7 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_flip(!args.no_flip)
         .with_elastic(args.elastic)
         .with_intensity(args.intensity)
+        .with_tta(crate::infer::tta::Tta::mirror_if(args.tta))
         .with_epoch_size(args.epoch_size.unwrap_or(if synthetic { 1024 } else { 0 }))
         .with_workers(args.workers))
 }

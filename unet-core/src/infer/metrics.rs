@@ -11,6 +11,8 @@
 //! - With no pixel counted at all, [`Confusion::pixel_accuracy`] is 1.0 for
 //!   the same reason.
 
+use super::scores::ImageScores;
+
 /// Errors of [`Confusion::add`] and [`Confusion::merge`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetricsError {
@@ -223,6 +225,8 @@ pub struct EvalReport {
     pub per_class: Vec<ClassScore>,
     /// Number of images evaluated.
     pub images: usize,
+    /// The means over images of each image's own scores, where they were computed.
+    pub per_image: Option<ImageScores>,
 }
 
 impl EvalReport {
@@ -241,11 +245,18 @@ impl EvalReport {
             iou: confusion.mean_iou(),
             per_class,
             images,
+            per_image: None,
         }
     }
 
+    /// The report with the means of `scores`, one per image.
+    pub fn with_image_scores(mut self, scores: &[ImageScores]) -> Self {
+        self.per_image = ImageScores::mean(scores);
+        self
+    }
+
     /// One JSON object on one line, keys in field order:
-    /// `{"pixel_accuracy":0.975,"dice":0.9,"iou":0.83,"per_class":[{"dice":0.99,"iou":0.98},...],"images":12}`.
+    /// `{"pixel_accuracy":0.975,"dice":0.9,"iou":0.83,"per_class":[{"dice":0.99,"iou":0.98},...],"images":12,"per_image":{"dice":0.91,"boundary_f1":0.8,"hd95":3.2,"rand":{"score":0.9,"split":0.95,"merge":0.86},"info":{...}}}`.
     /// A non-finite value (only possible when the fields were set by hand) is `null`.
     pub fn to_json(&self) -> String {
         // Numbers, vectors and structs of them always serialise.

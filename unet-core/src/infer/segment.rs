@@ -4,6 +4,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use super::tiling::{predict_tiled, TileSpec, TiledError};
+use super::tta::Tta;
 use super::volume_tiling::predict_tiled_volume;
 use crate::data::{Image, Mask, Volume, VolumeMask};
 use crate::error::ShapeError;
@@ -37,11 +38,13 @@ pub fn fitted_spec<B: Backend, N: Network<B, D>, const D: usize>(
 }
 
 /// Per-class logits `[classes, H, W]` for an image of any size, by overlap-tile inference
-/// with mirror padding (the paper's strategy).
+/// with mirror padding (the paper's strategy), each window's logits averaged over its
+/// mirrorings with [`Tta::Mirror`].
 pub fn logits<B: Backend, N: Network<B>>(
     net: &N,
     image: &Image,
     spec: &TileSpec,
+    tta: Tta,
     device: &B::Device,
 ) -> Result<Vec<f32>, TiledError<ShapeError>> {
     predict_tiled(image, spec, N::CLASSES, |window| {
@@ -52,7 +55,7 @@ pub fn logits<B: Backend, N: Network<B>>(
             ),
             device,
         );
-        let y = net.forward_checked(x)?;
+        let y = tta.forward(net, x)?;
         Ok(y.into_data()
             .convert::<f32>()
             .to_vec::<f32>()
@@ -89,10 +92,11 @@ pub fn segment<B: Backend, N: Network<B>>(
     net: &N,
     image: &Image,
     spec: &TileSpec,
+    tta: Tta,
     device: &B::Device,
 ) -> Result<Mask, TiledError<ShapeError>> {
     let spec = fitted_spec::<B, N, 4>(spec, image.height.max(image.width));
-    let l = logits::<B, N>(net, image, &spec, device)?;
+    let l = logits::<B, N>(net, image, &spec, tta, device)?;
     Ok(decide(&l, N::CLASSES, image.height, image.width))
 }
 
@@ -102,6 +106,7 @@ pub fn volume_logits<B: Backend, N: Network<B, 5>>(
     net: &N,
     volume: &Volume,
     spec: &TileSpec,
+    tta: Tta,
     device: &B::Device,
 ) -> Result<Vec<f32>, TiledError<ShapeError>> {
     predict_tiled_volume(volume, spec, N::CLASSES, |window| {
@@ -110,7 +115,7 @@ pub fn volume_logits<B: Backend, N: Network<B, 5>>(
             TensorData::new(window.data.clone(), [1, window.channels, d, h, w]),
             device,
         );
-        let y = net.forward_checked(x)?;
+        let y = tta.forward(net, x)?;
         Ok(y.into_data()
             .convert::<f32>()
             .to_vec::<f32>()
@@ -123,11 +128,12 @@ pub fn segment_volume<B: Backend, N: Network<B, 5>>(
     net: &N,
     volume: &Volume,
     spec: &TileSpec,
+    tta: Tta,
     device: &B::Device,
 ) -> Result<VolumeMask, TiledError<ShapeError>> {
     let side = volume.size.iter().copied().max().unwrap_or(0);
     let spec = fitted_spec::<B, N, 5>(spec, side);
-    let l = volume_logits::<B, N>(net, volume, &spec, device)?;
+    let l = volume_logits::<B, N>(net, volume, &spec, tta, device)?;
     let voxels = volume.size.iter().product();
     Ok(VolumeMask {
         size: volume.size,

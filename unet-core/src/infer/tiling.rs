@@ -13,14 +13,15 @@
 //!
 //! # Blending
 //!
-//! Where output tiles overlap, the logits are **averaged with a triangular
-//! weight ramp**: inside a tile of output size `n`, the pixel at offset `j`
-//! (along one axis) has weight `min(j + 1, n - j)`, and the 2-D weight is the
-//! product of the two axes' weights. Pixels near a tile's border (where the
-//! network saw the least context) thus count less than its centre, which hides
-//! seams. Every weight is positive, so every pixel is defined. Accumulation is
-//! done in `f64`: where all tiles agree, the result equals their common value
-//! exactly.
+//! Where output tiles overlap, the logits are **averaged with Gaussian
+//! importance weights**, nnU-Net's blending: inside a tile of output size `n`,
+//! the pixel at offset `j` (along one axis) has weight
+//! `exp(-(j - (n - 1) / 2)^2 / (2 sigma^2))` with `sigma = n / 8`, and the
+//! 2-D weight is the product of the two axes' weights. Pixels near a tile's
+//! border, where the network saw the least context, count far less than its
+//! centre (`e^-8` at the very edge), which hides seams. Every weight is
+//! positive, so every pixel is defined. Accumulation is done in `f64`: where
+//! all tiles agree, the result equals their common value.
 
 use crate::data::Image;
 
@@ -251,13 +252,22 @@ pub(super) fn tile_starts(len: usize, out: usize, stride: usize) -> Vec<i64> {
     starts
 }
 
-/// Triangular ramp weights `min(j + 1, n - j)` for `j in 0..n`.
-pub(super) fn ramp(n: usize) -> Vec<f64> {
-    (0..n).map(|j| (j + 1).min(n - j) as f64).collect()
+/// The fraction of a tile's output side that is one standard deviation of its importance
+/// weights (nnU-Net's `sigma_scale`).
+pub const GAUSSIAN_SIGMA_SCALE: f64 = 1.0 / 8.0;
+
+/// Gaussian importance weights along one axis of a tile's `n` output pixels: centred on the
+/// tile, `sigma = n / 8`, 1 at the centre. Symmetric, so a mirrored tile weighs alike.
+pub(super) fn importance(n: usize) -> Vec<f64> {
+    let centre = (n as f64 - 1.0) / 2.0;
+    let sigma = n as f64 * GAUSSIAN_SIGMA_SCALE;
+    (0..n)
+        .map(|j| (-(j as f64 - centre).powi(2) / (2.0 * sigma * sigma)).exp())
+        .collect()
 }
 
-/// Per-pixel total weight along one axis: the sum of the ramp weights of all
-/// tiles covering each pixel.
+/// Per-pixel total weight along one axis: the sum of the importance weights of
+/// all tiles covering each pixel.
 pub(super) fn axis_weight_sum(len: usize, starts: &[i64], ramp: &[f64]) -> Vec<f64> {
     let mut sum = vec![0.0; len];
     for &s in starts {
@@ -280,8 +290,8 @@ pub(super) fn axis_weight_sum(len: usize, starts: &[i64], ramp: &[f64]) -> Vec<f
 /// `classes x (tile - margin) x (tile - margin)` logits for the window's
 /// centre (offset `margin / 2`). Windows reaching past the image border are
 /// mirror-padded (see [`mirror_pad`]); an image smaller than one output tile
-/// is centred in a single window. Overlapping outputs are averaged with a
-/// triangular weight ramp (see the [module docs](self)).
+/// is centred in a single window. Overlapping outputs are averaged with
+/// Gaussian importance weights (see the [module docs](self)).
 ///
 /// The number of windows along an axis of length `L` is 1 if
 /// `L <= tile - margin`, else `ceil((L - out) / stride) + 1` with
@@ -315,9 +325,9 @@ pub fn predict_tiled<E>(
     let (tile, out, half) = (spec.tile, spec.output(), (spec.margin / 2) as i64);
     let ys = tile_starts(h, out, spec.stride());
     let xs = tile_starts(w, out, spec.stride());
-    let ramp = ramp(out);
-    let wy = axis_weight_sum(h, &ys, &ramp);
-    let wx = axis_weight_sum(w, &xs, &ramp);
+    let weight = importance(out);
+    let wy = axis_weight_sum(h, &ys, &weight);
+    let wx = axis_weight_sum(w, &xs, &weight);
 
     let expected = classes * out * out;
     let mut acc = vec![0.0f64; classes * h * w];
@@ -352,12 +362,12 @@ pub fn predict_tiled<E>(
                 let acc_plane = &mut acc[k * h * w..(k + 1) * h * w];
                 for jy in jy0..jy1 {
                     let y = (y0 + jy as i64) as usize;
-                    let ry = ramp[jy];
+                    let ry = weight[jy];
                     let src = &plane[jy * out..(jy + 1) * out];
                     let dst = &mut acc_plane[y * w..(y + 1) * w];
                     for jx in jx0..jx1 {
                         let x = (x0 + jx as i64) as usize;
-                        dst[x] += ry * ramp[jx] * src[jx] as f64;
+                        dst[x] += ry * weight[jx] * src[jx] as f64;
                     }
                 }
             }
@@ -577,10 +587,11 @@ mod tests {
     }
 
     #[test]
-    fn overlaps_use_triangular_weights() {
+    fn overlaps_are_blended_with_gaussian_weights() {
         // 1x12 image, out 8, stride 4: tiles at x = 0 and x = 4. The network
-        // outputs the call index everywhere. Ramp(8) = 1 2 3 4 4 3 2 1, so
-        // at x = 4..8 tile 0 weighs 4 3 2 1 and tile 1 weighs 1 2 3 4.
+        // outputs the call index everywhere, so pixel x gets tile 1's share of
+        // the weight: g(x - 4) / (g(x) + g(x - 4)), g(j) = exp(-(j - 3.5)^2 / 2)
+        // (sigma = 8 / 8 = 1).
         let img = test_image(1, 1, 12);
         let spec = TileSpec {
             tile: 8,
@@ -594,10 +605,29 @@ mod tests {
             Ok::<_, Infallible>(v)
         })
         .unwrap();
-        let want = [0.0, 0.0, 0.0, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.0, 1.0, 1.0];
-        for (g, w) in out.iter().zip(want) {
-            assert!((g - w).abs() < 1e-6, "{out:?}");
+        let g = |j: f64| (-(j - 3.5).powi(2) / 2.0).exp();
+        for (x, got) in out.iter().enumerate() {
+            let want = match x {
+                0..4 => 0.0,
+                4..8 => g(x as f64 - 4.0) / (g(x as f64) + g(x as f64 - 4.0)),
+                _ => 1.0,
+            };
+            assert!((f64::from(*got) - want).abs() < 1e-6, "{out:?}");
         }
+        // x = 4: exp(-6.125) / (exp(-0.125) + exp(-6.125)), tile 0's centre dominates.
+        assert!((f64::from(out[4]) - 0.002_472).abs() < 1e-5);
+    }
+
+    #[test]
+    fn importance_is_one_at_the_centre_symmetric_and_e_to_the_minus_8_at_the_edges() {
+        let w = importance(16);
+        for j in 0..16 {
+            assert!((w[j] - w[15 - j]).abs() < 1e-15);
+        }
+        // sigma 2, edge 7.5 from the centre: exp(-7.5^2 / 8).
+        assert!((w[0] - (-7.5f64 * 7.5 / 8.0).exp()).abs() < 1e-15);
+        let odd = importance(9);
+        assert_eq!(odd[4], 1.0);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Overlap-tile inference on volumes: [`predict_tiled`](super::tiling::predict_tiled) along
 //! three axes. Cubic windows of `tile` voxels, mirror-padded past the border, their
-//! `(tile - margin)`^3 outputs blended with the product of the three axes' triangular ramps.
+//! `(tile - margin)`^3 outputs blended with the product of the three axes' Gaussian importance weights.
 
-use super::tiling::{axis_weight_sum, ramp, reflect, tile_starts, visible, TileSpec, TiledError};
+use super::tiling::{
+    axis_weight_sum, importance, reflect, tile_starts, visible, TileSpec, TiledError,
+};
 use crate::data::Volume;
 
 /// Runs a network over `volume` window by window and returns `classes x D x H x W` logits for
@@ -33,9 +35,9 @@ pub fn predict_tiled_volume<E>(
     }
     let (tile, out, half) = (spec.tile, spec.output(), (spec.margin / 2) as i64);
     let starts = size.map(|len| tile_starts(len, out, spec.stride()));
-    let ramp = ramp(out);
+    let weight = importance(out);
     let sums: Vec<Vec<f64>> = (0..3)
-        .map(|a| axis_weight_sum(size[a], &starts[a], &ramp))
+        .map(|a| axis_weight_sum(size[a], &starts[a], &weight))
         .collect();
     let expected = classes * out * out * out;
     let mut acc = vec![0.0f64; classes * n];
@@ -67,10 +69,11 @@ pub fn predict_tiled_volume<E>(
                             let row = ((k * out + jz) * out + jy) * out;
                             let (z, y) = ((z0 + jz as i64) as usize, (y0 + jy as i64) as usize);
                             let to = k * n + (z * size[1] + y) * size[2];
-                            let weight = ramp[jz] * ramp[jy];
+                            let plane_weight = weight[jz] * weight[jy];
                             for jx in seen[2].0..seen[2].1 {
                                 let x = (x0 + jx as i64) as usize;
-                                acc[to + x] += weight * ramp[jx] * f64::from(logits[row + jx]);
+                                acc[to + x] +=
+                                    plane_weight * weight[jx] * f64::from(logits[row + jx]);
                             }
                         }
                     }

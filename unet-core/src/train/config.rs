@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::fit::TrainError;
 use super::loss::LossKind;
 use super::schedule::{OptimizerKind, Schedule};
+use crate::infer::tta::Tta;
 use crate::network::Network;
 
 /// The largest crop side: a 3D crop of this side is already 256 GiB of floats.
@@ -65,6 +66,9 @@ pub struct TrainConfig {
     /// defaults).
     #[serde(default)]
     pub intensity: bool,
+    /// Test-time augmentation in validation: the validation Dice of mirrored inputs.
+    #[serde(default)]
+    pub tta: Tta,
     /// Training items (augmented draws) per epoch; 0 = one pass over the samples.
     pub epoch_size: usize,
     /// Batches prepared ahead of the training step on a separate thread (0: in the loop).
@@ -96,6 +100,7 @@ impl TrainConfig {
             flip: true,
             elastic: false,
             intensity: false,
+            tta: Tta::Off,
             epoch_size: 0,
             workers: 2,
         }
@@ -205,6 +210,12 @@ impl TrainConfig {
     /// Sets [`TrainConfig::intensity`].
     pub fn with_intensity(mut self, intensity: bool) -> Self {
         self.intensity = intensity;
+        self
+    }
+
+    /// Sets [`TrainConfig::tta`].
+    pub fn with_tta(mut self, tta: Tta) -> Self {
+        self.tta = tta;
         self
     }
 

@@ -23,6 +23,7 @@ use super::step::{scalar, valid_step, weighted_train_step, EpochStats, StepError
 use crate::data::{DataError, Example};
 use crate::error::ShapeError;
 use crate::infer::imaging::ImagingError;
+use crate::infer::scores::ImageScores;
 use crate::network::TrainableNetwork;
 
 /// Validation samples kept for each epoch's picture.
@@ -443,7 +444,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         let mut valid_stats = EpochStats::new(N::CLASSES);
         for chunk in valid.chunks(config.batch) {
             let batch = SegBatch::<B::InnerBackend, D>::from_samples(chunk, loss, &device)?;
-            valid_step(&inner, batch, &mut valid_stats, PREVIEW)?;
+            valid_step(&inner, batch, config.tta, &mut valid_stats, PREVIEW)?;
         }
         self.emit(&Event::Validated { epoch, interrupted });
 
@@ -456,6 +457,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                 path: state.run.dir().join("checkpoint"),
                 source,
             })?;
+        let image = ImageScores::mean(&valid_stats.scores);
         let row = EpochRow {
             epoch,
             train_loss: train_stats.loss(),
@@ -463,6 +465,11 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             pixel_accuracy: valid_stats.confusion.pixel_accuracy(),
             dice: valid_stats.confusion.mean_dice(),
             iou: valid_stats.confusion.mean_iou(),
+            image_dice: image.map(|s| s.dice),
+            boundary_f1: image.map(|s| s.boundary_f1),
+            hd95: image.and_then(|s| s.hd95),
+            v_rand: image.map(|s| s.rand.score),
+            v_info: image.map(|s| s.info.score),
             seconds: state.started.elapsed().as_secs_f64(),
         };
         let (written, best) =

@@ -30,6 +30,21 @@ pub struct EpochRow {
     pub iou: f64,
     /// Seconds since this training process started.
     pub seconds: f64,
+    /// Mean over validation images of each image's own mean Dice (2D runs).
+    #[serde(default)]
+    pub image_dice: Option<f64>,
+    /// Mean validation boundary F1 (2D runs).
+    #[serde(default)]
+    pub boundary_f1: Option<f64>,
+    /// Mean validation HD95 in pixels, over the images where it is defined (2D runs).
+    #[serde(default)]
+    pub hd95: Option<f64>,
+    /// Mean validation foreground-restricted Rand score (2D runs).
+    #[serde(default)]
+    pub v_rand: Option<f64>,
+    /// Mean validation foreground-restricted information score (2D runs).
+    #[serde(default)]
+    pub v_info: Option<f64>,
 }
 
 /// The row with the best validation Dice, the first of equals (as `best.mpk` holds).
@@ -409,8 +424,26 @@ mod tests {
             pixel_accuracy: 0.9,
             dice,
             iou: 0.7,
+            image_dice: Some(0.8),
+            boundary_f1: None,
+            hd95: Some(2.5),
+            v_rand: Some(0.9),
+            v_info: Some(0.85),
             seconds: 1.5,
         }
+    }
+
+    #[test]
+    fn a_metrics_file_without_the_per_image_columns_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let old = "epoch,train_loss,valid_loss,pixel_accuracy,dice,iou,seconds\n1,0.5,0.4,0.9,0.8,0.7,3.0\n";
+        std::fs::write(&path, old).unwrap();
+        let rows = read_rows(&path, 9).unwrap();
+        assert_eq!(
+            (rows[0].dice, rows[0].seconds, rows[0].v_rand),
+            (0.8, 3.0, None)
+        );
     }
 
     #[test]
@@ -424,7 +457,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
         assert_eq!(
             text.lines().next().unwrap(),
-            "epoch,train_loss,valid_loss,pixel_accuracy,dice,iou,seconds"
+            "epoch,train_loss,valid_loss,pixel_accuracy,dice,iou,seconds,image_dice,boundary_f1,hd95,v_rand,v_info"
         );
         let rows = read_rows(&dir.path().join("metrics.csv"), 9).unwrap();
         assert_eq!(rows.len(), 2);
@@ -434,6 +467,7 @@ mod tests {
             read_rows(&dir.path().join("metrics.csv"), 1).unwrap().len(),
             1
         );
+        assert_eq!((rows[1].hd95, rows[1].boundary_f1), (Some(2.5), None));
         assert_eq!(std::fs::read(dir.path().join("best.mpk")).unwrap(), b"one");
         assert_eq!(std::fs::read(dir.path().join("last.mpk")).unwrap(), b"two");
     }

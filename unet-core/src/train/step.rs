@@ -9,6 +9,8 @@ use super::loss::{predict_classes, segmentation_loss};
 use crate::data::{Image, Mask};
 use crate::error::ShapeError;
 use crate::infer::metrics::{Confusion, MetricsError};
+use crate::infer::scores::ImageScores;
+use crate::infer::tta::Tta;
 use crate::network::Network;
 
 /// Validation samples kept for the per-epoch picture: image, truth, prediction.
@@ -25,6 +27,8 @@ pub struct EpochStats {
     pub confusion: Confusion,
     /// Validation samples for the picture.
     pub preview: Preview,
+    /// Each validation image's own scores (images only; volumes have none).
+    pub scores: Vec<ImageScores>,
 }
 
 impl EpochStats {
@@ -35,6 +39,7 @@ impl EpochStats {
             images: 0,
             confusion: Confusion::new(classes.max(2)),
             preview: Vec::new(),
+            scores: Vec::new(),
         }
     }
 
@@ -163,13 +168,15 @@ fn to_u8(values: Vec<i32>) -> Vec<u8> {
 }
 
 /// A validation step: forward and loss, no gradients; adds the batch to `stats`, keeping up
-/// to `keep_preview` samples for the picture (of a volume, its middle slice).
+/// to `keep_preview` samples for the picture (of a volume, its middle slice). The loss is the
+/// plain forward's, the training objective; the predicted classes come from `tta`'s logits.
 ///
 /// # Errors
 /// The batch does not fit the network, or its classes are out of the network's range.
 pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
     net: &N,
     batch: SegBatch<B, D>,
+    tta: Tta,
     stats: &mut EpochStats,
     keep_preview: usize,
 ) -> Result<(), StepError> {
@@ -179,6 +186,7 @@ pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
         logits,
         targets,
     } = forward_loss(net, batch)?;
+    let logits = tta.average_with(net, images.clone(), logits)?;
     let dims = targets.dims();
     let (n, size) = (dims[0], dims[2..].to_vec());
     let room = keep_preview.saturating_sub(stats.preview.len()).min(n);
@@ -212,6 +220,13 @@ pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
     );
     stats.add_loss(f64::from(loss[0]), n);
     stats.confusion.add(&predicted, &truth)?;
+    if let &[h, w] = size.as_slice() {
+        let classes = stats.confusion.classes();
+        let per_image = predicted.chunks_exact(h * w).zip(truth.chunks_exact(h * w));
+        stats
+            .scores
+            .extend(per_image.map(|(p, t)| ImageScores::of(p, t, h, w, classes)));
+    }
     if room > 0 {
         let pixels = next()?
             .convert::<f32>()
