@@ -842,6 +842,14 @@ fn the_schedule_optimizer_decay_and_patience_are_flags_saved_with_the_run() {
             "3e-5",
             "--patience",
             "4",
+            "--loss",
+            "focal",
+            "--class-weights",
+            "1,3",
+            "--border-weight",
+            "10,5",
+            "--intensity",
+            "--tta",
         ],
     );
     assert!(out.status.success(), "{:?}", text(&out));
@@ -852,6 +860,10 @@ fn the_schedule_optimizer_decay_and_patience_are_flags_saved_with_the_run() {
         "\"lr\": 0.01",
         "\"weight_decay\": 0.00003",
         "\"patience\": 4",
+        "\"loss\": \"focal\"",
+        "\"intensity\": true",
+        "\"tta\": \"mirror\"",
+        "\"w0\": 10.0",
     ] {
         assert!(config.contains(field), "{field} missing from {config}");
     }
@@ -860,6 +872,8 @@ fn the_schedule_optimizer_decay_and_patience_are_flags_saved_with_the_run() {
     assert_eq!(other.status.code(), Some(2), "{:?}", text(&other));
     let resumed = train("3", &["--resume", "--schedule", "cosine"]);
     assert!(resumed.status.success(), "{:?}", text(&resumed));
+    let weights = train("2", &["--force", "--class-weights", "1,2,3"]);
+    assert_one_line_error(&weights, &["class_weights has 3 values", "2 classes"]);
     let warmup = train("2", &["--force", "--warmup", "1"]);
     assert_one_line_error(&warmup, &["--warmup 1.0", "[0, 1)"]);
     let schedule = train("2", &["--force", "--schedule", "step"]);

@@ -138,7 +138,8 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(
         let batch = SegBatch {
             images: images.clone(),
             targets: targets.clone(),
-            loss,
+            loss: loss.into(),
+            weights: None,
         };
         let (_, grads) = train_step(&model, batch)?;
         let grads = GradientsParams::from_grads(grads, &model);

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{default_run_dir, shown, with_backend, BackendArgs, Family};
 use crate::burn::backend::Autodiff;
-use crate::data::{self, MaskMode, Sample};
+use crate::data::{self, BorderWeight, MaskMode, Sample};
 use crate::train::{
     Choice, LossKind, OptimizerKind, ProgressDisplay, Schedule, TrainConfig, TrainError, Training,
 };
@@ -72,9 +72,18 @@ pub struct TrainArgs {
     /// Stop when the validation Dice has not improved for this many epochs.
     #[arg(long)]
     patience: Option<usize>,
-    /// Loss: bce, ce, dice or bce+dice [default: bce for 1-class models, ce otherwise].
+    /// Loss: bce, ce, dice, bce+dice (also dice+ce: nnU-Net's), focal (gamma 2) or tversky
+    /// (FP 0.3, FN 0.7) [default: bce for 1-class models, ce otherwise].
     #[arg(long, value_parser = parse_loss)]
     loss: Option<LossKind>,
+    /// The U-Net paper's weight map on the cross-entropy, `w0,sigma` (the paper: `10,5`):
+    /// background pixels between two objects weigh up to w0 more.
+    #[arg(long, value_parser = parse_border, conflicts_with = "resume")]
+    border_weight: Option<BorderWeight>,
+    /// One loss weight per class, comma-separated (two for a 1-class model: background,
+    /// foreground), e.g. `1,5`.
+    #[arg(long, value_parser = parse_class_weights, conflicts_with = "resume")]
+    class_weights: Option<ClassWeights>,
     /// Fraction of a folder's images held out for validation (the last ones by file name).
     #[arg(long, default_value_t = 0.2)]
     val_split: f64,
@@ -126,8 +135,44 @@ fn parse_choice<C: Choice>(text: &str) -> Result<C, String> {
 }
 
 fn parse_loss(text: &str) -> Result<LossKind, String> {
-    LossKind::parse(text)
-        .ok_or_else(|| format!("unknown loss `{text}` (expected bce, ce, dice or bce+dice)"))
+    LossKind::parse(text).ok_or_else(|| {
+        format!(
+            "unknown loss `{text}` (expected {})",
+            LossKind::NAMES.join(", ")
+        )
+    })
+}
+
+/// `w0,sigma`.
+fn parse_border(text: &str) -> Result<BorderWeight, String> {
+    match parse_weights(text)?.as_slice() {
+        &[w0, sigma] => Ok(BorderWeight {
+            w0: w0 as f32,
+            sigma: sigma as f32,
+        }),
+        _ => Err(format!(
+            "`{text}` is not two numbers w0,sigma (the paper's: 10,5)"
+        )),
+    }
+}
+
+/// `--class-weights`' numbers, one value for clap (a `Vec` would be read as several).
+#[derive(Clone, Debug)]
+struct ClassWeights(Vec<f64>);
+
+fn parse_class_weights(text: &str) -> Result<ClassWeights, String> {
+    parse_weights(text).map(ClassWeights)
+}
+
+/// Comma-separated numbers.
+fn parse_weights(text: &str) -> Result<Vec<f64>, String> {
+    text.split(',')
+        .map(|w| {
+            w.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{w}` in `{text}` is not a number"))
+        })
+        .collect()
 }
 
 fn load_data(
@@ -352,6 +397,8 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_weight_decay(args.weight_decay)
         .with_patience(args.patience)
         .with_loss(args.loss)
+        .with_class_weights(args.class_weights.clone().map(|w| w.0))
+        .with_border_weight(args.border_weight)
         .with_val_split(args.val_split)
         .with_flip(!args.no_flip)
         .with_elastic(args.elastic)

@@ -145,6 +145,7 @@ fn remap(
     let channels = sample.image.channels;
     let mut image = Image::zeros(channels, out_h, out_w);
     let mut mask = Mask::zeros(out_h, out_w);
+    let mut weights = sample.weights.as_ref().map(|_| vec![0.0; out_h * out_w]);
     let (n_in, n_out) = (h * w, out_h * out_w);
     for y in 0..out_h {
         for x in 0..out_w {
@@ -152,12 +153,18 @@ fn remap(
             let src = mirror(sy, h) * w + mirror(sx, w);
             let dst = y * out_w + x;
             mask.data[dst] = sample.mask.data[src];
+            if let (Some(to), Some(from)) = (weights.as_mut(), sample.weights.as_ref()) {
+                to[dst] = from[src];
+            }
             for c in 0..channels {
                 image.data[c * n_out + dst] = sample.image.data[c * n_in + src];
             }
         }
     }
-    Sample::new(sample.name.clone(), image, mask)
+    Sample {
+        weights,
+        ..Sample::new(sample.name.clone(), image, mask)
+    }
 }
 
 /// The `h` x `w` window whose top-left corner is `(top, left)` (may lie outside: mirrored).
@@ -243,6 +250,7 @@ fn elastic_deform(sample: &Sample, elastic: Elastic, rng: &mut impl Rng) -> Samp
 
     let mut image = Image::zeros(channels, h, w);
     let mut mask = Mask::zeros(h, w);
+    let mut weights = sample.weights.as_ref().map(|_| vec![0.0; h * w]);
     let n = h * w;
     for (y, (ry, wy)) in rows.iter().enumerate() {
         for (x, (cx, wx)) in cols.iter().enumerate() {
@@ -263,6 +271,9 @@ fn elastic_deform(sample: &Sample, elastic: Elastic, rng: &mut impl Rng) -> Samp
             let ny = mirror(sy.round() as isize, h);
             let nx = mirror(sx.round() as isize, w);
             mask.data[dst] = sample.mask.data[ny * w + nx];
+            if let (Some(to), Some(from)) = (weights.as_mut(), sample.weights.as_ref()) {
+                to[dst] = from[ny * w + nx];
+            }
 
             // Image: bilinear between the four mirrored neighbours.
             let (fy, fx) = (sy.floor(), sx.floor());
@@ -278,7 +289,10 @@ fn elastic_deform(sample: &Sample, elastic: Elastic, rng: &mut impl Rng) -> Samp
             }
         }
     }
-    Sample::new(sample.name.clone(), image, mask)
+    Sample {
+        weights,
+        ..Sample::new(sample.name.clone(), image, mask)
+    }
 }
 
 #[cfg(test)]
@@ -442,6 +456,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pixel_weights_move_with_the_mask_through_every_augmentation() {
+        // Weights equal to the mask's values: every augmentation must keep them equal.
+        let mut s = numbered(12, 12);
+        s.weights = Some(s.mask.data.iter().map(|&m| f32::from(m)).collect());
+        let aug = Augment {
+            crop: Some(16),
+            flip: true,
+            rot90: true,
+            elastic: Some(Elastic::default()),
+            intensity: Some(crate::data::Intensity::default()),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..20 {
+            let out = aug.apply(&s, &mut rng);
+            let weights = out.weights.as_ref().expect("weights kept");
+            let from_mask: Vec<f32> = out.mask.data.iter().map(|&m| f32::from(m)).collect();
+            assert_eq!(weights, &from_mask);
+        }
+        assert_eq!(aug.apply(&numbered(4, 4), &mut rng).weights, None);
     }
 
     #[test]

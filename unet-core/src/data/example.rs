@@ -3,7 +3,7 @@
 use rand::Rng;
 
 use super::volume::voxels;
-use super::{center_crop_sample, Augment, DataError, Sample, VolumeSample};
+use super::{center_crop_sample, Augment, BorderWeight, DataError, Sample, VolumeSample};
 
 /// A training example whose batches have rank `D` (`[N, C, spatial...]`): [`Sample`] for
 /// 2D networks, [`VolumeSample`] for 3D ones. The training loop needs nothing else of it.
@@ -16,6 +16,17 @@ pub trait Example<const D: usize>: Clone + Send + Sync {
     fn values(&self) -> &[f32];
     /// The class indices, one per pixel or voxel.
     fn classes(&self) -> &[u8];
+    /// Per-pixel loss weights, one per class index; `None`: all 1.
+    fn pixel_weights(&self) -> Option<&[f32]> {
+        None
+    }
+    /// The example with the U-Net paper's weight map as its pixel weights. Defined for
+    /// images; a volume is returned as it is (3D runs refuse `border_weight` when they check
+    /// their settings).
+    fn with_border_weights(self, border: &BorderWeight) -> Self {
+        let _ = border;
+        self
+    }
     /// A randomly augmented copy (image and mask alike).
     fn augmented(&self, augment: &Augment, rng: &mut impl Rng) -> Self;
     /// The centred window of side `side` on every spatial axis (mirror-padded if smaller).
@@ -40,6 +51,12 @@ impl Example<4> for Sample {
     fn classes(&self) -> &[u8] {
         &self.mask.data
     }
+    fn pixel_weights(&self) -> Option<&[f32]> {
+        self.weights.as_deref()
+    }
+    fn with_border_weights(self, border: &BorderWeight) -> Self {
+        Sample::with_border_weights(self, border)
+    }
     fn augmented(&self, augment: &Augment, rng: &mut impl Rng) -> Self {
         augment.apply(self, rng)
     }
@@ -47,7 +64,11 @@ impl Example<4> for Sample {
         center_crop_sample(self, side)
     }
     fn consistent(&self) -> Result<(), DataError> {
-        if (self.mask.height, self.mask.width) == (self.image.height, self.image.width) {
+        let pixels = self.mask.data.len();
+        let weights_fit = self.weights.as_ref().is_none_or(|w| w.len() == pixels);
+        if (self.mask.height, self.mask.width) == (self.image.height, self.image.width)
+            && weights_fit
+        {
             return Ok(());
         }
         Err(DataError::SampleMaskMismatch {

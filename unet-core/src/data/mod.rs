@@ -12,9 +12,11 @@
 //! - [`augment`]: random crop, flips, 90-degree rotations and elastic deformation.
 //! - [`intensity`]: random brightness, contrast, gamma, noise and blur.
 //! - [`batch`]: stacking samples into flat NCHW buffers.
+//! - [`border`]: the U-Net paper's weight map for touching objects.
 
 pub mod augment;
 pub mod batch;
+pub mod border;
 pub mod error;
 pub mod example;
 pub mod folder;
@@ -27,6 +29,7 @@ pub mod volume;
 
 pub use augment::{center_crop_sample, Augment, Elastic};
 pub use batch::{to_batch, Batch};
+pub use border::BorderWeight;
 pub use error::DataError;
 pub use example::Example;
 pub use folder::{
@@ -209,6 +212,9 @@ pub struct Sample {
     pub image: Image,
     /// The target mask, same height and width as `image`.
     pub mask: Mask,
+    /// Per-pixel loss weights (row-major, the mask's size), moved with the mask by every
+    /// augmentation; `None`: every pixel weighs 1. See [`Sample::with_border_weights`].
+    pub weights: Option<Vec<f32>>,
 }
 
 impl Sample {
@@ -229,6 +235,13 @@ impl Sample {
             name: name.into(),
             image,
             mask,
+            weights: None,
         }
+    }
+
+    /// The sample with the U-Net paper's weight map of its mask as its pixel weights.
+    pub fn with_border_weights(mut self, border: &BorderWeight) -> Self {
+        self.weights = Some(border.weight_map(&self.mask));
+        self
     }
 }

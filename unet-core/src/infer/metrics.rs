@@ -390,17 +390,24 @@ mod tests {
         assert!(close(&json["per_class"][1]["iou"], 0.571429));
         assert_eq!(json["images"], 1);
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
-        assert_eq!(keys.len(), 5);
+        assert_eq!(keys.len(), 6);
+        assert!(json["per_image"].is_null());
         let odd = EvalReport {
             pixel_accuracy: f64::NAN,
             dice: 1.0,
             iou: 1.0,
             per_class: vec![],
             images: 0,
+            per_image: None,
         };
         assert_eq!(
             odd.to_json(),
-            "{\"pixel_accuracy\":null,\"dice\":1.0,\"iou\":1.0,\"per_class\":[],\"images\":0}"
+            "{\"pixel_accuracy\":null,\"dice\":1.0,\"iou\":1.0,\"per_class\":[],\"images\":0,\"per_image\":null}"
         );
+        let mask = [0u8, 1, 1, 0];
+        let scored = odd.with_image_scores(&[ImageScores::of(&mask, &mask, 2, 2, 2)]);
+        let json: serde_json::Value = serde_json::from_str(&scored.to_json()).unwrap();
+        assert_eq!(json["per_image"]["boundary_f1"], 1.0);
+        assert_eq!(json["per_image"]["rand"]["score"], 1.0);
     }
 }

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::config::TrainConfig;
-use super::loss::LossKind;
+use super::loss::Loss;
 use crate::data::{Augment, DataError, Elastic, Example, Intensity};
 
 /// A batch: images `[N, C, spatial...]`, class indices `[N, 1, spatial...]` (the same rank,
@@ -23,8 +23,10 @@ pub struct SegBatch<B: Backend, const D: usize = 4> {
     pub images: Tensor<B, D>,
     /// Class index per pixel or voxel, on a channel axis of size 1.
     pub targets: Tensor<B, D, Int>,
+    /// Per-pixel loss weights, the targets' shape, when every sample has them.
+    pub weights: Option<Tensor<B, D>>,
     /// The loss to train with.
-    pub loss: LossKind,
+    pub loss: Loss,
 }
 
 impl<B: Backend, const D: usize> SegBatch<B, D> {
@@ -34,7 +36,7 @@ impl<B: Backend, const D: usize> SegBatch<B, D> {
     /// The samples differ in size or channels.
     pub fn from_samples<S: Example<D>>(
         samples: &[S],
-        loss: LossKind,
+        loss: impl Into<Loss>,
         device: &B::Device,
     ) -> Result<Self, DataError> {
         let (images, masks, shape) = crate::data::to_batch(samples)?;
@@ -43,10 +45,17 @@ impl<B: Backend, const D: usize> SegBatch<B, D> {
         target_shape[1] = 1;
         let masks: Vec<i32> = masks.into_iter().map(i32::from).collect();
         let targets = Tensor::from_data(TensorData::new(masks, target_shape), device);
+        let weights: Option<Vec<f32>> = samples
+            .iter()
+            .map(|s| s.pixel_weights())
+            .collect::<Option<Vec<_>>>()
+            .map(|all| all.concat());
+        let weights = weights.map(|w| Tensor::from_data(TensorData::new(w, target_shape), device));
         Ok(Self {
             images,
             targets,
-            loss,
+            weights,
+            loss: loss.into(),
         })
     }
 }

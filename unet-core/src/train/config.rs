@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::fit::TrainError;
-use super::loss::LossKind;
+use super::loss::{Loss, LossKind};
 use super::schedule::{OptimizerKind, Schedule};
+use crate::data::BorderWeight;
 use crate::infer::tta::Tta;
 use crate::network::Network;
 
@@ -56,6 +57,12 @@ pub struct TrainConfig {
     /// The loss; `None`: binary cross-entropy for 1-class networks, cross-entropy otherwise.
     #[serde(default)]
     pub loss: Option<LossKind>,
+    /// One loss weight per class (2 for a 1-class network); `None`: all 1.
+    #[serde(default)]
+    pub class_weights: Option<Vec<f64>>,
+    /// The U-Net paper's weight map on the cross-entropy (images only).
+    #[serde(default)]
+    pub border_weight: Option<BorderWeight>,
     /// Fraction of the samples held out for validation (by file order, the last ones).
     pub val_split: f64,
     /// Random flips and 90-degree rotations.
@@ -96,6 +103,8 @@ impl TrainConfig {
             weight_decay: None,
             patience: None,
             loss: None,
+            class_weights: None,
+            border_weight: None,
             val_split: 0.2,
             flip: true,
             elastic: false,
@@ -195,6 +204,18 @@ impl TrainConfig {
         self
     }
 
+    /// Sets [`TrainConfig::class_weights`].
+    pub fn with_class_weights(mut self, weights: Option<Vec<f64>>) -> Self {
+        self.class_weights = weights;
+        self
+    }
+
+    /// Sets [`TrainConfig::border_weight`].
+    pub fn with_border_weight(mut self, border: Option<BorderWeight>) -> Self {
+        self.border_weight = border;
+        self
+    }
+
     /// Sets [`TrainConfig::val_split`].
     pub fn with_val_split(mut self, val_split: f64) -> Self {
         self.val_split = val_split;
@@ -238,8 +259,11 @@ impl TrainConfig {
     }
 
     /// The loss for a network with `classes` outputs: the configured one or the default.
-    pub fn loss_for(&self, classes: usize) -> LossKind {
-        self.loss.unwrap_or(LossKind::default_for(classes))
+    pub fn loss_for(&self, classes: usize) -> Loss {
+        Loss {
+            kind: self.loss.unwrap_or(LossKind::default_for(classes)),
+            class_weights: self.class_weights.clone(),
+        }
     }
 
     /// Parses a `config.json`.
@@ -342,6 +366,20 @@ impl TrainConfig {
                     N::DIMS
                 ),
             ));
+        }
+        if let Some(b) = self.border_weight {
+            let fine = b.w0.is_finite() && b.w0 >= 0.0 && b.sigma.is_finite() && b.sigma > 0.0;
+            if !fine || N::DIMS != 2 {
+                return Err(bad(
+                    "border_weight",
+                    format!("w0 {:?}, sigma {:?}", b.w0, b.sigma),
+                    format!(
+                        "w0 at least 0 and sigma above 0, on an image network ({} is {}D)",
+                        N::NAME,
+                        N::DIMS
+                    ),
+                ));
+            }
         }
         if self.crop > MAX_CROP {
             return Err(bad(

@@ -14,7 +14,7 @@ use super::batch::{augmentation, draw_batch, epoch_order, SegBatch};
 use super::checkpoint::{decode, decoder_message, encode, load_same_shape, module_bytes};
 use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
-use super::loss::{LossError, LossKind};
+use super::loss::{Loss, LossError};
 use super::run::{
     best_row, claim, clear_run, complete_checkpoints, read_rows, EpochRow, Occupant, RunFolder,
 };
@@ -25,6 +25,7 @@ use crate::error::ShapeError;
 use crate::infer::imaging::ImagingError;
 use crate::infer::scores::ImageScores;
 use crate::network::TrainableNetwork;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 /// Validation samples kept for each epoch's picture.
 const PREVIEW: usize = 4;
@@ -338,6 +339,14 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         self.emit(&Event::Written { path: &config_path });
 
         let valid = validation_set::<B, N, V, D>(valid, config.crop);
+        // The weight map is computed once per mask, before any crop, and moves with it.
+        let train: Vec<S> = match &config.border_weight {
+            Some(border) => train
+                .into_par_iter()
+                .map(|s: S| s.with_border_weights(border))
+                .collect(),
+            None => train,
+        };
         let mut state = LoopState {
             config: &config,
             train: &train,
@@ -437,13 +446,13 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         self.emit(&Event::EpochStart { epoch, batches });
         let loss = config.loss_for(N::CLASSES);
         let (model, train_stats, interrupted) =
-            self.train_epoch(epoch, model, optim, &order, loss, state)?;
+            self.train_epoch(epoch, model, optim, &order, &loss, state)?;
 
         let inner = model.valid();
         let device = self.devices[0].clone();
         let mut valid_stats = EpochStats::new(N::CLASSES);
         for chunk in valid.chunks(config.batch) {
-            let batch = SegBatch::<B::InnerBackend, D>::from_samples(chunk, loss, &device)?;
+            let batch = SegBatch::<B::InnerBackend, D>::from_samples(chunk, loss.clone(), &device)?;
             valid_step(&inner, batch, config.tta, &mut valid_stats, PREVIEW)?;
         }
         self.emit(&Event::Validated { epoch, interrupted });
@@ -508,7 +517,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         model: N,
         optim: &mut impl Optimizer<N, B>,
         order: &[usize],
-        loss: LossKind,
+        loss: &Loss,
         state: &mut LoopState<'_, S, V>,
     ) -> Result<(N, EpochStats, bool), TrainError> {
         let (config, train) = (state.config, state.train);
@@ -634,7 +643,7 @@ fn data_parallel_step<
     samples: &[S],
     batch: usize,
     lr: f64,
-    loss: LossKind,
+    loss: &Loss,
 ) -> Result<(f64, N), TrainError> {
     let mut accumulator = GradientsAccumulator::new();
     let mut losses = Vec::with_capacity(devices.len());
@@ -646,7 +655,7 @@ fn data_parallel_step<
         } else {
             model.clone().fork(device)
         };
-        let batch = SegBatch::from_samples(chunk, loss, device)?;
+        let batch = SegBatch::from_samples(chunk, loss.clone(), device)?;
         let share = chunk.len() as f64 / samples.len() as f64;
         let (value, grads) = weighted_train_step(&replica, batch, share)?;
         let grads = GradientsParams::from_grads(grads, &replica);

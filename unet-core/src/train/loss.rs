@@ -14,9 +14,21 @@ pub enum LossKind {
     Ce,
     /// Soft Dice, mean over classes.
     Dice,
-    /// Cross-entropy (binary or multi-class) plus soft Dice.
+    /// Cross-entropy (binary or multi-class) plus soft Dice, nnU-Net's default.
     BceDice,
+    /// Focal loss (Lin et al., 2017), `-(1 - p_t)^2 log p_t`: cross-entropy that weighs
+    /// pixels already classified well less.
+    Focal,
+    /// Tversky loss (Salehi et al., 2017), `1 - TP / (TP + 0.3 FP + 0.7 FN)`, mean over
+    /// classes: soft Dice that penalises missed pixels more than false alarms.
+    Tversky,
 }
+
+/// The focusing exponent of [`LossKind::Focal`] (the paper's best, 2).
+pub const FOCAL_GAMMA: f64 = 2.0;
+/// The weights of false positives and false negatives in [`LossKind::Tversky`] (the paper's
+/// 0.3 and 0.7).
+pub const TVERSKY_ALPHA_BETA: (f64, f64) = (0.3, 0.7);
 
 impl LossKind {
     /// The spelling in configurations and on the command line.
@@ -26,18 +38,30 @@ impl LossKind {
             LossKind::Ce => "ce",
             LossKind::Dice => "dice",
             LossKind::BceDice => "bce+dice",
+            LossKind::Focal => "focal",
+            LossKind::Tversky => "tversky",
         }
     }
 
+    /// Every loss, in the order of [`LossKind::NAMES`].
+    pub const ALL: [LossKind; 6] = [
+        LossKind::Bce,
+        LossKind::Ce,
+        LossKind::Dice,
+        LossKind::BceDice,
+        LossKind::Focal,
+        LossKind::Tversky,
+    ];
+
+    /// The names [`LossKind::parse`] takes (`dice+ce` too, for [`LossKind::BceDice`]).
+    pub const NAMES: [&'static str; 6] = ["bce", "ce", "dice", "bce+dice", "focal", "tversky"];
+
     /// Parses [`LossKind::name`]'s spelling.
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "bce" => Some(LossKind::Bce),
-            "ce" => Some(LossKind::Ce),
-            "dice" => Some(LossKind::Dice),
-            "bce+dice" => Some(LossKind::BceDice),
-            _ => None,
+        if matches!(text, "dice+ce" | "ce+dice" | "dice+bce") {
+            return Some(LossKind::BceDice);
         }
+        Self::ALL.into_iter().find(|k| k.name() == text)
     }
 
     /// Checks that the loss fits a network with `classes` outputs.
@@ -62,8 +86,29 @@ impl LossKind {
     }
 }
 
+/// A loss with its class weights: what a batch is scored with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loss {
+    /// The loss.
+    pub kind: LossKind,
+    /// One weight per class (2 for a 1-class sigmoid output: background, foreground). The
+    /// cross-entropies weigh each pixel by its true class's weight and divide by the sum of
+    /// the weights, as PyTorch's `weight`; Dice and Tversky take the weighted mean over
+    /// classes. `None`: every class weighs 1.
+    pub class_weights: Option<Vec<f64>>,
+}
+
+impl From<LossKind> for Loss {
+    fn from(kind: LossKind) -> Self {
+        Self {
+            kind,
+            class_weights: None,
+        }
+    }
+}
+
 /// A loss that does not fit the network's outputs.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum LossError {
     /// Binary cross-entropy on a multi-class output.
     #[error("loss bce needs a 1-class (sigmoid) model, this one has {classes} classes: use ce")]
@@ -74,6 +119,85 @@ pub enum LossError {
     /// Cross-entropy on a 1-class output.
     #[error("loss ce needs a model with 2 or more classes, this one has 1: use bce")]
     NeedsClasses,
+    /// Class weights of another count than the classes.
+    #[error("class_weights has {weights} values, the model scores {classes} classes")]
+    WeightCount {
+        /// Values given.
+        weights: usize,
+        /// Classes scored (2 for a 1-class sigmoid output).
+        classes: usize,
+    },
+    /// A class weight that is negative, not finite, or all of them zero.
+    #[error("class_weights {weights:?} must be finite, at least 0, and not all 0")]
+    BadWeight {
+        /// The weights.
+        weights: Vec<f64>,
+    },
+}
+
+impl Loss {
+    /// Checks that the loss and its weights fit a network with `classes` outputs.
+    ///
+    /// # Errors
+    /// The loss needs another number of classes, or the weights do not fit.
+    pub fn check(&self, classes: usize) -> Result<(), LossError> {
+        self.kind.check(classes)?;
+        let Some(weights) = &self.class_weights else {
+            return Ok(());
+        };
+        if weights.len() != classes.max(2) {
+            return Err(LossError::WeightCount {
+                weights: weights.len(),
+                classes: classes.max(2),
+            });
+        }
+        let fine = weights.iter().all(|w| w.is_finite() && *w >= 0.0);
+        if !fine || weights.iter().all(|&w| w == 0.0) {
+            return Err(LossError::BadWeight {
+                weights: weights.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The loss of `logits` `[N, C, spatial...]` against class indices `[N, 1, spatial...]`.
+    pub fn compute<B: Backend, const D: usize>(
+        &self,
+        logits: Tensor<B, D>,
+        targets: Tensor<B, D, Int>,
+    ) -> Tensor<B, 1> {
+        self.compute_weighted(logits, targets, None)
+    }
+
+    /// [`Loss::compute`] with per-pixel weights `[N, 1, spatial...]` (the U-Net paper's weight
+    /// map), which multiply the class weights in the cross-entropies' weighted mean; Dice and
+    /// Tversky, sums over whole classes, do not use them.
+    pub fn compute_weighted<B: Backend, const D: usize>(
+        &self,
+        logits: Tensor<B, D>,
+        targets: Tensor<B, D, Int>,
+        pixel_weights: Option<Tensor<B, D>>,
+    ) -> Tensor<B, 1> {
+        let w = self.class_weights.as_deref();
+        let ce = |gamma, logits, targets, pixels| {
+            Weighted {
+                gamma,
+                classes: w,
+                pixels,
+            }
+            .cross_entropy(logits, targets)
+        };
+        match self.kind {
+            LossKind::Bce | LossKind::Ce => ce(0.0, logits, targets, pixel_weights),
+            LossKind::Focal => ce(FOCAL_GAMMA, logits, targets, pixel_weights),
+            LossKind::Dice => overlap(logits, targets, (1.0, 1.0), w),
+            LossKind::Tversky => overlap(logits, targets, TVERSKY_ALPHA_BETA, w),
+            LossKind::BceDice => {
+                ce(0.0, logits.clone(), targets.clone(), pixel_weights)
+                    + overlap(logits, targets, (1.0, 1.0), w)
+            }
+        }
+    }
 }
 
 /// Per-pixel class probabilities `[N, K, spatial...]` (K = 2 for a 1-class sigmoid output).
@@ -94,25 +218,69 @@ fn one_hot<B: Backend, const D: usize>(targets: Tensor<B, D, Int>, classes: usiz
     Tensor::cat(planes, 1)
 }
 
-/// Cross-entropy: binary on a 1-channel output, multi-class otherwise. Mean over pixels.
-fn cross_entropy<B: Backend, const D: usize>(
-    logits: Tensor<B, D>,
-    targets: Tensor<B, D, Int>,
-) -> Tensor<B, 1> {
-    let classes = logits.dims()[1];
-    if classes == 1 {
-        let y = targets.float();
-        // -(y log s(x) + (1 - y) log(1 - s(x))), with log(1 - s(x)) = log s(-x).
-        let pos = log_sigmoid(logits.clone()) * y.clone();
-        let neg = log_sigmoid(logits.neg()) * y.neg().add_scalar(1.0);
-        (pos + neg).mean().neg().reshape([1])
+/// Per-pixel log-probability of every class `[N, K, spatial...]` (K = 2 for a 1-class
+/// sigmoid output, from `log s(x)` and `log(1 - s(x)) = log s(-x)`).
+fn log_probabilities<B: Backend, const D: usize>(logits: Tensor<B, D>) -> Tensor<B, D> {
+    if logits.dims()[1] == 1 {
+        Tensor::cat(
+            vec![log_sigmoid(logits.clone().neg()), log_sigmoid(logits)],
+            1,
+        )
     } else {
-        let logp = log_softmax(logits, 1);
-        (logp * one_hot(targets, classes))
-            .sum_dim(1)
-            .mean()
-            .neg()
-            .reshape([1])
+        log_softmax(logits, 1)
+    }
+}
+
+/// `[K]` weights as a tensor.
+fn weight_vector<B: Backend>(weights: &[f64], device: &B::Device) -> Tensor<B, 1> {
+    let values: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
+    Tensor::from_floats(values.as_slice(), device)
+}
+
+/// `[K]` weights shaped to broadcast over `[N, K, spatial...]`.
+fn class_weight_tensor<B: Backend, const D: usize>(
+    weights: &[f64],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let mut shape = [1; D];
+    shape[1] = weights.len();
+    weight_vector::<B>(weights, device).reshape(shape)
+}
+
+/// How a cross-entropy weighs its pixels: focusing exponent, class and pixel weights.
+struct Weighted<'w, B: Backend, const D: usize> {
+    /// 0: plain cross-entropy; above: focal.
+    gamma: f64,
+    classes: Option<&'w [f64]>,
+    pixels: Option<Tensor<B, D>>,
+}
+
+impl<B: Backend, const D: usize> Weighted<'_, B, D> {
+    /// Cross-entropy (binary on a 1-channel output, multi-class otherwise), focal with
+    /// exponent `gamma > 0`: the mean over pixels of `-(1 - p_t)^gamma log p_t`, each pixel
+    /// weighted by its class's weight times its own, the sum divided by the weights' sum
+    /// (PyTorch's weighted mean).
+    fn cross_entropy(self, logits: Tensor<B, D>, targets: Tensor<B, D, Int>) -> Tensor<B, 1> {
+        let device = logits.device();
+        let logp = log_probabilities(logits);
+        let hot = one_hot(targets, logp.dims()[1]);
+        let logp_t = (logp * hot.clone()).sum_dim(1);
+        let mut per_pixel = logp_t.clone().neg();
+        if self.gamma > 0.0 {
+            let focus = logp_t.exp().neg().add_scalar(1.0).powf_scalar(self.gamma);
+            per_pixel = per_pixel * focus;
+        }
+        let class_weight = self
+            .classes
+            .map(|w| (hot * class_weight_tensor::<B, D>(w, &device)).sum_dim(1));
+        let weight = match (class_weight, self.pixels) {
+            (None, None) => return per_pixel.mean().reshape([1]),
+            (Some(c), None) => c,
+            (None, Some(p)) => p,
+            (Some(c), Some(p)) => c * p,
+        };
+        let total = weight.clone().sum();
+        ((per_pixel * weight).sum() / total).reshape([1])
     }
 }
 
@@ -125,31 +293,44 @@ fn class_sums<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 1> {
         .reshape([k])
 }
 
-/// Soft Dice loss, `1 - mean over classes of 2|P.T| / (|P| + |T|)`, over the whole batch.
-fn dice<B: Backend, const D: usize>(
+/// The Tversky loss over the whole batch, `1 - mean over classes of (TP + 1) / (TP + alpha
+/// FP + beta FN + 1)` on soft counts; `alpha = beta = 1` is soft Dice, `2TP / (2TP + FP +
+/// FN)`, with the smoothing term 1 on numerator and denominator alike. With weights, the
+/// mean over classes is weighted.
+fn overlap<B: Backend, const D: usize>(
     logits: Tensor<B, D>,
     targets: Tensor<B, D, Int>,
+    (alpha, beta): (f64, f64),
+    weights: Option<&[f64]>,
 ) -> Tensor<B, 1> {
     let p = probabilities(logits);
     let k = p.dims()[1];
     let t = one_hot(targets, k);
-    let inter = class_sums(p.clone() * t.clone());
-    let total = class_sums(p + t);
-    let score = (inter * 2.0 + 1.0) / (total + 1.0);
-    score.mean().neg().add_scalar(1.0).reshape([1])
+    let tp = class_sums(p.clone() * t.clone());
+    let fp = class_sums(p.clone()) - tp.clone();
+    let fn_ = class_sums(t) - tp.clone();
+    let score = if alpha == 1.0 && beta == 1.0 {
+        (tp.clone() * 2.0 + 1.0) / (tp * 2.0 + fp + fn_ + 1.0)
+    } else {
+        (tp.clone() + 1.0) / (tp + fp * alpha + fn_ * beta + 1.0)
+    };
+    let mean = match weights {
+        None => score.mean(),
+        Some(w) => {
+            let total: f64 = w.iter().sum();
+            (score * weight_vector::<B>(w, &p.device())).sum() / total
+        }
+    };
+    mean.neg().add_scalar(1.0).reshape([1])
 }
 
 /// The loss of `logits` `[N, C, spatial...]` against class indices `[N, 1, spatial...]`.
 pub fn segmentation_loss<B: Backend, const D: usize>(
-    kind: LossKind,
+    loss: impl Into<Loss>,
     logits: Tensor<B, D>,
     targets: Tensor<B, D, Int>,
 ) -> Tensor<B, 1> {
-    match kind {
-        LossKind::Bce | LossKind::Ce => cross_entropy(logits, targets),
-        LossKind::Dice => dice(logits, targets),
-        LossKind::BceDice => cross_entropy(logits.clone(), targets.clone()) + dice(logits, targets),
-    }
+    loss.into().compute(logits, targets)
 }
 
 /// Class indices `[N, 1, spatial...]` predicted from logits `[N, C, spatial...]` (threshold
@@ -159,5 +340,122 @@ pub fn predict_classes<B: Backend, const D: usize>(logits: Tensor<B, D>) -> Tens
         logits.greater_elem(0.0).int()
     } else {
         logits.argmax(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Cpu;
+    use burn::tensor::TensorData;
+
+    fn sigmoid(x: f64) -> f64 {
+        1.0 / (1.0 + (-x).exp())
+    }
+
+    /// Two pixels of a 1-class output with these logits, and their classes.
+    fn binary(logits: [f32; 2], classes: [i32; 2]) -> (Tensor<Cpu, 4>, Tensor<Cpu, 4, Int>) {
+        let device = Default::default();
+        (
+            Tensor::from_data(TensorData::new(logits.to_vec(), [1, 1, 1, 2]), &device),
+            Tensor::from_data(TensorData::new(classes.to_vec(), [1, 1, 1, 2]), &device),
+        )
+    }
+
+    fn value(loss: &Loss, logits: [f32; 2], classes: [i32; 2]) -> f64 {
+        let (x, t) = binary(logits, classes);
+        f64::from(loss.compute(x, t).into_scalar())
+    }
+
+    fn weighted(kind: LossKind, weights: [f64; 2]) -> Loss {
+        Loss {
+            kind,
+            class_weights: Some(weights.to_vec()),
+        }
+    }
+
+    #[test]
+    fn focal_loss_matches_its_formula_by_hand() {
+        // Pixel 1: class 1, p_t = s(0) = 1/2. Pixel 2: class 0, p_t = 1 - s(2).
+        let (p1, p2) = (0.5, 1.0 - sigmoid(2.0));
+        let focal = |p: f64| -(1.0 - p).powi(2) * p.ln();
+        let want = (focal(p1) + focal(p2)) / 2.0;
+        let got = value(&LossKind::Focal.into(), [0.0, 2.0], [1, 0]);
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        assert!((want - 0.911_66).abs() < 1e-4);
+        // Below the cross-entropy of the same pixels: well-classified pixels count less.
+        assert!(got < value(&LossKind::Bce.into(), [0.0, 2.0], [1, 0]));
+    }
+
+    #[test]
+    fn class_weights_make_the_cross_entropy_a_weighted_mean_as_in_pytorch() {
+        // -ln(1/2) for the class-1 pixel (weight 3), -ln(1 - s(2)) for the class-0 one.
+        let want = (3.0 * 2f64.ln() - (1.0 - sigmoid(2.0)).ln()) / 4.0;
+        let got = value(&weighted(LossKind::Bce, [1.0, 3.0]), [0.0, 2.0], [1, 0]);
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        let even = value(&weighted(LossKind::Bce, [2.0, 2.0]), [0.0, 2.0], [1, 0]);
+        assert!((even - value(&LossKind::Bce.into(), [0.0, 2.0], [1, 0])).abs() < 1e-6);
+    }
+
+    #[test]
+    fn tversky_and_dice_match_their_soft_counts_by_hand() {
+        // Both pixels s(2) foreground; truth (1, 0). Foreground: TP = p, FP = p, FN = 1 - p;
+        // background: TP = 1 - p, FP = 1 - p, FN = p.
+        let p = sigmoid(2.0);
+        let tversky = |tp: f64, fp: f64, fn_: f64| (tp + 1.0) / (tp + 0.3 * fp + 0.7 * fn_ + 1.0);
+        let (fg, bg) = (tversky(p, p, 1.0 - p), tversky(1.0 - p, 1.0 - p, p));
+        let got = value(&LossKind::Tversky.into(), [2.0, 2.0], [1, 0]);
+        assert!((got - (1.0 - (fg + bg) / 2.0)).abs() < 1e-6, "{got}");
+        assert!((got - 0.262_12).abs() < 1e-4);
+        let got = value(&weighted(LossKind::Tversky, [1.0, 3.0]), [2.0, 2.0], [1, 0]);
+        assert!((got - (1.0 - (bg + 3.0 * fg) / 4.0)).abs() < 1e-6, "{got}");
+        // Dice at logits 0: every soft count is 1/2, (2 * 1/2 + 1) / (2 * 1/2 + 1 + 1) = 2/3.
+        let got = value(&LossKind::Dice.into(), [0.0, 0.0], [1, 0]);
+        assert!((got - 1.0 / 3.0).abs() < 1e-6, "{got}");
+    }
+
+    #[test]
+    fn multi_class_cross_entropy_and_focal_agree_with_log_softmax_by_hand() {
+        let device = Default::default();
+        // One pixel, three classes, logits (1, 2, 0), class 1.
+        let x = Tensor::<Cpu, 4>::from_data(
+            TensorData::new(vec![1.0f32, 2.0, 0.0], [1, 3, 1, 1]),
+            &device,
+        );
+        let t =
+            Tensor::<Cpu, 4, Int>::from_data(TensorData::new(vec![1i32], [1, 1, 1, 1]), &device);
+        let z = 1f64.exp() + 2f64.exp() + 1.0;
+        let p = 2f64.exp() / z;
+        let ce = f64::from(segmentation_loss(LossKind::Ce, x.clone(), t.clone()).into_scalar());
+        assert!((ce + p.ln()).abs() < 1e-6);
+        let focal = f64::from(segmentation_loss(LossKind::Focal, x, t).into_scalar());
+        assert!((focal + (1.0 - p).powi(2) * p.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn weights_of_the_wrong_count_or_sign_are_refused() {
+        assert_eq!(
+            weighted(LossKind::Ce, [1.0, 2.0]).check(3),
+            Err(LossError::WeightCount {
+                weights: 2,
+                classes: 3
+            })
+        );
+        assert!(weighted(LossKind::Bce, [1.0, 2.0]).check(1).is_ok());
+        for bad in [[-1.0, 1.0], [0.0, 0.0], [f64::NAN, 1.0]] {
+            assert!(matches!(
+                weighted(LossKind::Dice, bad).check(2),
+                Err(LossError::BadWeight { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn every_name_parses_back_and_dice_plus_ce_is_bce_plus_dice() {
+        for kind in LossKind::ALL {
+            assert_eq!(LossKind::parse(kind.name()), Some(kind));
+        }
+        assert_eq!(LossKind::parse("dice+ce"), Some(LossKind::BceDice));
+        assert_eq!(LossKind::parse("hinge"), None);
     }
 }

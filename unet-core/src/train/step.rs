@@ -5,7 +5,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData, Transaction};
 
 use super::batch::SegBatch;
-use super::loss::{predict_classes, segmentation_loss};
+use super::loss::{predict_classes, Loss};
 use crate::data::{Image, Mask};
 use crate::error::ShapeError;
 use crate::infer::metrics::{Confusion, MetricsError};
@@ -69,8 +69,11 @@ fn forward_loss<B: Backend, N: Network<B, D>, const D: usize>(
     let (logits, aux) = net.forward_deep(batch.images)?;
     let size = logits.dims()[2..].to_vec();
     let targets = crate::feature::center_crop_to(batch.targets, &size);
-    let loss = segmentation_loss(batch.loss, logits.clone(), targets.clone());
-    let loss = deep_supervision_loss(batch.loss, loss, aux, &targets);
+    let weights = batch
+        .weights
+        .map(|w| crate::feature::center_crop_to(w, &size));
+    let loss = (batch.loss).compute_weighted(logits.clone(), targets.clone(), weights.clone());
+    let loss = deep_supervision_loss(&batch.loss, loss, aux, &targets, weights.as_ref());
     Ok(Scored {
         loss,
         logits,
@@ -105,10 +108,11 @@ fn nearest_resize<B: Backend, const D: usize>(x: Tensor<B, D>, size: &[usize]) -
 /// targets' size (nearest) and weighted `1 / 2^j`, nnU-Net's halving weights; the sum is
 /// divided by the total weight so the loss stays on the scale of the main head's.
 fn deep_supervision_loss<B: Backend, const D: usize>(
-    kind: super::loss::LossKind,
+    loss: &Loss,
     main: Tensor<B, 1>,
     aux: Vec<Tensor<B, D>>,
     targets: &Tensor<B, D, Int>,
+    weights: Option<&Tensor<B, D>>,
 ) -> Tensor<B, 1> {
     if aux.is_empty() {
         return main;
@@ -119,7 +123,7 @@ fn deep_supervision_loss<B: Backend, const D: usize>(
     for (j, logits) in aux.into_iter().enumerate() {
         let scale = 0.5f64.powi(j as i32 + 1);
         let up = nearest_resize(logits, &size);
-        total = total + segmentation_loss(kind, up, targets.clone()) * scale;
+        total = total + loss.compute_weighted(up, targets.clone(), weights.cloned()) * scale;
         weight += scale;
     }
     total / weight
@@ -280,7 +284,7 @@ pub enum StepError {
 #[cfg(all(test, feature = "cpu"))]
 mod tests {
     use super::*;
-    use crate::train::loss::LossKind;
+    use crate::train::loss::{segmentation_loss, LossKind};
     use burn::backend::Flex;
     use burn::tensor::Distribution;
 
@@ -296,7 +300,8 @@ mod tests {
     #[test]
     fn without_heads_the_loss_is_the_main_heads() {
         let main = Tensor::<B, 1>::from_floats([0.7], &Default::default());
-        let total = deep_supervision_loss(LossKind::Bce, main, Vec::new(), &targets());
+        let total =
+            deep_supervision_loss(&LossKind::Bce.into(), main, Vec::new(), &targets(), None);
         assert!((total.into_scalar() - 0.7).abs() < 1e-6);
     }
 
@@ -314,7 +319,8 @@ mod tests {
         let main = segmentation_loss(LossKind::Bce, fine, t.clone());
         let l = main.clone().into_scalar();
         // ...leaves the loss unchanged: (l + l/2) / 1.5.
-        let same = deep_supervision_loss(LossKind::Bce, main.clone(), vec![coarse], &t);
+        let same =
+            deep_supervision_loss(&LossKind::Bce.into(), main.clone(), vec![coarse], &t, None);
         assert!((same.into_scalar() - l).abs() < 1e-5);
         // Two heads with losses a and b: (l + a/2 + b/4) / 1.75.
         let h1 = Tensor::<B, 4>::random([1, 1, 4, 4], Distribution::Normal(0.0, 1.0), &device);
@@ -330,7 +336,8 @@ mod tests {
         };
         let a = segmentation_loss(LossKind::Bce, up(h1.clone()), t.clone()).into_scalar();
         let b = segmentation_loss(LossKind::Bce, up(h2.clone()), t.clone()).into_scalar();
-        let total = deep_supervision_loss(LossKind::Bce, main, vec![h1, h2], &t).into_scalar();
+        let total = deep_supervision_loss(&LossKind::Bce.into(), main, vec![h1, h2], &t, None)
+            .into_scalar();
         assert!((total - (l + a / 2.0 + b / 4.0) / 1.75).abs() < 1e-5);
     }
 
