@@ -15,10 +15,10 @@
 
 use imageproc::distance_transform::euclidean_squared_distance_transform;
 use imageproc::image::{GrayImage, Luma};
-use imageproc::region_labelling::{connected_components, Connectivity};
 use serde::{Deserialize, Serialize};
 
 use super::Mask;
+use crate::infer::scores::segments;
 
 /// The settings of the weight map.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,9 +76,7 @@ fn class_balance(classes: &[u8]) -> Vec<f32> {
 /// pixels (infinite where there are fewer).
 fn two_nearest(mask: &Mask, reach: usize) -> Vec<(f32, f32)> {
     let (h, w) = (mask.height, mask.width);
-    let image = GrayImage::from_raw(w as u32, h as u32, mask.data.clone())
-        .unwrap_or_else(|| GrayImage::new(w as u32, h as u32));
-    let labels = connected_components(&image, Connectivity::Four, Luma([0u8])).into_raw();
+    let labels = segments(&mask.data, h, w);
     let mut nearest = vec![(f32::INFINITY, f32::INFINITY); h * w];
     for (label, [top, left, bottom, right]) in bounding_boxes(&labels, w) {
         // The object's box grown by the reach, clipped to the mask.

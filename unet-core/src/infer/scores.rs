@@ -197,8 +197,9 @@ fn percentile(mut values: Vec<f64>, q: f64) -> f64 {
     values[lo] + (values[hi] - values[lo]) * (rank - lo as f64)
 }
 
-/// The 4-connected regions of one class other than 0: a label per pixel, 0 for class 0.
-fn segments(mask: &[u8], height: usize, width: usize) -> Vec<u32> {
+/// The 4-connected regions of one class other than 0: a label per pixel (1, 2, ... in
+/// scan order), 0 for class 0. The objects of the scores and of the border weight map.
+pub(crate) fn segments(mask: &[u8], height: usize, width: usize) -> Vec<u32> {
     let image = GrayImage::from_raw(width as u32, height as u32, mask.to_vec())
         .unwrap_or_else(|| GrayImage::new(width as u32, height as u32));
     connected_components(&image, Connectivity::Four, Luma([0u8])).into_raw()

@@ -279,7 +279,8 @@ impl<B: Backend, const D: usize> Weighted<'_, B, D> {
             (None, Some(p)) => p,
             (Some(c), Some(p)) => c * p,
         };
-        let total = weight.clone().sum();
+        // A batch whose every pixel weighs 0 has loss 0, not 0 / 0.
+        let total = weight.clone().sum().clamp_min(1e-12);
         ((per_pixel * weight).sum() / total).reshape([1])
     }
 }
@@ -395,6 +396,23 @@ mod tests {
         assert!((got - want).abs() < 1e-6, "{got} vs {want}");
         let even = value(&weighted(LossKind::Bce, [2.0, 2.0]), [0.0, 2.0], [1, 0]);
         assert!((even - value(&LossKind::Bce.into(), [0.0, 2.0], [1, 0])).abs() < 1e-6);
+    }
+
+    #[test]
+    fn pixel_weights_multiply_the_class_weights_in_the_weighted_mean() {
+        let device = Default::default();
+        let (x, t) = binary([0.0, 2.0], [1, 0]);
+        let pixels =
+            Tensor::<Cpu, 4>::from_data(TensorData::new(vec![2.0f32, 0.5], [1, 1, 1, 2]), &device);
+        let loss = weighted(LossKind::Bce, [1.0, 3.0]);
+        let got = loss.compute_weighted(x.clone(), t.clone(), Some(pixels));
+        // Weights 3 * 2 = 6 and 1 * 0.5 = 0.5.
+        let want = (6.0 * 2f64.ln() - 0.5 * (1.0 - sigmoid(2.0)).ln()) / 6.5;
+        assert!((f64::from(got.into_scalar()) - want).abs() < 1e-6);
+        // Every pixel at weight 0: loss 0, not NaN.
+        let zero = Tensor::<Cpu, 4>::zeros([1, 1, 1, 2], &device);
+        let got = Loss::from(LossKind::Focal).compute_weighted(x, t, Some(zero));
+        assert_eq!(got.into_scalar(), 0.0);
     }
 
     #[test]
