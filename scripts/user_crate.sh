@@ -113,7 +113,7 @@ type B = nets::backend::Cpu;
 /// One epoch of `Residual` through the library's training entry point, then the trained
 /// network segments a whole volume larger than its tiles.
 fn train_one_epoch() {
-    use nets::infer::{segment, tiling::TileSpec};
+    use nets::infer::{segment, tiling::TileSpec, tta::Tta};
     use nets::train::{TrainConfig, Training};
     type A = nets::backend::CpuAutodiff;
     let dir = std::env::temp_dir().join(format!("myvolumes-run-{}", std::process::id()));
@@ -128,7 +128,7 @@ fn train_one_epoch() {
         nets::train::checkpoint::load_network(&dir.join("best"), &Default::default()).unwrap();
     let volume = nets::data::generate_volumes(3, 1, 12, 1).remove(0);
     let spec = TileSpec { tile: 8, overlap: 2, margin: 0 };
-    let mask = segment::segment_volume(&net, &volume.image, &spec, &Default::default()).unwrap();
+    let mask = segment::segment_volume(&net, &volume.image, &spec, Tta::Off, &Default::default()).unwrap();
     assert_eq!(mask.size, [12, 12, 12]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
