@@ -16,7 +16,7 @@ pub trait Example<const D: usize>: Clone + Send + Sync {
     fn values(&self) -> &[f32];
     /// The class indices, one per pixel or voxel.
     fn classes(&self) -> &[u8];
-    /// Per-pixel loss weights, one per class index; `None`: all 1.
+    /// Per-pixel loss weights, one per pixel or voxel of the mask; `None`: all 1.
     fn pixel_weights(&self) -> Option<&[f32]> {
         None
     }

@@ -185,21 +185,26 @@ impl Confusion {
     /// Mean of [`Confusion::dice_per_class`] over all classes, background
     /// included (1.0 for a 0-class matrix).
     pub fn mean_dice(&self) -> f64 {
-        mean(&self.dice_per_class())
+        mean(self.dice_per_class())
     }
 
     /// Mean of [`Confusion::iou_per_class`] over all classes, background
     /// included (1.0 for a 0-class matrix).
     pub fn mean_iou(&self) -> f64 {
-        mean(&self.iou_per_class())
+        mean(self.iou_per_class())
     }
 }
 
-fn mean(values: &[f64]) -> f64 {
-    if values.is_empty() {
+/// The mean of `values`; 1 for none (nothing to find, nothing missed), the rule of the
+/// module's conventions. The per-image scores average by it too.
+pub(super) fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 {
         1.0
     } else {
-        values.iter().sum::<f64>() / values.len() as f64
+        sum / n as f64
     }
 }
 

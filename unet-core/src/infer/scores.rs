@@ -25,7 +25,7 @@ use imageproc::image::{GrayImage, Luma};
 use imageproc::region_labelling::{connected_components, Connectivity};
 use serde::Serialize;
 
-use super::metrics::Confusion;
+use super::metrics::{mean, Confusion};
 
 /// Pixels within which a boundary pixel counts as matched by the other mask's boundary.
 pub const BOUNDARY_TOLERANCE: f64 = 2.0;
@@ -111,8 +111,8 @@ impl ImageScores {
         let (rand, info) = split_merge(pred, truth, height, width);
         Self {
             dice,
-            boundary_f1: mean(f1.into_iter()),
-            hd95: (!hd.is_empty()).then(|| mean(hd.into_iter())),
+            boundary_f1: mean(f1),
+            hd95: (!hd.is_empty()).then(|| mean(hd)),
             rand,
             info,
         }
@@ -130,20 +130,10 @@ impl ImageScores {
         Some(Self {
             dice: mean(all.iter().map(|s| s.dice)),
             boundary_f1: mean(all.iter().map(|s| s.boundary_f1)),
-            hd95: (!hd.is_empty()).then(|| mean(hd.into_iter())),
+            hd95: (!hd.is_empty()).then(|| mean(hd)),
             rand: SplitMerge::mean(&rand),
             info: SplitMerge::mean(&info),
         })
-    }
-}
-
-/// The mean of `values`; 1 for none (nothing to find, nothing missed).
-fn mean(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    if n == 0 {
-        1.0
-    } else {
-        sum / n as f64
     }
 }
 

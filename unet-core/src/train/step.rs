@@ -72,7 +72,9 @@ fn forward_loss<B: Backend, N: Network<B, D>, const D: usize>(
     let weights = batch
         .weights
         .map(|w| crate::feature::center_crop_to(w, &size));
-    let loss = (batch.loss).compute_weighted(logits.clone(), targets.clone(), weights.clone());
+    let loss = batch
+        .loss
+        .compute_weighted(logits.clone(), targets.clone(), weights.clone());
     let loss = deep_supervision_loss(&batch.loss, loss, aux, &targets, weights.as_ref());
     Ok(Scored {
         loss,
