@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Crates outside the repository whose only dependency is `unet` (by path):
 # - `mytool`, whose whole main.rs is one `unet::cli!` over its own networks: built, then its
-#   commands run on a tiny run (models, summary, train, eval, predict, an unknown model);
+#   commands run on a tiny run (models, summary, train, eval, predict, export, an unknown
+#   model);
 # - `mymodel`, on the model-only build (`default-features = false, features = ["cpu"]`): a
 #   network's checked forward pass and its table;
 # - `myvolumes`, 3D networks (norms, residual blocks, every 3D `up` mode) reached through a
 #   re-export (`#[unet(crate = ...)]`), used as 2D ones are: their table, checked forward, and
 #   a save -> load round trip of their weights under PyTorch names, and one training epoch
 #   through the library's entry point (`Training::<B, 5>`) on synthetic solids, then an
-#   overlap-tile segmentation of a whole volume with the trained network.
+#   overlap-tile segmentation of a whole volume with the trained network, and an ONNX export.
 # CI runs this; so can you.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -142,6 +143,10 @@ fn main() {
     exercise!(Grouped, 8, &device);
     exercise!(Valid, 20, &device);
     println!("{}", Valid::<B>::summary());
+    let onnx = std::env::temp_dir().join(format!("myvolumes-{}.onnx", std::process::id()));
+    Residual::<B>::new(&device).save_onnx(&onnx).expect("a 3D network exports");
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
+    std::fs::remove_file(&onnx).unwrap();
 }
 EOF
 
@@ -165,5 +170,7 @@ set -x
 "$tool" eval --checkpoint "$run/best" --count 4
 "$tool" predict --checkpoint "$run/best" --input "$run/samples/epoch-001.png" --output "$work/masks"
 test -f "$work/masks/epoch-001.png"
+"$tool" export --checkpoint "$run/best" --format onnx --out "$work/mynet.onnx"
+test -s "$work/mynet.onnx"
 if "$tool" train --model nosuch 2>"$work/err"; then exit 1; fi
 grep -q 'unknown model `nosuch` (available: mynet, wide)' "$work/err"

@@ -80,8 +80,10 @@ pub use unet_core::fsio;
 #[cfg(feature = "interop")]
 pub use unet_core::interop;
 pub use unet_core::kernels;
+#[cfg(feature = "onnx")]
+pub use unet_core::onnx;
 #[doc(hidden)]
-pub use unet_core::{__interop_fallback, __interop_methods};
+pub use unet_core::{__interop_fallback, __interop_methods, __onnx_fallback, __onnx_methods};
 pub use unet_core::{
     backend, blocks, burn, center_crop, center_crop3d, check_input, crop_at, crop_window, geometry,
     group_thousands, pad_spatial_to_multiple, pad_to_multiple, sizes, Concat, Concat3d, Down,

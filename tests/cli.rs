@@ -239,6 +239,75 @@ fn predict_writes_masks_and_overlays_of_the_input_size() {
 }
 
 #[test]
+fn export_writes_an_onnx_model_tract_runs_and_never_replaces_a_file_unasked() {
+    let run = trained();
+    let best = run.join("best");
+    let best = best.to_str().unwrap();
+    let out_dir = scratch("export").join("deploy");
+    let model = out_dir.join("tiny.onnx");
+    let model_arg = model.to_str().unwrap();
+    let out = unet(&[
+        "export",
+        "--checkpoint",
+        best,
+        "--format",
+        "onnx",
+        "--out",
+        model_arg,
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(
+        text(&out)
+            .0
+            .contains("input `input` [batch, 1, height, width]"),
+        "{:?}",
+        text(&out)
+    );
+    use tract_onnx::prelude::Framework;
+    let parsed = tract_onnx::onnx().model_for_path(&model);
+    assert!(
+        parsed.is_ok(),
+        "tract cannot read the export: {:?}",
+        parsed.err()
+    );
+    let again = unet(&["export", "--checkpoint", best, "--out", model_arg]);
+    assert_one_line_error(&again, &["exists", "--overwrite"]);
+    let replaced = unet(&[
+        "export",
+        "--checkpoint",
+        best,
+        "--out",
+        model_arg,
+        "--overwrite",
+    ]);
+    assert!(replaced.status.success(), "{:?}", text(&replaced));
+    let checkpoint = run.join("best.mpk");
+    let before = std::fs::read(&checkpoint).unwrap();
+    let onto_input = unet(&[
+        "export",
+        "--checkpoint",
+        best,
+        "--out",
+        checkpoint.to_str().unwrap(),
+        "--overwrite",
+    ]);
+    assert_one_line_error(&onto_input, &["the checkpoint itself"]);
+    assert_eq!(std::fs::read(&checkpoint).unwrap(), before);
+    let odd = out_dir.join("odd.onnx");
+    let bad_size = unet(&[
+        "export",
+        "--checkpoint",
+        best,
+        "--out",
+        odd.to_str().unwrap(),
+        "--input",
+        "13x16",
+    ]);
+    assert_one_line_error(&bad_size, &["input size"]);
+    assert!(!odd.exists());
+}
+
+#[test]
 fn eval_with_tta_prints_one_json_object_with_the_agreed_keys() {
     let run = trained();
     let out = unet(&[
@@ -721,8 +790,16 @@ fn every_command_ends_quietly_when_its_reader_goes_away() {
     write_png(&input.join("a.png"), 20, 20, 100);
     let output = scratch("pipe-out").join("masks");
     let fresh = scratch("pipe-train").join("run");
-    let commands: [&[&str]; 7] = [
+    let exported = scratch("pipe-export").join("m.onnx");
+    let commands: [&[&str]; 8] = [
         &["models"],
+        &[
+            "export",
+            "--checkpoint",
+            best,
+            "--out",
+            exported.to_str().unwrap(),
+        ],
         &["summary", "--model", "paper"],
         &["--help"],
         &["eval", "--checkpoint", best, "--count", "2"],
@@ -873,7 +950,7 @@ fn the_schedule_optimizer_decay_and_patience_are_flags_saved_with_the_run() {
     let resumed = train("3", &["--resume", "--schedule", "cosine"]);
     assert!(resumed.status.success(), "{:?}", text(&resumed));
     let weights = train("2", &["--force", "--class-weights", "1,2,3"]);
-    assert_one_line_error(&weights, &["class_weights has 3 values", "2 classes"]);
+    assert_one_line_error(&weights, &["--class-weights has 3 values", "2 classes"]);
     let warmup = train("2", &["--force", "--warmup", "1"]);
     assert_one_line_error(&warmup, &["--warmup 1.0", "[0, 1)"]);
     let schedule = train("2", &["--force", "--schedule", "step"]);

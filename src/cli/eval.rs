@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::predict::tile_spec;
 use super::{with_backend, BackendArgs, Family};
-use crate::data::{self, MaskMode, Sample};
+use crate::data::{self, MaskMode, MaskSpec, Sample};
 use crate::infer::metrics::{Confusion, EvalReport};
 use crate::infer::scores::ImageScores;
 use crate::infer::segment;
@@ -47,6 +47,9 @@ pub struct EvalArgs {
     /// forward passes per tile).
     #[arg(long)]
     tta: bool,
+    /// A mask value whose pixels count in no score [default: the run's --ignore-label].
+    #[arg(long)]
+    ignore_label: Option<u16>,
     /// Model name, when the checkpoint's run folder has no `config.json`.
     #[arg(long)]
     pub(super) model: Option<String>,
@@ -79,11 +82,14 @@ fn samples(args: &EvalArgs, channels: usize, classes: usize) -> anyhow::Result<V
         )?;
         return Ok(data::generate(args.seed, args.count, size, channels));
     }
-    let folder = data::read_folder(
-        std::path::Path::new(&args.data),
-        channels,
-        MaskMode::for_classes(classes),
-    )?;
+    let ignore = args.ignore_label.or_else(|| {
+        checkpoint::resolve(&args.checkpoint)
+            .ok()
+            .and_then(|f| checkpoint::run_config(&f))
+            .and_then(|c| c.ignore_label)
+    });
+    let masks = MaskSpec::from(MaskMode::for_classes(classes)).with_ignore(ignore);
+    let folder = data::read_folder(std::path::Path::new(&args.data), channels, masks)?;
     for note in &folder.notes {
         eprintln!("note: {note}");
     }

@@ -1,12 +1,13 @@
 //! The `unet` tool as a library: [`cli!`](crate::cli!) turns any list of `unet!` networks into
 //! a binary with every command (`models`, `summary`, `train`, `eval`, `predict`, `import`,
-//! `bench`). The project's own `unet` binary is this macro over its five networks.
+//! `export`, `bench`). The project's own `unet` binary is this macro over its five networks.
 //!
 //! Every failure is one line on stderr (the error and its causes, joined by `: `) and exit
 //! code 2.
 
 mod bench;
 mod eval;
+mod export;
 mod import;
 mod predict;
 mod train;
@@ -26,8 +27,8 @@ use crate::TrainableNetwork;
 /// every command on any backend. [`cli!`](crate::cli!) implements it for each network it is
 /// given; implement it by hand only for networks written without the macro.
 pub trait Family: 'static {
-    /// The network on an inference backend.
-    type Net<B: Backend>: Network<B>;
+    /// The network on an inference backend (which `export` writes as ONNX).
+    type Net<B: Backend>: Network<B> + crate::onnx::Export<B>;
     /// The network on an autodiff backend, for training.
     type Train<B: AutodiffBackend>: TrainableNetwork<B>;
 }
@@ -43,6 +44,7 @@ trait Commands {
     fn eval(&self, args: &eval::EvalArgs) -> anyhow::Result<()>;
     fn predict(&self, args: &predict::PredictArgs) -> anyhow::Result<()>;
     fn import(&self, args: &import::ImportArgs, name: &str) -> anyhow::Result<()>;
+    fn export(&self, args: &export::ExportArgs) -> anyhow::Result<()>;
     fn bench(&self, args: &bench::BenchArgs) -> anyhow::Result<()>;
 }
 
@@ -75,6 +77,9 @@ impl<F: Family> Commands for Of<F> {
     }
     fn import(&self, args: &import::ImportArgs, name: &str) -> anyhow::Result<()> {
         import::run::<F>(args, name)
+    }
+    fn export(&self, args: &export::ExportArgs) -> anyhow::Result<()> {
+        export::run::<F>(args)
     }
     fn bench(&self, args: &bench::BenchArgs) -> anyhow::Result<()> {
         bench::run::<F>(args)
@@ -213,6 +218,10 @@ impl Tool {
                 let model = self.find(&args.model)?;
                 model.commands.import(&args, model.name)
             }
+            Command::Export(args) => {
+                let name = predict::model_of(&args.checkpoint, args.model.as_deref())?;
+                self.find(&name)?.commands.export(&args)
+            }
             Command::Bench(args) => {
                 let models: Vec<&Model> = match &args.model {
                     Some(name) => vec![self.find(name)?],
@@ -326,6 +335,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Import PyTorch weights (.pt/.pth/.safetensors) into a run folder.
     Import(import::ImportArgs),
+    /// Write a checkpoint as an ONNX model (for onnxruntime, TensorRT, OpenVINO, browsers).
+    Export(export::ExportArgs),
     /// Time forward passes and training steps of the models.
     Bench(bench::BenchArgs),
 }
@@ -381,6 +392,9 @@ enum BackendKind {
     Cpu,
     /// burn-cuda (needs the `cuda` feature and an NVIDIA driver).
     Cuda,
+    /// burn-wgpu (needs the `wgpu` feature and a Vulkan, Metal or DirectX 12 adapter; Mesa's
+    /// lavapipe is one on the CPU).
+    Wgpu,
 }
 
 /// The backend options shared by the commands.
@@ -427,10 +441,24 @@ impl BackendArgs {
             ),
         }
     }
+
+    /// The wgpu device (burn's default adapter), checking that there is an adapter first;
+    /// `--devices` is refused: burn-wgpu computes on one adapter here.
+    #[cfg(feature = "wgpu")]
+    fn wgpu_devices(&self) -> anyhow::Result<Vec<crate::burn::backend::wgpu::WgpuDevice>> {
+        if !self.devices.is_empty() {
+            bail!(
+                "--devices {} needs --backend cuda; --backend wgpu computes on its default adapter",
+                self.devices.join(",")
+            );
+        }
+        Ok(vec![crate::backend::wgpu_device()?])
+    }
 }
 
 /// Runs `$body` with `$B` bound to the chosen backend and `$devices` to its devices (one for
-/// the CPU; `--devices` for CUDA, each checked against the driver first).
+/// the CPU; `--devices` for CUDA, each checked against the driver first; wgpu's default
+/// adapter, checked to exist).
 macro_rules! with_backend {
     ($args:expr, $B:ident, $devices:ident => $body:expr) => {{
         let args: &$crate::cli::BackendArgs = $args;
@@ -452,6 +480,20 @@ macro_rules! with_backend {
                 {
                     Err(anyhow::Error::from(
                         $crate::backend::BackendError::NotCompiled { backend: "cuda" },
+                    ))
+                }
+            }
+            $crate::cli::BackendKind::Wgpu => {
+                #[cfg(feature = "wgpu")]
+                {
+                    type $B = $crate::backend::Wgpu;
+                    let $devices = args.wgpu_devices()?;
+                    $body
+                }
+                #[cfg(not(feature = "wgpu"))]
+                {
+                    Err(anyhow::Error::from(
+                        $crate::backend::BackendError::NotCompiled { backend: "wgpu" },
                     ))
                 }
             }

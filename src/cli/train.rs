@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{default_run_dir, shown, with_backend, BackendArgs, Family};
 use crate::burn::backend::Autodiff;
-use crate::data::{self, BorderWeight, MaskMode, Sample};
+use crate::data::{self, BorderWeight, Sample};
 use crate::train::{
     Choice, LossKind, OptimizerKind, ProgressDisplay, Schedule, TrainConfig, TrainError, Training,
 };
@@ -84,6 +84,11 @@ pub struct TrainArgs {
     /// foreground), e.g. `1,5`.
     #[arg(long, value_parser = parse_class_weights, conflicts_with = "resume")]
     class_weights: Option<ClassWeights>,
+    /// A mask value whose pixels are left out of the loss and the scores (an unlabelled
+    /// region), as stored in the mask files: e.g. 255, or 128 in 0/255 masks. Models of at
+    /// most 255 classes; folder data only.
+    #[arg(long, conflicts_with = "resume")]
+    ignore_label: Option<u16>,
     /// Fraction of a folder's images held out for validation (the last ones by file name).
     #[arg(long, default_value_t = 0.2)]
     val_split: f64,
@@ -196,8 +201,7 @@ fn load_data(
         let valid = data::generate(config.seed ^ VALID_SEED, valid_count, config.crop, channels);
         return Ok((train, valid));
     }
-    let mode = MaskMode::for_classes(classes);
-    let folder = data::read_folder(Path::new(&config.data), channels, mode)?;
+    let folder = data::read_folder(Path::new(&config.data), channels, config.masks(classes))?;
     for note in &folder.notes {
         eprintln!("note: {note}");
     }
@@ -224,7 +228,12 @@ fn flagged(error: TrainError) -> anyhow::Error {
             "--{} {value}: expected {expected}",
             setting.replace('_', "-")
         ),
-        TrainError::Loss(e) => anyhow::anyhow!("--{e}"),
+        // Each message starts with the setting's name.
+        TrainError::Loss(e) => {
+            let text = e.to_string();
+            let (setting, rest) = text.split_once(' ').unwrap_or((&text, ""));
+            anyhow::anyhow!("--{} {rest}", setting.replace('_', "-"))
+        }
         TrainError::RunExists { dir } => anyhow::anyhow!(
             "--out {} already holds a run: pass --resume to continue it, --force to start over, or another --out",
             shown(&dir)
@@ -367,6 +376,9 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         return Ok(saved);
     }
     let synthetic = args.data == "synthetic";
+    if synthetic && args.ignore_label.is_some() {
+        bail!("--ignore-label needs --data FOLDER: synthetic masks leave no pixel out");
+    }
     if !synthetic && !Path::new(&args.data).is_dir() {
         bail!(
             "--data {}: no such folder (use `synthetic` or a folder with image/ and label/)",
@@ -399,6 +411,7 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_loss(args.loss)
         .with_class_weights(args.class_weights.clone().map(|w| w.0))
         .with_border_weight(args.border_weight)
+        .with_ignore_label(args.ignore_label)
         .with_val_split(args.val_split)
         .with_flip(!args.no_flip)
         .with_elastic(args.elastic)

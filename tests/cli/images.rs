@@ -96,8 +96,17 @@ fn write_tiff_stack(path: &Path, pages: &[Vec<u8>]) {
 
 /// `unet train --model tiny` for one short epoch on `data`; the run folder.
 fn train_briefly(data: &Path, label: &str) -> (std::process::Output, std::path::PathBuf) {
+    train_briefly_with(data, label, &[])
+}
+
+/// [`train_briefly`] with more flags.
+fn train_briefly_with(
+    data: &Path,
+    label: &str,
+    more: &[&str],
+) -> (std::process::Output, std::path::PathBuf) {
     let run = scratch(label).join("run");
-    let out = unet(&[
+    let mut args = vec![
         "train",
         "--model",
         "tiny",
@@ -111,8 +120,9 @@ fn train_briefly(data: &Path, label: &str) -> (std::process::Output, std::path::
         "4",
         "--out",
         run.to_str().unwrap(),
-    ]);
-    (out, run)
+    ];
+    args.extend(more);
+    (unet(&args), run)
 }
 
 #[test]
@@ -167,5 +177,67 @@ fn training_on_a_multi_page_tiff_stack_reads_one_sample_per_page() {
     assert!(
         stderr.contains("vol-000 to vol-007"),
         "no note on the 8-page stack in stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn an_ignore_label_is_left_out_of_training_and_of_eval() {
+    let data = scratch("images-ignore");
+    std::fs::create_dir_all(data.join("image")).unwrap();
+    std::fs::create_dir_all(data.join("label")).unwrap();
+    for i in 0..6 {
+        let (cx, cy) = centre(i);
+        // 0/255 masks whose four top rows are unlabelled (128).
+        let mut mask = disc_mask(cx, cy, 255);
+        mask[..4 * SIDE as usize].fill(128);
+        gray(disc_image(cx, cy))
+            .save(data.join(format!("image/cell{i}.png")))
+            .unwrap();
+        gray(mask)
+            .save(data.join(format!("label/cell{i}.png")))
+            .unwrap();
+    }
+    let (out, run) = train_briefly_with(&data, "images-ignore-run", &["--ignore-label", "128"]);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success(),
+        "train failed:\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let rows = 4 * SIDE as usize;
+    assert!(
+        stderr.contains(&format!(
+            "{} pixels in 6 of 6 masks in {} hold the ignore label 128",
+            6 * rows,
+            data.join("label").display()
+        )),
+        "no note on the ignored pixels in stderr:\n{stderr}"
+    );
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(config.contains("\"ignore_label\": 128"), "{config}");
+    // eval takes the run's ignore label: the same pixels count as with it given.
+    let checkpoint = run.join("best");
+    let eval = |more: &[&str]| {
+        let mut args = vec!["eval", "--checkpoint", checkpoint.to_str().unwrap()];
+        args.extend(["--data", data.to_str().unwrap(), "--json"]);
+        args.extend(more);
+        let out = unet(&args);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "eval failed:\n{stdout}\n{stderr}");
+        stdout
+    };
+    let by_run = eval(&[]);
+    assert_eq!(by_run, eval(&["--ignore-label", "128"]));
+    // Read without it, 128 is foreground: other figures.
+    assert_ne!(by_run, eval(&["--ignore-label", "7"]));
+}
+
+#[test]
+fn an_ignore_label_on_synthetic_data_is_refused() {
+    let out = unet(&["train", "--model", "tiny", "--ignore-label", "255"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--ignore-label needs --data FOLDER"),
+        "{stderr}"
     );
 }

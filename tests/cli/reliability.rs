@@ -371,6 +371,7 @@ fn value_of(command: &str, flag: &'static str) -> BoxedStrategy<String> {
         "--seed" => pick(&["0", "18446744073709551615", "-1"]),
         "--model" => pick(&["tiny", "small", "milesial", "x", ""]),
         "--backend" => pick(&["cpu", "cuda", "wgpu", "x"]),
+        "--ignore-label" => pick(&["0", "255", "65535", "65536", "-1", "x"]),
         "--repeats" | "--train-repeats" | "--warmup" => pick(&["0", "1", "x"]),
         _ => pick(&[""]),
     }
@@ -395,6 +396,7 @@ fn flags_of(command: &str) -> &'static [&'static str] {
             "--warmup",
             "--weight-decay",
             "--patience",
+            "--ignore-label",
             "--seed",
             "--model",
             "--no-flip",
@@ -412,6 +414,7 @@ fn flags_of(command: &str) -> &'static [&'static str] {
             "--count",
             "--size",
             "--backend",
+            "--ignore-label",
             "--input",
             "--checkpoint",
         ],

@@ -1,5 +1,6 @@
-//! Backend type aliases for the compiled features, and a CUDA driver probe that returns an
-//! error instead of letting cudarc panic in a worker thread on machines without a GPU.
+//! Backend type aliases for the compiled features, and CUDA and wgpu probes that return an
+//! error instead of letting cudarc or cubecl panic in a worker thread on machines without a
+//! GPU (or, for wgpu, without a Vulkan, Metal or DirectX driver).
 
 /// The default CPU backend: burn's `flex` (pure Rust; measured fastest of burn's CPU backends).
 #[cfg(feature = "cpu")]
@@ -27,9 +28,63 @@ pub type Candle = burn::backend::Candle;
 #[cfg(feature = "cuda")]
 pub type CudaAutodiff = burn::backend::Autodiff<Cuda>;
 
-/// burn's WebGPU backend.
+/// burn's WebGPU backend: CubeCL's kernels, the ones the CUDA backend compiles too, through
+/// Vulkan (Linux, Windows), Metal (macOS) or DirectX 12. On a machine without a GPU, Mesa's
+/// lavapipe (Debian's `mesa-vulkan-drivers`) is a Vulkan device on the CPU.
 #[cfg(feature = "wgpu")]
 pub type Wgpu = burn::backend::Wgpu;
+
+/// [`Wgpu`] with automatic differentiation, for training.
+#[cfg(feature = "wgpu")]
+pub type WgpuAutodiff = burn::backend::Autodiff<Wgpu>;
+
+/// An adapter (a GPU, or a software device such as lavapipe) that [`Wgpu`] can run on.
+#[cfg(feature = "wgpu")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WgpuAdapter {
+    /// The adapter's name, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)`.
+    pub name: String,
+    /// Its kind: `DiscreteGpu`, `IntegratedGpu`, `VirtualGpu`, `Cpu` or `Other`.
+    pub kind: String,
+    /// Its driver, e.g. `llvmpipe`.
+    pub driver: String,
+}
+
+/// The adapters of the graphics API that [`Wgpu`] uses on this system (Vulkan on Linux and
+/// Windows, Metal on macOS), in wgpu's order.
+#[cfg(feature = "wgpu")]
+pub fn wgpu_adapters() -> Vec<WgpuAdapter> {
+    use burn::backend::wgpu::graphics::{AutoGraphicsApi, GraphicsApi};
+    let backends = wgpu::Backends::from(AutoGraphicsApi::backend());
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    futures_lite::future::block_on(instance.enumerate_adapters(backends))
+        .iter()
+        .map(|adapter| {
+            let info = adapter.get_info();
+            WgpuAdapter {
+                name: info.name,
+                kind: format!("{:?}", info.device_type),
+                driver: info.driver,
+            }
+        })
+        .collect()
+}
+
+/// The [`Wgpu`] device to compute on: burn's default (the best adapter), after checking that
+/// there is one, since burn-wgpu panics in a worker thread when it finds none.
+///
+/// # Errors
+/// [`BackendError::NoWgpuAdapter`] where the graphics API has no adapter.
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device() -> Result<burn::backend::wgpu::WgpuDevice, BackendError> {
+    if wgpu_adapters().is_empty() {
+        return Err(BackendError::NoWgpuAdapter);
+    }
+    Ok(burn::backend::wgpu::WgpuDevice::DefaultDevice)
+}
 
 /// The shared objects the CUDA driver API lives in, tried in order.
 pub const CUDA_DRIVER_LIBRARIES: &[&str] = &["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
@@ -67,6 +122,9 @@ pub enum BackendError {
         /// Devices the driver reports.
         count: usize,
     },
+    /// wgpu finds no adapter for its graphics API.
+    #[error("wgpu finds no Vulkan, Metal or DirectX 12 adapter on this machine: install a GPU driver, or Mesa's lavapipe for a Vulkan device on the CPU (Debian: mesa-vulkan-drivers)")]
+    NoWgpuAdapter,
     /// The backend was not compiled into this binary.
     #[error("the {backend} backend is not compiled in: rebuild with `--features {backend}`")]
     NotCompiled {

@@ -96,8 +96,7 @@ impl<B: Backend, const C: usize, L: Level, const D: usize> Feature<B, C, L, D> {
     /// to this map's `level` (offsets halve, sizes halve rounding up, per level): the inverse
     /// of [`Feature::padded_to_multiple`] for an output of any decoder level.
     pub fn cropped(self, at: &[usize], size: &[usize], level: usize) -> Self {
-        let at: Vec<usize> = at.iter().map(|a| a >> level).collect();
-        let size: Vec<usize> = size.iter().map(|s| s.div_ceil(1 << level)).collect();
+        let (at, size) = window_at_level(at, size, level);
         Self::trusted(crop_window(self.tensor, &at, &size))
     }
 }
@@ -168,6 +167,32 @@ pub fn center_crop_to<B: Backend, const D: usize, K: BasicOps<B>>(
     crop_window(x, &at, size)
 }
 
+/// The `(before, after)` pad of each side in `sizes` up to a multiple of `multiple`, split
+/// evenly (the extra pixel after), and whether every side can be reflected (its after-pad is
+/// below its size): the rule of `pad_input`, in the forward pass and in an exported graph.
+pub fn pads_to_multiple(sizes: &[usize], multiple: usize) -> (Vec<(usize, usize)>, bool) {
+    let pads: Vec<(usize, usize)> = sizes
+        .iter()
+        .map(|&size| {
+            let total = size.div_ceil(multiple) * multiple - size;
+            (total / 2, total - total / 2)
+        })
+        .collect();
+    let reflectable = pads
+        .iter()
+        .zip(sizes)
+        .all(|(&(_, after), &size)| after < size);
+    (pads, reflectable)
+}
+
+/// The window `(at, size)` of the original at decoder `level`: offsets halve and sizes halve
+/// rounding up, per level.
+pub fn window_at_level(at: &[usize], size: &[usize], level: usize) -> (Vec<usize>, Vec<usize>) {
+    let at = at.iter().map(|a| a >> level).collect();
+    let size = size.iter().map(|s| s.div_ceil(1 << level)).collect();
+    (at, size)
+}
+
 /// Pads every spatial axis of `x` (those after N and C) up to a multiple of `multiple`,
 /// splitting each pad evenly before and after: by reflection, or by repeating the edge where
 /// the map is too small to reflect. Returns the padded map and the offset of the original
@@ -177,25 +202,12 @@ pub fn pad_spatial_to_multiple<B: Backend, const D: usize>(
     multiple: usize,
 ) -> (Tensor<B, D>, Vec<usize>) {
     let dims = x.dims();
-    let pads: Vec<(usize, usize)> = dims
-        .iter()
-        .enumerate()
-        .map(|(axis, &size)| match axis {
-            0 | 1 => (0, 0),
-            _ => {
-                let total = size.div_ceil(multiple) * multiple - size;
-                (total / 2, total - total / 2)
-            }
-        })
-        .collect();
-    let at: Vec<usize> = pads[2..].iter().map(|(before, _)| *before).collect();
-    if pads.iter().all(|&(a, b)| a + b == 0) {
+    let (spatial, reflectable) = pads_to_multiple(&dims[2..], multiple);
+    let at: Vec<usize> = spatial.iter().map(|(before, _)| *before).collect();
+    if spatial.iter().all(|&(a, b)| a + b == 0) {
         return (x, at);
     }
-    let reflectable = pads
-        .iter()
-        .zip(dims)
-        .all(|(&(_, after), size)| after < size);
+    let pads: Vec<(usize, usize)> = [(0, 0), (0, 0)].into_iter().chain(spatial).collect();
     let mode = if reflectable {
         PadMode::Reflect
     } else {

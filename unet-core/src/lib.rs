@@ -24,6 +24,8 @@ mod items;
 pub mod kernels;
 mod level;
 mod network;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 mod summary;
 #[cfg(feature = "train")]
 pub mod train;

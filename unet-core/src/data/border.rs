@@ -17,7 +17,7 @@ use imageproc::distance_transform::euclidean_squared_distance_transform;
 use imageproc::image::{GrayImage, Luma};
 use serde::{Deserialize, Serialize};
 
-use super::Mask;
+use super::{Mask, IGNORE};
 use crate::infer::scores::segments;
 
 /// The settings of the weight map.
@@ -40,14 +40,23 @@ impl Default for BorderWeight {
 }
 
 impl BorderWeight {
-    /// The weight of every pixel of `mask`, row-major.
+    /// The weight of every pixel of `mask`, row-major: 0 on [`IGNORE`] pixels, which are no
+    /// object and count in no class.
     pub fn weight_map(&self, mask: &Mask) -> Vec<f32> {
         let (h, w) = (mask.height, mask.width);
         let mut weights = class_balance(&mask.data);
         if h == 0 || w == 0 || self.w0 == 0.0 {
             return weights;
         }
-        let nearest = two_nearest(mask, (3.0 * self.sigma).ceil() as usize + 1);
+        let objects = Mask::new(
+            h,
+            w,
+            mask.data
+                .iter()
+                .map(|&k| if k == IGNORE { 0 } else { k })
+                .collect(),
+        );
+        let nearest = two_nearest(&objects, (3.0 * self.sigma).ceil() as usize + 1);
         let two_sigma2 = 2.0 * self.sigma * self.sigma;
         for ((weight, &class), (d1, d2)) in weights.iter_mut().zip(&mask.data).zip(nearest) {
             if class == 0 && d2.is_finite() {
@@ -58,17 +67,22 @@ impl BorderWeight {
     }
 }
 
-/// `pixels / (classes present * n_k)` for each pixel's class `k`.
+/// `pixels / (classes present * n_k)` for each pixel's class `k`, over the pixels not
+/// [`IGNORE`]d; 0 for those.
 fn class_balance(classes: &[u8]) -> Vec<f32> {
     let mut counts = [0usize; 256];
     for &k in classes {
         counts[usize::from(k)] += 1;
     }
+    let ignored = std::mem::take(&mut counts[usize::from(IGNORE)]);
     let present = counts.iter().filter(|&&n| n > 0).count().max(1);
-    let total = classes.len() as f32;
+    let total = (classes.len() - ignored) as f32;
     classes
         .iter()
-        .map(|&k| total / (present as f32 * counts[usize::from(k)] as f32))
+        .map(|&k| match k {
+            IGNORE => 0.0,
+            k => total / (present as f32 * counts[usize::from(k)] as f32),
+        })
         .collect()
 }
 
@@ -157,6 +171,20 @@ mod tests {
         assert!(close(w[1], wc_background + term(1.0, 3.0)), "{w:?}");
         // Object pixels get their class weight alone.
         assert!(close(w[0], 5.0 / (2.0 * 2.0)) && close(w[4], w[0]));
+    }
+
+    #[test]
+    fn ignored_pixels_weigh_nothing_and_are_no_object() {
+        // The gap of the test above, with the right-hand object ignored: no second object,
+        // no border term, and the class weights count the four other pixels.
+        let mask = Mask::new(1, 5, vec![1, 0, 0, 0, IGNORE]);
+        let w = BorderWeight {
+            w0: 10.0,
+            sigma: 2.0,
+        }
+        .weight_map(&mask);
+        let want = [4.0 / 2.0, 4.0 / 6.0, 4.0 / 6.0, 4.0 / 6.0, 0.0];
+        assert!(w.iter().zip(want).all(|(&a, b)| close(a, b)), "{w:?}");
     }
 
     #[test]

@@ -121,6 +121,17 @@ pub enum DataError {
         /// Row of the first offending pixel.
         y: usize,
     },
+    /// An ignore label with 256 classes: every stored class index is a class, so none is left
+    /// to mark the pixels to leave out.
+    #[error(
+        "ignore_label {value} needs a class index that is no class, and {classes} classes use all 256: use at most 255 classes"
+    )]
+    IgnoreWithoutRoom {
+        /// The ignore label.
+        value: u16,
+        /// The classes asked for.
+        classes: usize,
+    },
     /// A colour (RGB, not palette) mask was read as class indices, and its channels differ.
     #[error(
         "mask {} is a colour image (pixel at (x={x}, y={y}) is RGB ({}, {}, {})): class-index masks must be gray or palette images",

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use image::DynamicImage;
 
-use super::{stack, DataError, Image, Mask, Sample};
+use super::{stack, DataError, Image, Mask, Sample, IGNORE};
 
 /// How mask pixel values become class indices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,44 @@ impl MaskMode {
     }
 }
 
+/// How mask files become class indices: the [`MaskMode`], and the stored value, if any, that
+/// marks pixels to leave out. Every loading function takes a [`MaskMode`] alone too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MaskSpec {
+    /// How the other values become classes.
+    pub mode: MaskMode,
+    /// A raw mask value (a gray value as stored, or a palette index) read as [`IGNORE`]:
+    /// pixels left out of the loss and of every score, such as the unlabelled border of
+    /// PASCAL VOC's masks (255). It is neither a class nor counted in [`MaskMode::Binary`]'s
+    /// decision. `None`: every value is a class.
+    pub ignore: Option<u16>,
+}
+
+impl From<MaskMode> for MaskSpec {
+    fn from(mode: MaskMode) -> Self {
+        Self { mode, ignore: None }
+    }
+}
+
+impl MaskSpec {
+    /// Sets [`MaskSpec::ignore`].
+    pub fn with_ignore(mut self, ignore: Option<u16>) -> Self {
+        self.ignore = ignore;
+        self
+    }
+
+    /// Whether the stored value `v` is the ignore label.
+    fn ignores(self, v: u16) -> bool {
+        self.ignore == Some(v)
+    }
+
+    /// Whether every value of `mask` but the ignore label is 0 or 1: [`MaskMode::Binary`]
+    /// then reads the values as the classes.
+    fn zero_one(self, mask: &RawMask) -> bool {
+        mask.values.iter().all(|&v| v <= 1 || self.ignores(v))
+    }
+}
+
 /// File extensions [`list_images`] and [`read_folder`] accept (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp"];
 
@@ -71,9 +109,9 @@ pub struct LoadedFolder {
 pub fn load_folder(
     dir: &Path,
     channels: usize,
-    mask_mode: MaskMode,
+    masks: impl Into<MaskSpec>,
 ) -> Result<Vec<Sample>, DataError> {
-    read_folder(dir, channels, mask_mode).map(|loaded| loaded.samples)
+    read_folder(dir, channels, masks).map(|loaded| loaded.samples)
 }
 
 /// Loads every image of `dir/image/` with the mask of the same file stem in `dir/label/`
@@ -82,13 +120,20 @@ pub fn load_folder(
 /// Images (gray, gray+alpha, RGB or RGBA, 8 or 16 bit) are converted to `channels`
 /// (1: luminance; 3: RGB, gray replicated); alpha is dropped. A multi-page TIFF image gives one
 /// sample per page, `STEM-000`, `STEM-001`, ..., and its mask must have as many pages. Masks are
-/// read as raw values and mapped to classes by `mode`, [`MaskMode::Binary`] deciding over all
-/// the masks at once. Other sample names are the file stems.
+/// read as raw values and mapped to classes by `masks` ([`MaskMode`] or [`MaskSpec`]),
+/// [`MaskMode::Binary`] deciding over all the masks at once; the ignore label's pixels become
+/// [`IGNORE`]. Other sample names are the file stems.
 ///
 /// Two files of one stem in one folder are [`DataError::DuplicateStem`]; an image without a
 /// mask or a mask without an image is an error, as is a stack and a mask of different page
 /// counts or an image and a mask of different sizes.
-pub fn read_folder(dir: &Path, channels: usize, mode: MaskMode) -> Result<LoadedFolder, DataError> {
+pub fn read_folder(
+    dir: &Path,
+    channels: usize,
+    masks: impl Into<MaskSpec>,
+) -> Result<LoadedFolder, DataError> {
+    let spec = masks.into();
+    let mode = spec.mode;
     check_channels(dir, channels)?;
     if !dir.exists() {
         return Err(DataError::NotFound {
@@ -165,7 +210,7 @@ pub fn read_folder(dir: &Path, channels: usize, mode: MaskMode) -> Result<Loaded
         .iter()
         .map(|r| (r.mask_path.as_path(), &r.mask))
         .collect();
-    let classes = folder_classes(&label_dir, &masks, mode, &mut notes)?;
+    let classes = folder_classes(&label_dir, &masks, spec, &mut notes)?;
     let samples = read
         .into_iter()
         .zip(classes)
@@ -187,15 +232,15 @@ pub fn load_image(path: &Path, channels: usize) -> Result<Image, DataError> {
 }
 
 /// Loads one mask (the first page of a multi-page TIFF), its raw values mapped to classes by
-/// `mode`.
+/// `masks` ([`MaskMode`] or [`MaskSpec`]).
 ///
 /// [`MaskMode::Binary`] decides on this one file: values of only 0 and 1 are those classes,
 /// otherwise values above half the range are class 1. A mask with no class-1 pixel is no
 /// error here (see [`read_folder`] for the folder-wide check).
-pub fn load_mask(path: &Path, mode: MaskMode) -> Result<Mask, DataError> {
-    let raw = read_raw_mask(path, mode)?;
-    let zero_one = raw.values.iter().all(|&v| v <= 1);
-    let classes = mask_classes(path, &raw, mode, zero_one)?;
+pub fn load_mask(path: &Path, masks: impl Into<MaskSpec>) -> Result<Mask, DataError> {
+    let spec = masks.into();
+    let raw = read_raw_mask(path, spec.mode)?;
+    let classes = mask_classes(path, &raw, spec, spec.zero_one(&raw))?;
     Ok(Mask::new(raw.height, raw.width, classes))
 }
 
@@ -286,12 +331,13 @@ fn pair(
 fn folder_classes(
     dir: &Path,
     masks: &[(&Path, &RawMask)],
-    mode: MaskMode,
+    spec: MaskSpec,
     notes: &mut Vec<String>,
 ) -> Result<Vec<Vec<u8>>, DataError> {
+    let mode = spec.mode;
     let dir_shown = dir.display();
     let count = |kind: MaskKind| masks.iter().filter(|(_, m)| m.kind == kind).count();
-    let zero_one = |m: &RawMask| m.values.iter().all(|&v| v <= 1);
+    let zero_one = |m: &RawMask| spec.zero_one(m);
     let all_zero_one = masks.iter().all(|(_, m)| zero_one(m));
     let palette = count(MaskKind::Palette);
     match mode {
@@ -344,11 +390,15 @@ fn folder_classes(
             }
         }
     }
+    if let Some(value) = spec.ignore {
+        notes.push(ignore_note(dir, masks, value));
+    }
     let classes = masks
         .iter()
-        .map(|(path, mask)| mask_classes(path, mask, mode, all_zero_one))
+        .map(|(path, mask)| mask_classes(path, mask, spec, all_zero_one))
         .collect::<Result<Vec<_>, _>>()?;
-    if mode == MaskMode::Binary && classes.iter().all(|c| c.iter().all(|&v| v == 0)) {
+    let background = |c: &Vec<u8>| c.iter().all(|&v| v == 0 || v == IGNORE);
+    if mode == MaskMode::Binary && classes.iter().all(background) {
         let mut seen = vec![false; 1 << 16];
         for (_, mask) in masks {
             for &v in &mask.values {
@@ -365,24 +415,52 @@ fn folder_classes(
     Ok(classes)
 }
 
-/// One mask's classes. `zero_one`: for [`MaskMode::Binary`], the values are the classes
-/// (every value in the folder is 0 or 1); otherwise they are thresholded at half their range.
+/// How many pixels of the folder's masks hold the ignore label: a count of 0 is most likely a
+/// wrong value.
+fn ignore_note(dir: &Path, masks: &[(&Path, &RawMask)], value: u16) -> String {
+    let counts: Vec<usize> = masks
+        .iter()
+        .map(|(_, m)| m.values.iter().filter(|&&v| v == value).count())
+        .collect();
+    let pixels: usize = counts.iter().sum();
+    let holding = counts.iter().filter(|&&n| n > 0).count();
+    format!(
+        "{pixels} pixels in {holding} of {} masks in {} hold the ignore label {value}: left out of the loss and the scores",
+        masks.len(),
+        dir.display()
+    )
+}
+
+/// One mask's classes, the ignore label's pixels [`IGNORE`]. `zero_one`: for
+/// [`MaskMode::Binary`], the values are the classes (every other value in the folder is 0 or
+/// 1); otherwise they are thresholded at half their range.
 fn mask_classes(
     path: &Path,
     mask: &RawMask,
-    mode: MaskMode,
+    spec: MaskSpec,
     zero_one: bool,
 ) -> Result<Vec<u8>, DataError> {
-    match mode {
-        MaskMode::Binary if zero_one => Ok(mask.values.iter().map(|&v| v as u8).collect()),
+    let class_of = |v: u16, class: u8| if spec.ignores(v) { IGNORE } else { class };
+    match spec.mode {
+        MaskMode::Binary if zero_one => {
+            Ok(mask.values.iter().map(|&v| class_of(v, v as u8)).collect())
+        }
         MaskMode::Binary => {
             let half = mask.half();
-            Ok(mask.values.iter().map(|&v| u8::from(v > half)).collect())
+            Ok(mask
+                .values
+                .iter()
+                .map(|&v| class_of(v, u8::from(v > half)))
+                .collect())
         }
         MaskMode::Indexed { classes } => {
+            if let (Some(value), true) = (spec.ignore, classes > usize::from(IGNORE)) {
+                return Err(DataError::IgnoreWithoutRoom { value, classes });
+            }
             // Classes are stored as u8: 256 at most.
             let limit = classes.min(256);
-            if let Some(i) = mask.values.iter().position(|&v| usize::from(v) >= limit) {
+            let out_of_range = |v: u16| usize::from(v) >= limit && !spec.ignores(v);
+            if let Some(i) = mask.values.iter().position(|&v| out_of_range(v)) {
                 return Err(DataError::MaskValueOutOfRange {
                     path: path.to_path_buf(),
                     value: mask.values[i],
@@ -391,7 +469,7 @@ fn mask_classes(
                     y: i / mask.width,
                 });
             }
-            Ok(mask.values.iter().map(|&v| v as u8).collect())
+            Ok(mask.values.iter().map(|&v| class_of(v, v as u8)).collect())
         }
     }
 }
@@ -799,6 +877,55 @@ mod tests {
         });
         let s = load_folder(dir.path(), 1, MaskMode::Binary).unwrap();
         assert_eq!(s[0].mask.data, [0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn the_ignore_label_is_read_as_ignore_in_either_mode_and_decides_nothing() {
+        let dir = TempDir::dataset("ignore");
+        write_gray(&dir.path().join("image/x.png"), 4, 1, |_, _| 0);
+        // 0/1 masks with 7 unlabelled: still read as the classes 0 and 1.
+        write_gray(&dir.path().join("label/x.png"), 4, 1, |x, _| {
+            [0, 1, 7, 1][x as usize]
+        });
+        let binary = MaskSpec::from(MaskMode::Binary).with_ignore(Some(7));
+        let loaded = read_folder(dir.path(), 1, binary).unwrap();
+        assert_eq!(loaded.samples[0].mask.data, [0, 1, IGNORE, 1]);
+        assert!(
+            loaded
+                .notes
+                .iter()
+                .any(|n| n.starts_with("1 pixels in 1 of 1 masks")),
+            "{:?}",
+            loaded.notes
+        );
+        // Indexed: 7 is no class of 3, and no error.
+        let indexed = MaskSpec::from(MaskMode::Indexed { classes: 3 }).with_ignore(Some(7));
+        let s = load_folder(dir.path(), 1, indexed).unwrap();
+        assert_eq!(s[0].mask.data, [0, 1, IGNORE, 1]);
+        // Without it, 7 is out of range for 3 classes.
+        assert!(load_folder(dir.path(), 1, MaskMode::Indexed { classes: 3 }).is_err());
+        // 256 classes leave no index for it.
+        let full = MaskSpec::from(MaskMode::Indexed { classes: 256 }).with_ignore(Some(7));
+        assert_eq!(
+            load_folder(dir.path(), 1, full).unwrap_err(),
+            DataError::IgnoreWithoutRoom {
+                value: 7,
+                classes: 256
+            }
+        );
+        // A folder whose foreground is all ignored has no foreground.
+        write_gray(&dir.path().join("label/x.png"), 4, 1, |x, _| {
+            [0, 0, 200, 0][x as usize]
+        });
+        let err = read_folder(
+            dir.path(),
+            1,
+            MaskSpec::from(MaskMode::Binary).with_ignore(Some(200)),
+        );
+        assert!(
+            matches!(err, Err(DataError::NoForeground { .. })),
+            "{err:?}"
+        );
     }
 
     #[test]

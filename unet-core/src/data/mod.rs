@@ -33,7 +33,7 @@ pub use border::BorderWeight;
 pub use error::DataError;
 pub use example::Example;
 pub use folder::{
-    list_images, load_folder, load_image, load_mask, read_folder, LoadedFolder, MaskMode,
+    list_images, load_folder, load_image, load_mask, read_folder, LoadedFolder, MaskMode, MaskSpec,
 };
 pub use intensity::{Chance, Intensity};
 pub use split::{split_validation, validation_count};
@@ -134,7 +134,12 @@ impl Image {
     }
 }
 
-/// A mask of class indices (0 = background), HW layout.
+/// The class index of pixels left out of the loss and of every score: what a mask value named
+/// by [`MaskSpec::ignore`] (an "ignore label", PyTorch's `ignore_index`) is read as. It is
+/// never a class of a network that uses it, so such networks have at most 255 classes.
+pub const IGNORE: u8 = u8::MAX;
+
+/// A mask of class indices (0 = background; [`IGNORE`] for pixels left out), HW layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
     /// Height in pixels.

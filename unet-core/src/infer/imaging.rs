@@ -12,7 +12,7 @@ use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 use plotters::prelude::*;
 
-use crate::data::{Image, Mask};
+use crate::data::{Image, Mask, IGNORE};
 
 /// Errors of the PNG encoders.
 #[derive(Debug, thiserror::Error)]
@@ -276,9 +276,12 @@ pub fn overlay_png(image: &Image, mask: &Mask) -> Vec<u8> {
 
 /// Colour of class `k` in a grid mask cell: binary masks (`classes <= 2`)
 /// are black/white like [`mask_to_png`]; with more classes, background is
-/// black and class `k` gets [`class_color`]`(k)`.
+/// black and class `k` gets [`class_color`]`(k)`. Ignored pixels
+/// ([`IGNORE`], where it is no class) are mid-grey.
 fn mask_cell_color(k: u8, classes: usize) -> [u8; 3] {
-    if classes <= 2 {
+    if k == IGNORE && classes <= usize::from(IGNORE) {
+        [128, 128, 128]
+    } else if classes <= 2 {
         let g = mask_level(k, classes);
         [g, g, g]
     } else {

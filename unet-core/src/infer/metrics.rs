@@ -12,6 +12,7 @@
 //!   the same reason.
 
 use super::scores::ImageScores;
+use crate::data::IGNORE;
 
 /// Errors of [`Confusion::add`] and [`Confusion::merge`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,7 +85,8 @@ impl Confusion {
     /// Counts one image (or any batch of pixels): `pred[i]` against `truth[i]`.
     ///
     /// The inputs are checked before anything is counted, so on error the
-    /// matrix is left unchanged.
+    /// matrix is left unchanged. Pixels whose truth is [`IGNORE`] are not
+    /// counted when it is not one of the classes (fewer than 256).
     ///
     /// # Errors
     /// [`MetricsError::LengthMismatch`] if the slices differ in length,
@@ -97,10 +99,12 @@ impl Confusion {
                 truth: truth.len(),
             });
         }
+        let ignored = |t: u8| t == IGNORE && self.classes <= usize::from(IGNORE);
+        let out_of_range = |c: u8| usize::from(c) >= self.classes;
         if let Some(&class) = pred
             .iter()
-            .chain(truth.iter())
-            .find(|&&c| c as usize >= self.classes)
+            .find(|&&c| out_of_range(c))
+            .or_else(|| truth.iter().find(|&&t| out_of_range(t) && !ignored(t)))
         {
             return Err(MetricsError::ClassOutOfRange {
                 class,
@@ -108,7 +112,9 @@ impl Confusion {
             });
         }
         for (&p, &t) in pred.iter().zip(truth) {
-            self.counts[t as usize * self.classes + p as usize] += 1;
+            if !ignored(t) {
+                self.counts[usize::from(t) * self.classes + usize::from(p)] += 1;
+            }
         }
         Ok(())
     }
@@ -275,6 +281,19 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn pixels_of_the_ignore_label_are_not_counted_unless_it_is_a_class() {
+        let mut c = Confusion::new(2);
+        c.add(&[1, 0, 1], &[1, IGNORE, IGNORE]).unwrap();
+        assert_eq!((c.total(), c.get(1, 1)), (1, 1));
+        // A prediction is never ignored.
+        assert!(c.add(&[IGNORE], &[0]).is_err());
+        // With 256 classes the value is a class.
+        let mut all = Confusion::new(256);
+        all.add(&[0], &[IGNORE]).unwrap();
+        assert_eq!(all.get(usize::from(IGNORE), 0), 1);
     }
 
     #[test]

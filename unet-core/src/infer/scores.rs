@@ -26,6 +26,7 @@ use imageproc::region_labelling::{connected_components, Connectivity};
 use serde::Serialize;
 
 use super::metrics::{mean, Confusion};
+use crate::data::IGNORE;
 
 /// Pixels within which a boundary pixel counts as matched by the other mask's boundary.
 pub const BOUNDARY_TOLERANCE: f64 = 2.0;
@@ -82,7 +83,8 @@ pub struct ImageScores {
 
 impl ImageScores {
     /// The scores of `pred` against `truth`, two `height x width` masks of class indices below
-    /// `classes`.
+    /// `classes`. Pixels whose truth is [`IGNORE`] count in none: the confusion matrix leaves
+    /// them out, and for the distances and segments they are background in both masks.
     ///
     /// # Panics
     /// If either mask does not hold `height * width` pixels.
@@ -92,6 +94,13 @@ impl ImageScores {
         let dice = match confusion.add(pred, truth) {
             Ok(()) => confusion.mean_dice(),
             Err(_) => 0.0,
+        };
+        let cleaned;
+        let (pred, truth) = if classes <= usize::from(IGNORE) && truth.contains(&IGNORE) {
+            cleaned = without_ignored(pred, truth);
+            (cleaned.0.as_slice(), cleaned.1.as_slice())
+        } else {
+            (pred, truth)
         };
         let (mut f1, mut hd) = (Vec::new(), Vec::new());
         for k in 1..classes.max(2) as u8 {
@@ -135,6 +144,15 @@ impl ImageScores {
             info: SplitMerge::mean(&info),
         })
     }
+}
+
+/// The masks with the pixels of an [`IGNORE`] truth made background in both: no class, no
+/// boundary and no segment there, so they change no score.
+fn without_ignored(pred: &[u8], truth: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    pred.iter()
+        .zip(truth)
+        .map(|(&p, &t)| if t == IGNORE { (0, 0) } else { (p, t) })
+        .unzip()
 }
 
 /// Whether each pixel is a boundary pixel of class `k`.
@@ -257,6 +275,24 @@ mod tests {
     fn a_perfect_segmentation_scores_one_everywhere_and_hd95_zero() {
         let mask: Vec<u8> = (0..64).map(|i| u8::from((i % 8) > 2)).collect();
         let s = ImageScores::of(&mask, &mask, 8, 8, 2);
+        assert_eq!((s.dice, s.boundary_f1, s.hd95), (1.0, 1.0, Some(0.0)));
+        assert!(
+            close(s.rand.score, 1.0) && close(s.info.score, 1.0),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_predictions_under_the_ignore_label_change_no_score() {
+        // Columns 0-1 are ignored; the prediction is foreground there, right elsewhere.
+        let truth: Vec<u8> = (0..64)
+            .map(|i| match i % 8 {
+                0 | 1 => IGNORE,
+                c => u8::from(c > 4),
+            })
+            .collect();
+        let pred: Vec<u8> = (0..64).map(|i| u8::from(i % 8 < 2 || i % 8 > 4)).collect();
+        let s = ImageScores::of(&pred, &truth, 8, 8, 2);
         assert_eq!((s.dice, s.boundary_f1, s.hd95), (1.0, 1.0, Some(0.0)));
         assert!(
             close(s.rand.score, 1.0) && close(s.info.score, 1.0),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::fit::TrainError;
 use super::loss::{Loss, LossKind};
 use super::schedule::{OptimizerKind, Schedule};
-use crate::data::BorderWeight;
+use crate::data::{BorderWeight, MaskMode, MaskSpec};
 use crate::infer::tta::Tta;
 use crate::network::Network;
 
@@ -63,6 +63,10 @@ pub struct TrainConfig {
     /// The U-Net paper's weight map on the cross-entropy (images only).
     #[serde(default)]
     pub border_weight: Option<BorderWeight>,
+    /// A mask value (gray value as stored, or palette index) whose pixels are left out of the
+    /// loss and of every score: [`MaskSpec::ignore`]. Networks of at most 255 classes.
+    #[serde(default)]
+    pub ignore_label: Option<u16>,
     /// Fraction of the samples held out for validation (by file order, the last ones).
     pub val_split: f64,
     /// Random flips and 90-degree rotations.
@@ -105,6 +109,7 @@ impl TrainConfig {
             loss: None,
             class_weights: None,
             border_weight: None,
+            ignore_label: None,
             val_split: 0.2,
             flip: true,
             elastic: false,
@@ -210,6 +215,12 @@ impl TrainConfig {
         self
     }
 
+    /// Sets [`TrainConfig::ignore_label`].
+    pub fn with_ignore_label(mut self, value: Option<u16>) -> Self {
+        self.ignore_label = value;
+        self
+    }
+
     /// Sets [`TrainConfig::border_weight`].
     pub fn with_border_weight(mut self, border: Option<BorderWeight>) -> Self {
         self.border_weight = border;
@@ -263,7 +274,14 @@ impl TrainConfig {
         Loss {
             kind: self.loss.unwrap_or(LossKind::default_for(classes)),
             class_weights: self.class_weights.clone(),
+            ignore: self.ignore_label.is_some(),
         }
+    }
+
+    /// How the run's mask files are read for a network with `classes` outputs: binary or
+    /// indexed by the classes, with the run's ignore label.
+    pub fn masks(&self, classes: usize) -> MaskSpec {
+        MaskSpec::from(MaskMode::for_classes(classes)).with_ignore(self.ignore_label)
     }
 
     /// Parses a `config.json`.
@@ -369,14 +387,16 @@ impl TrainConfig {
         }
         if let Some(b) = self.border_weight {
             let fine = b.w0.is_finite() && b.w0 >= 0.0 && b.sigma.is_finite() && b.sigma > 0.0;
-            if !fine || N::DIMS != 2 {
+            // Index 255 is the ignore label's, so a 256th class would weigh 0.
+            if !fine || N::DIMS != 2 || N::CLASSES > usize::from(crate::data::IGNORE) {
                 return Err(bad(
                     "border_weight",
                     format!("w0 {:?}, sigma {:?}", b.w0, b.sigma),
                     format!(
-                        "w0 at least 0 and sigma above 0, on an image network ({} is {}D)",
+                        "w0 at least 0 and sigma above 0, on an image network of at most 255 classes ({} is {}D, {} classes)",
                         N::NAME,
-                        N::DIMS
+                        N::DIMS,
+                        N::CLASSES
                     ),
                 ));
             }

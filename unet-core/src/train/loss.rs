@@ -4,6 +4,8 @@ use burn::tensor::activation::{log_sigmoid, log_softmax, sigmoid, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
+use crate::data::IGNORE;
+
 /// The training loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,6 +98,10 @@ pub struct Loss {
     /// the weights, as PyTorch's `weight`; Dice and Tversky take the weighted mean over
     /// classes. `None`: every class weighs 1.
     pub class_weights: Option<Vec<f64>>,
+    /// Leave out the pixels whose target is [`IGNORE`] (masks read with an ignore label):
+    /// they weigh 0 in the cross-entropies and count in no Dice or Tversky sum. Needs a
+    /// network of at most 255 classes, where that index is no class.
+    pub ignore: bool,
 }
 
 impl From<LossKind> for Loss {
@@ -103,6 +109,7 @@ impl From<LossKind> for Loss {
         Self {
             kind,
             class_weights: None,
+            ignore: false,
         }
     }
 }
@@ -127,6 +134,12 @@ pub enum LossError {
         /// Classes scored (2 for a 1-class sigmoid output).
         classes: usize,
     },
+    /// An ignore label on a network whose classes use every index, [`IGNORE`] too.
+    #[error("ignore_label needs a model of at most 255 classes (index 255 marks the pixels left out), this one has {classes}")]
+    IgnoreWithoutRoom {
+        /// The network's classes.
+        classes: usize,
+    },
     /// A class weight that is negative, not finite, or all of them zero.
     #[error("class_weights {weights:?} must be finite, at least 0, and not all 0")]
     BadWeight {
@@ -142,6 +155,9 @@ impl Loss {
     /// The loss needs another number of classes, or the weights do not fit.
     pub fn check(&self, classes: usize) -> Result<(), LossError> {
         self.kind.check(classes)?;
+        if self.ignore && classes > usize::from(IGNORE) {
+            return Err(LossError::IgnoreWithoutRoom { classes });
+        }
         let Some(weights) = &self.class_weights else {
             return Ok(());
         };
@@ -178,6 +194,25 @@ impl Loss {
         targets: Tensor<B, D, Int>,
         pixel_weights: Option<Tensor<B, D>>,
     ) -> Tensor<B, 1> {
+        if !self.ignore {
+            return self.compute_kept(logits, targets, pixel_weights, None);
+        }
+        let kept = targets.clone().not_equal_elem(i64::from(IGNORE)).float();
+        let pixel_weights = Some(match pixel_weights {
+            Some(p) => p * kept.clone(),
+            None => kept.clone(),
+        });
+        self.compute_kept(logits, targets, pixel_weights, Some(kept))
+    }
+
+    /// The loss over the pixels where `kept` (`[N, 1, spatial...]`, 1 or 0) is 1; `None`: all.
+    fn compute_kept<B: Backend, const D: usize>(
+        &self,
+        logits: Tensor<B, D>,
+        targets: Tensor<B, D, Int>,
+        pixel_weights: Option<Tensor<B, D>>,
+        kept: Option<Tensor<B, D>>,
+    ) -> Tensor<B, 1> {
         let w = self.class_weights.as_deref();
         let ce = |gamma, logits, targets, pixels| {
             Weighted {
@@ -190,11 +225,11 @@ impl Loss {
         match self.kind {
             LossKind::Bce | LossKind::Ce => ce(0.0, logits, targets, pixel_weights),
             LossKind::Focal => ce(FOCAL_GAMMA, logits, targets, pixel_weights),
-            LossKind::Dice => overlap(logits, targets, (1.0, 1.0), w),
-            LossKind::Tversky => overlap(logits, targets, TVERSKY_ALPHA_BETA, w),
+            LossKind::Dice => overlap(logits, targets, kept, (1.0, 1.0), w),
+            LossKind::Tversky => overlap(logits, targets, kept, TVERSKY_ALPHA_BETA, w),
             LossKind::BceDice => {
                 ce(0.0, logits.clone(), targets.clone(), pixel_weights)
-                    + overlap(logits, targets, (1.0, 1.0), w)
+                    + overlap(logits, targets, kept, (1.0, 1.0), w)
             }
         }
     }
@@ -297,14 +332,19 @@ fn class_sums<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 1> {
 /// The Tversky loss over the whole batch, `1 - mean over classes of (TP + 1) / (TP + alpha
 /// FP + beta FN + 1)` on soft counts; `alpha = beta = 1` is soft Dice, `2TP / (2TP + FP +
 /// FN)`, with the smoothing term 1 on numerator and denominator alike. With weights, the
-/// mean over classes is weighted.
+/// mean over classes is weighted. Only the pixels where `kept` is 1 count (`None`: all; the
+/// targets' one-hot is already 0 elsewhere).
 fn overlap<B: Backend, const D: usize>(
     logits: Tensor<B, D>,
     targets: Tensor<B, D, Int>,
+    kept: Option<Tensor<B, D>>,
     (alpha, beta): (f64, f64),
     weights: Option<&[f64]>,
 ) -> Tensor<B, 1> {
-    let p = probabilities(logits);
+    let p = match kept {
+        Some(kept) => probabilities(logits) * kept,
+        None => probabilities(logits),
+    };
     let k = p.dims()[1];
     let t = one_hot(targets, k);
     let tp = class_sums(p.clone() * t.clone());
@@ -372,6 +412,7 @@ mod tests {
         Loss {
             kind,
             class_weights: Some(weights.to_vec()),
+            ignore: false,
         }
     }
 
@@ -448,6 +489,57 @@ mod tests {
         assert!((ce + p.ln()).abs() < 1e-6);
         let focal = f64::from(segmentation_loss(LossKind::Focal, x, t).into_scalar());
         assert!((focal + (1.0 - p).powi(2) * p.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn pixels_of_the_ignore_label_change_no_loss() {
+        let device = Default::default();
+        let floats = |v: Vec<f32>, w: usize| {
+            Tensor::<Cpu, 4>::from_data(TensorData::new(v, [1, 1, 1, w]), &device)
+        };
+        let ints = |v: Vec<i32>, w: usize| {
+            Tensor::<Cpu, 4, Int>::from_data(TensorData::new(v, [1, 1, 1, w]), &device)
+        };
+        let ignored = i32::from(IGNORE);
+        for kind in LossKind::ALL.into_iter().filter(|&k| k != LossKind::Ce) {
+            // Two pixels, the second ignored with a confident wrong logit, against the first
+            // alone; with pixel weights too.
+            let loss = Loss {
+                ignore: true,
+                ..Loss::from(kind)
+            };
+            let both =
+                loss.compute_weighted(floats(vec![0.5, 9.0], 2), ints(vec![1, ignored], 2), None);
+            let one = Loss::from(kind).compute(floats(vec![0.5], 1), ints(vec![1], 1));
+            let (both, one) = (f64::from(both.into_scalar()), f64::from(one.into_scalar()));
+            assert!((both - one).abs() < 1e-6, "{kind:?}: {both} vs {one}");
+            let weighted = loss.compute_weighted(
+                floats(vec![0.5, 9.0], 2),
+                ints(vec![1, ignored], 2),
+                Some(floats(vec![2.0, 3.0], 2)),
+            );
+            let weighted = f64::from(weighted.into_scalar());
+            assert!(
+                (weighted - one).abs() < 1e-6,
+                "{kind:?}: {weighted} vs {one}"
+            );
+        }
+        // Every pixel ignored: loss 0 for a cross-entropy, not 0 / 0.
+        let loss = Loss {
+            ignore: true,
+            ..Loss::from(LossKind::Bce)
+        };
+        let got = loss.compute(floats(vec![3.0], 1), ints(vec![ignored], 1));
+        assert_eq!(got.into_scalar(), 0.0);
+        let many = Loss {
+            ignore: true,
+            ..Loss::from(LossKind::Ce)
+        };
+        assert!(many.check(255).is_ok());
+        assert_eq!(
+            many.check(256),
+            Err(LossError::IgnoreWithoutRoom { classes: 256 })
+        );
     }
 
     #[test]

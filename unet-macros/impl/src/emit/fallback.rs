@@ -46,6 +46,7 @@ pub fn emit(error: syn::Error, header: Option<&Header>, dims: usize) -> TokenStr
             #inherent
 
             #k::__interop_fallback!{ #net, #r }
+            #k::__onnx_fallback!{ #net }
         }
         #[allow(unused_imports)]
         #vis use #module::{#net, #encoder, #skips, #decoder};

@@ -6,6 +6,7 @@ mod fallback;
 mod forward;
 mod items;
 mod names;
+mod onnx;
 mod structs;
 mod traits;
 
@@ -59,6 +60,7 @@ impl<'p> Gen<'p> {
 pub fn emit(plan: &Plan) -> TokenStream {
     let g = Gen::new(plan);
     let (structs, forward, traits) = (structs::emit(&g), forward::emit(&g), traits::emit(&g));
+    let onnx = onnx::emit(&g);
     let inherent = items::inherent(&g.p, &g.names.net, Some(&g));
     let Names {
         net,
@@ -79,6 +81,7 @@ pub fn emit(plan: &Plan) -> TokenStream {
             #forward
             #inherent
             #traits
+            #onnx
         }
         #[allow(unused_imports)]
         #vis use #module::{#net, #encoder, #skips, #decoder #outputs};

@@ -277,6 +277,40 @@ fn every_network_gets_the_pytorch_methods_of_the_interop_feature() {
 }
 
 #[test]
+fn the_onnx_wiring_visits_every_level_in_forward_order_and_crops_pad_input_outputs() {
+    let out = expect_ok("pub Net<depth: 2, base: 8, pad_input: true, deep_supervision: 1>");
+    assert!(
+        out.contains(":: unet :: __onnx_methods ! { Net , 4 ,"),
+        "{out}"
+    );
+    let order = [
+        "g . pad_to_multiple (& x , 4usize)",
+        "self . encoder . down1 . onnx (g , \"encoder.down1\" , & x)",
+        "self . encoder . down2 . onnx (g , \"encoder.down2\" , & x)",
+        "self . encoder . bottleneck . onnx",
+        "self . decoder . up1 . onnx (g , \"decoder.up1\" , & x , & level1)",
+        "self . decoder . aux1 . onnx (g , \"decoder.aux1\" , & x)",
+        "self . decoder . up2 . onnx (g , \"decoder.up2\" , & x , & level0)",
+        "self . decoder . out . onnx",
+        "g . crop_to_window (& out , & window , 0usize)",
+        "g . crop_to_window (& aux1 , & window , 1usize)",
+    ];
+    let mut at = 0;
+    for step in order {
+        let found = out[at..]
+            .find(step)
+            .unwrap_or_else(|| panic!("`{step}` after byte {at} in:\n{out}"));
+        at += found + step.len();
+    }
+    let volume = expect_ok("pub Net<depth: 1, base: 8, dims: 3>");
+    assert!(
+        volume.contains(":: unet :: __onnx_methods ! { Net , 5 ,"),
+        "{volume}"
+    );
+    assert!(!volume.contains("pad_to_multiple"), "{volume}");
+}
+
+#[test]
 fn the_crate_attribute_routes_every_path_through_a_re_export() {
     for src in [
         "#[unet(crate = my::nets)] pub Net<depth: 2, base: 8, dims: 3>",
