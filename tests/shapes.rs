@@ -395,3 +395,36 @@ fn bilinear_upsampling_matches_pytorch_align_corners_false() {
         assert!((g - w).abs() < 1e-6, "got {got:?}");
     }
 }
+
+// The macro's three delimiters, a doc comment, `struct` and a restricted visibility.
+unet!(
+    /// A doc comment carried over to the struct.
+    pub Wired<depth: 2, base: 8, up: bilinear, in_channels: 3, classes: 4>
+);
+unet! { pub(crate) struct ValidBraced<depth: 1, base: 4, padding: valid, input: (20, 20)> }
+unet![Bracketed<depth: 1, base: 2>];
+
+#[test]
+fn hand_wiring_through_the_public_fields_matches_forward() {
+    let net = Wired::<B>::new(&device());
+    let x = random([2, 3, 16, 16]);
+    let y = net.forward(x.clone()).unwrap();
+    assert_eq!(y.dims(), [2, 4, 16, 16]);
+    let (bottom, skips) = net.encoder.forward(Feature::try_new(x).unwrap());
+    let x1: Feature<B, 16, L1> = net.decoder.up1.forward(bottom, skips.level1);
+    let x0: Feature<B, 8, L0> = net.decoder.up2.forward(x1, skips.level0);
+    let logits: Feature<B, 4, L0> = net.decoder.out.forward(x0);
+    let diff = (logits.into_tensor() - y).abs().max().into_scalar();
+    assert!(diff < 1e-6, "hand wiring differs by {diff}");
+}
+
+#[test]
+fn every_macro_delimiter_expands_to_a_working_network() {
+    let valid = ValidBraced::<B>::new(&device());
+    let out = valid
+        .forward(Tensor::zeros([1, 1, 20, 20], &device()))
+        .unwrap();
+    assert_eq!(out.dims(), [1, 1, 4, 4]);
+    assert_eq!(ValidBraced::<B>::OUTPUT, Some([4, 4]));
+    assert_eq!(Bracketed::<B>::CHANNELS, [2, 4]);
+}

@@ -189,7 +189,7 @@ fn load_data(
     if config.data == "synthetic" {
         let valid_count = (synthetic_count / 4).max(16);
         super::synthetic_fits(
-            synthetic_count + valid_count,
+            synthetic_count.saturating_add(valid_count),
             config.crop,
             channels,
             &format!(
