@@ -70,7 +70,7 @@ fn valid_loss_after_one_epoch(devices: usize, batch: usize) -> f64 {
         .with_flip(false)
         .with_workers(0);
     let dir = std::env::temp_dir().join(format!(
-        "unet-variants-devices-{}-{devices}",
+        "unet-variants-devices-{}-{devices}-{batch}",
         std::process::id()
     ));
     std::fs::remove_dir_all(&dir).ok();
@@ -85,6 +85,18 @@ fn valid_loss_after_one_epoch(devices: usize, batch: usize) -> f64 {
     .unwrap();
     std::fs::remove_dir_all(&dir).ok();
     summary.rows[0].valid_loss
+}
+
+#[test]
+fn a_batch_past_the_epoch_on_two_devices_is_one_step_of_the_whole_epoch() {
+    // A batch per device of usize::MAX asks for more samples a step than any count can hold:
+    // the step takes the whole epoch (on the first device), as one device's step of 32 does.
+    let whole = valid_loss_after_one_epoch(1, 32);
+    let saturated = valid_loss_after_one_epoch(2, usize::MAX);
+    assert!(
+        ((whole - saturated) / whole).abs() < 1e-6,
+        "one step of 32: {whole}, two devices of usize::MAX: {saturated}"
+    );
 }
 
 #[test]

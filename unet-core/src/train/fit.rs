@@ -419,6 +419,12 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         })
     }
 
+    /// Samples an optimizer step takes: a batch per device (saturating: a batch past the
+    /// epoch is one step).
+    fn per_step(&self, config: &TrainConfig) -> usize {
+        config.batch.saturating_mul(self.devices.len())
+    }
+
     fn emit(&mut self, event: &Event<'_>) {
         for observer in &mut self.observers {
             observer.observe(event);
@@ -440,7 +446,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         } else {
             config.epoch_size
         };
-        let per_step = config.batch * self.devices.len();
+        let per_step = self.per_step(config);
         let order = epoch_order(train.len(), items, config.seed, epoch);
         let batches = order.len().div_ceil(per_step);
         self.emit(&Event::EpochStart { epoch, batches });
@@ -523,7 +529,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         let (config, train) = (state.config, state.train);
         let augment = augmentation(config);
         let devices = self.devices.clone();
-        let per_step = config.batch * devices.len();
+        let per_step = self.per_step(config);
         let steps = order.len().div_ceil(per_step);
         let mut stats = EpochStats::new(N::CLASSES);
         let mut interrupted = false;
