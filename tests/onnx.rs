@@ -317,6 +317,16 @@ fn sizes_the_network_rejects_are_typed_errors() {
     };
     let err = onnx::to_bytes::<B, _, 4>(&net::<Plain<B>, 4>(), &odd).unwrap_err();
     assert!(matches!(err, OnnxError::Input(_)), "{err}");
+    // Past i64::MAX a dimension would be written negative: refused before any node.
+    let huge = OnnxOptions {
+        input: Some(vec![1 << 63, 16]),
+        aux: false,
+    };
+    let err = onnx::to_bytes::<B, _, 4>(&net::<Plain<B>, 4>(), &huge).unwrap_err();
+    assert!(
+        matches!(err, OnnxError::InputTooLarge { side } if side == 1 << 63),
+        "{err}"
+    );
 }
 
 #[test]

@@ -428,3 +428,23 @@ fn every_macro_delimiter_expands_to_a_working_network() {
     assert_eq!(ValidBraced::<B>::OUTPUT, Some([4, 4]));
     assert_eq!(Bracketed::<B>::CHANNELS, [2, 4]);
 }
+
+#[test]
+fn fitting_size_is_the_next_size_that_fits_and_ends_for_any_input() {
+    fn check<N: unet::Network<B>>() {
+        for s in 0..1500 {
+            let scanned = (s..).find(|&t| N::fits(t)).unwrap();
+            assert_eq!(N::fitting_size(s), scanned, "from {s}");
+        }
+    }
+    check::<PaperAnySize<B>>();
+    check::<TransSame3<B>>();
+    check::<NearValid3<B>>();
+    // Past i64::MAX no size fits valid padding: the input itself comes back, for the caller's
+    // bound to refuse, at once rather than after 2^63 tries.
+    let huge = 1usize << 63;
+    assert_eq!(
+        <PaperAnySize<B> as unet::Network<B>>::fitting_size(huge),
+        huge
+    );
+}

@@ -43,6 +43,9 @@ pub struct BenchArgs {
     quick: bool,
 }
 
+/// The most runs of each kind one benchmark takes.
+const MAX_RUNS: usize = 100_000;
+
 /// Median and minimum of `runs` timed calls of `f`, after `warmup` untimed ones, in seconds.
 fn time(warmup: usize, runs: usize, mut f: impl FnMut()) -> (f64, f64) {
     for _ in 0..warmup {
@@ -105,6 +108,16 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(
     } else {
         (args.warmup, args.repeats, args.train_repeats)
     };
+    for (flag, count) in [
+        ("--warmup", warmup),
+        ("--repeats", repeats),
+        ("--train-repeats", train_repeats),
+    ] {
+        // Every timing is kept for the median: a bound keeps a typo from exhausting memory.
+        if count > MAX_RUNS {
+            anyhow::bail!("{flag} {count}: at most {MAX_RUNS} runs");
+        }
+    }
     let side = N::fitting_size(args.size.unwrap_or(256));
     let n = args.batch.max(1);
     super::synthetic_fits(

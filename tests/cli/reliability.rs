@@ -372,6 +372,8 @@ fn value_of(command: &str, flag: &'static str) -> BoxedStrategy<String> {
         "--model" => pick(&["tiny", "small", "milesial", "x", ""]),
         "--backend" => pick(&["cpu", "cuda", "wgpu", "x"]),
         "--ignore-label" => pick(&["0", "255", "65535", "65536", "-1", "x"]),
+        "--border-weight" => pick(&["10,5", "10,1e30", "0,1", "-1,5", "1,0", "10", "x"]),
+        "--class-weights" => pick(&["1,5", "1", "-1,1", "nan,1", "0,0", "x"]),
         "--repeats" | "--train-repeats" | "--warmup" => pick(&["0", "1", "x"]),
         _ => pick(&[""]),
     }
@@ -397,6 +399,8 @@ fn flags_of(command: &str) -> &'static [&'static str] {
             "--weight-decay",
             "--patience",
             "--ignore-label",
+            "--border-weight",
+            "--class-weights",
             "--seed",
             "--model",
             "--no-flip",

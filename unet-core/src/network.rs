@@ -86,11 +86,20 @@ pub trait Network<B: Backend, const D: usize = 4>:
     }
 
     /// The smallest input side at or above `at_least` that fits (ignoring a declared `input`).
+    /// `at_least` itself when no size fits there (near `usize::MAX`, or valid padding's sizes
+    /// past `i64::MAX`), for the caller's bound to refuse.
     fn fitting_size(at_least: usize) -> usize {
-        // Inclusive, so the search ends at `usize::MAX` instead of overflowing.
-        (at_least..=usize::MAX)
-            .find(|&s| Self::fits(s))
-            .unwrap_or(at_least)
+        if Self::fits(at_least) {
+            return at_least;
+        }
+        if Self::PAD_INPUT {
+            return at_least.max(1);
+        }
+        // Sizes that fit recur within a short window: the search is bounded, not a scan.
+        match geometry::nearest_valid(Self::DEPTH, Self::PADDING, at_least).1 {
+            usize::MAX => at_least,
+            above => above,
+        }
     }
 }
 

@@ -56,7 +56,9 @@ impl BorderWeight {
                 .map(|&k| if k == IGNORE { 0 } else { k })
                 .collect(),
         );
-        let nearest = two_nearest(&objects, (3.0 * self.sigma).ceil() as usize + 1);
+        // A reach past the mask's side covers all of it (and a huge sigma cannot overflow).
+        let reach = ((3.0 * self.sigma).ceil() as usize).min(h.max(w)) + 1;
+        let nearest = two_nearest(&objects, reach);
         let two_sigma2 = 2.0 * self.sigma * self.sigma;
         for ((weight, &class), (d1, d2)) in weights.iter_mut().zip(&mask.data).zip(nearest) {
             if class == 0 && d2.is_finite() {
@@ -171,6 +173,22 @@ mod tests {
         assert!(close(w[1], wc_background + term(1.0, 3.0)), "{w:?}");
         // Object pixels get their class weight alone.
         assert!(close(w[0], 5.0 / (2.0 * 2.0)) && close(w[4], w[0]));
+    }
+
+    #[test]
+    fn a_sigma_far_past_the_mask_reaches_every_pixel_at_full_weight() {
+        // 3 sigma beyond usize::MAX: the reach is the mask's side, and exp(-d^2 / 2 sigma^2)
+        // is 1 for the gap.
+        let mask = Mask::new(1, 5, vec![1, 0, 0, 0, 1]);
+        let border = BorderWeight {
+            w0: 10.0,
+            sigma: 1e30,
+        };
+        let w = border.weight_map(&mask);
+        let wc_background = 5.0 / (2.0 * 3.0);
+        for &gap in &w[1..4] {
+            assert!(close(gap, wc_background + 10.0), "{w:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub fn default_tile<B: Backend, N: Network<B, D>, const D: usize>(wanted: usize)
     if let Some(&[h, ..]) = N::INPUT {
         return h;
     }
-    N::fitting_size(wanted + N::MARGIN)
+    N::fitting_size(wanted.saturating_add(N::MARGIN))
 }
 
 /// `spec` with its tile shrunk to the smallest the network takes that still covers an image

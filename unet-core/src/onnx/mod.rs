@@ -55,6 +55,13 @@ pub enum OnnxError {
     /// The input size given is not one the network accepts.
     #[error("the export's input size does not fit the network")]
     Input(#[from] ShapeError),
+    /// An input side past [`MAX_SIDE`]: the graph's sizes would not fit ONNX's 64-bit
+    /// dimensions with room for padding.
+    #[error("the export's input side {side} is past the largest one exported ({MAX_SIDE})")]
+    InputTooLarge {
+        /// The side given.
+        side: usize,
+    },
     /// A layer has no faithful ONNX form.
     #[error("`{key}`: {what} has no ONNX export")]
     Unsupported {
@@ -111,6 +118,10 @@ pub trait Export<B: Backend, const D: usize = 4>: Network<B, D> {
     fn wire(&self, g: &mut Graph, x: &Value) -> Result<Wired, OnnxError>;
 }
 
+/// The largest input side a fixed-size graph is exported for (2^32 pixels): far past any
+/// image, and far below `i64::MAX`, where ONNX's dimensions end.
+pub const MAX_SIDE: usize = 1 << 32;
+
 /// The spatial size the graph is fixed to, if any, checked against the network.
 fn fixed_input<B: Backend, N: Network<B, D>, const D: usize>(
     options: &OnnxOptions,
@@ -118,6 +129,9 @@ fn fixed_input<B: Backend, N: Network<B, D>, const D: usize>(
     let size = options.input.clone().or(N::INPUT.map(<[usize]>::to_vec));
     match &size {
         Some(size) => {
+            if let Some(&side) = size.iter().find(|&&side| side > MAX_SIDE) {
+                return Err(OnnxError::InputTooLarge { side });
+            }
             let shape: Vec<usize> = [1, N::IN_CHANNELS].iter().chain(size).copied().collect();
             N::input_rules().check(&shape)?;
         }
