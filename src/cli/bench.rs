@@ -77,6 +77,33 @@ fn print_row(what: &str, (median, min): (f64, f64), images: usize) {
     );
 }
 
+impl BenchArgs {
+    /// Warm-up runs, timed forward passes and timed training steps (one of each for `quick`).
+    fn counts(&self) -> (usize, usize, usize) {
+        if self.quick {
+            (1, 1, 1)
+        } else {
+            (self.warmup, self.repeats, self.train_repeats)
+        }
+    }
+
+    /// Refuses run counts past [`MAX_RUNS`], before any model is built or named.
+    pub(super) fn check(&self) -> anyhow::Result<()> {
+        let (warmup, repeats, train_repeats) = self.counts();
+        for (flag, count) in [
+            ("--warmup", warmup),
+            ("--repeats", repeats),
+            ("--train-repeats", train_repeats),
+        ] {
+            // Every timing is kept for the median: a bound keeps a typo from exhausting memory.
+            if count > MAX_RUNS {
+                anyhow::bail!("{flag} {count}: at most {MAX_RUNS} runs");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs `bench` for the network family `F`.
 pub(super) fn run<F: Family>(args: &BenchArgs) -> anyhow::Result<()> {
     with_backend!(&args.backend, B, devices => {
@@ -103,21 +130,7 @@ fn measure<A: AutodiffBackend, N: TrainableNetwork<A>>(
     args: &BenchArgs,
     device: &A::Device,
 ) -> anyhow::Result<()> {
-    let (warmup, repeats, train_repeats) = if args.quick {
-        (1, 1, 1)
-    } else {
-        (args.warmup, args.repeats, args.train_repeats)
-    };
-    for (flag, count) in [
-        ("--warmup", warmup),
-        ("--repeats", repeats),
-        ("--train-repeats", train_repeats),
-    ] {
-        // Every timing is kept for the median: a bound keeps a typo from exhausting memory.
-        if count > MAX_RUNS {
-            anyhow::bail!("{flag} {count}: at most {MAX_RUNS} runs");
-        }
-    }
+    let (warmup, repeats, train_repeats) = args.counts();
     let side = N::fitting_size(args.size.unwrap_or(256));
     let n = args.batch.max(1);
     super::synthetic_fits(

@@ -223,6 +223,7 @@ impl Tool {
                 self.find(&name)?.commands.export(&args)
             }
             Command::Bench(args) => {
+                args.check()?;
                 let models: Vec<&Model> = match &args.model {
                     Some(name) => vec![self.find(name)?],
                     None => self.models.iter().collect(),
