@@ -961,3 +961,161 @@ fn the_schedule_optimizer_decay_and_patience_are_flags_saved_with_the_run() {
         text(&schedule)
     );
 }
+
+/// A loopback address no one listens on (bound, read, released).
+fn free_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// `unet train` as node `rank` of 2 at `address`, in folder `cwd`, its output piped.
+fn node(rank: usize, address: &str, cwd: &Path, args: &[&str]) -> std::process::Child {
+    let rank = rank.to_string();
+    Command::new(env!("CARGO_BIN_EXE_unet"))
+        .current_dir(cwd)
+        .args(["train", "--nodes", "2", "--node-rank", &rank])
+        .args(["--coordinator", address])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start a node")
+}
+
+/// The parameters (not the running statistics) of a `tiny` checkpoint, in module order.
+fn tiny_weights(path: &Path) -> Vec<f32> {
+    use unet::burn::module::{Module, ModuleVisitor, Param};
+    use unet::burn::tensor::{backend::Backend, Tensor};
+    unet::unet!(Tiny<depth: 2, base: 8>);
+    type Cpu = unet::backend::Cpu;
+    struct Flat(Vec<f32>);
+    impl<B: Backend> ModuleVisitor<B> for Flat {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.extend(param.val().into_data().iter::<f32>());
+        }
+    }
+    let bytes = std::fs::read(path).unwrap();
+    let device = Default::default();
+    let record = unet::train::checkpoint::decode::<Cpu, _>(bytes, &device).unwrap();
+    let model = Tiny::<Cpu>::new(&device).load_record(record);
+    let mut flat = Flat(Vec::new());
+    model.visit(&mut flat);
+    flat.0
+}
+
+fn relative_l2(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let diff: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
+    let norm: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
+    (diff / norm).sqrt()
+}
+
+#[test]
+fn two_nodes_on_loopback_train_the_weights_one_process_trains_on_their_union() {
+    let dir = scratch("nodes");
+    let run = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["--model", "tiny", "--epochs", "2", "--epoch-size", "32"];
+        args.extend(["--synthetic-count", "32", "--seed", "5", "--workers", "0"]);
+        args.extend(extra);
+        args.into_iter().map(String::from).collect()
+    };
+    let two = dir.join("two");
+    let address = free_address();
+    let args = run(&["--batch", "4", "--node-timeout", "60"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let member = node(1, &address, &dir, &args);
+    let mut lead = args.clone();
+    lead.extend(["--out", two.to_str().unwrap()]);
+    let coordinator = node(0, &address, &dir, &lead);
+    let (coordinator, member) = (
+        coordinator.wait_with_output().unwrap(),
+        member.wait_with_output().unwrap(),
+    );
+    assert!(coordinator.status.success(), "{:?}", text(&coordinator));
+    // Node 1 ends well only if every epoch's weights matched node 0's, bit for bit (the
+    // nodes compare fingerprints of their weights after each epoch).
+    assert!(member.status.success(), "{:?}", text(&member));
+    assert!(text(&member).0.contains("node 1 of 2: done"));
+    let written: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(
+        written.len(),
+        1,
+        "node 1 wrote nothing in the folder both ran in"
+    );
+
+    let one = dir.join("one");
+    let args = run(&["--batch", "8", "--out", one.to_str().unwrap()]);
+    let args: Vec<&str> = std::iter::once("train")
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    let alone = unet(&args);
+    assert!(alone.status.success(), "{:?}", text(&alone));
+    let (two, one) = (
+        tiny_weights(&two.join("last.mpk")),
+        tiny_weights(&one.join("last.mpk")),
+    );
+    let error = relative_l2(&two, &one);
+    assert!(error < 1e-5, "relative L2 {error}");
+    // The second epoch alone moved the weights far more than that.
+    let start = tiny_weights(&dir.join("two/checkpoint/model-1.mpk"));
+    assert!(relative_l2(&start, &one) > 1e-3);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_node_that_dies_ends_the_other_with_an_error_within_the_time_limit() {
+    use std::io::BufRead;
+    let args = [
+        "--model",
+        "tiny",
+        "--epochs",
+        "1000",
+        "--epoch-size",
+        "64",
+        "--workers",
+        "0",
+        "--synthetic-count",
+        "32",
+        "--batch",
+        "2",
+        "--node-timeout",
+        "30",
+    ];
+    let dir = scratch("node-dies");
+    for dies in [1, 0] {
+        let address = free_address();
+        let out = dir.join(format!("run-{dies}"));
+        let mut lead = args.to_vec();
+        lead.extend(["--out", out.to_str().unwrap()]);
+        let mut nodes = [
+            node(0, &address, &dir, &lead),
+            node(1, &address, &dir, &args),
+        ];
+        // Once node 0 has printed its first epoch, both are training.
+        let stdout = nodes[0].stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        assert!(lines.any(|l| l.is_ok_and(|l| l.starts_with("epoch 1/"))));
+        nodes[dies].kill().unwrap();
+        let started = std::time::Instant::now();
+        let [first, second] = nodes;
+        let (mut dead, survivor) = if dies == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let survivor = survivor.wait_with_output().unwrap();
+        let (_, stderr) = text(&survivor);
+        assert!(!survivor.status.success());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            stderr.contains(&format!("lost node {dies} while")),
+            "{stderr}"
+        );
+        dead.wait().unwrap();
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

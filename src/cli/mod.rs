@@ -329,7 +329,7 @@ enum Command {
     /// memory of a training step for an input.
     Summary(SummaryArgs),
     /// Train a model on synthetic shapes or an image/mask folder.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Segment images with a trained checkpoint.
     Predict(predict::PredictArgs),
     /// Evaluate a checkpoint on synthetic images or a folder: pixel accuracy, Dice, IoU.

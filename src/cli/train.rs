@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -10,6 +11,7 @@ use clap::Args;
 use super::{default_run_dir, shown, with_backend, BackendArgs, Family};
 use crate::burn::backend::Autodiff;
 use crate::data::{self, BorderWeight, Sample};
+use crate::train::cluster::{Cluster, Group, Launch};
 use crate::train::{
     Choice, LossKind, OptimizerKind, ProgressDisplay, Schedule, TrainConfig, TrainError, Training,
 };
@@ -125,7 +127,54 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "resume")]
     force: bool,
     #[command(flatten)]
+    nodes: NodeArgs,
+    #[command(flatten)]
     backend: BackendArgs,
+}
+
+/// Data-parallel training across processes (one per node): each flag falls back on the
+/// variables launchers set (torchrun's `WORLD_SIZE`, `RANK`, `MASTER_ADDR`, `MASTER_PORT`;
+/// Slurm's `SLURM_NTASKS`, `SLURM_PROCID`).
+#[derive(Args, Debug)]
+struct NodeArgs {
+    /// Processes training together, one per node [default: WORLD_SIZE, SLURM_NTASKS or 1].
+    /// Nodes other than 0 take node 0's settings and data path and write nothing.
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// This process's rank among them; node 0 writes the run [default: RANK or SLURM_PROCID].
+    #[arg(long)]
+    node_rank: Option<usize>,
+    /// HOST:PORT where node 0 listens [default: MASTER_ADDR:MASTER_PORT, port 29500].
+    #[arg(long)]
+    coordinator: Option<String>,
+    /// Seconds a node waits for another (to join, for a step, for node 0's validation)
+    /// before it ends with an error.
+    #[arg(long, default_value_t = 300)]
+    node_timeout: u64,
+}
+
+impl NodeArgs {
+    /// The group this process belongs to, or `None` to train alone.
+    fn cluster(&self) -> anyhow::Result<Option<Cluster>> {
+        let launch = Launch::from_env(|name| std::env::var(name).ok())?;
+        let nodes = self.nodes.or(launch.nodes).unwrap_or(1);
+        if nodes <= 1 {
+            return Ok(None);
+        }
+        let Some(rank) = self.node_rank.or(launch.rank) else {
+            bail!("--nodes {nodes} needs --node-rank (or RANK, or SLURM_PROCID)");
+        };
+        let Some(coordinator) = self.coordinator.clone().or(launch.coordinator) else {
+            bail!("--nodes {nodes} needs --coordinator HOST:PORT (or MASTER_ADDR)");
+        };
+        if rank >= nodes {
+            bail!("--node-rank {rank}: expected below --nodes {nodes}");
+        }
+        Ok(Some(
+            Cluster::new(nodes, rank, coordinator)?
+                .with_timeout(Duration::from_secs(self.node_timeout)),
+        ))
+    }
 }
 
 /// A [`Choice`] from its name, or the names there are.
@@ -266,6 +315,10 @@ fn stop_on_signal() -> Arc<AtomicBool> {
 /// Runs `train` for the network family `F` registered as `name`.
 pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()> {
     type Cpu = crate::backend::Cpu;
+    let cluster = args.nodes.cluster()?;
+    if let Some(cluster) = cluster.as_ref().filter(|c| c.rank() > 0) {
+        return follow::<F>(args, name, cluster);
+    }
     let run_dir = args
         .out
         .clone()
@@ -300,16 +353,24 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         shown(&run_dir)
     );
     let epochs = config.epochs;
+    let group = match &cluster {
+        Some(cluster) => Some(lead(cluster, &config, args.synthetic_count)?),
+        None => None,
+    };
     let stop = stop_on_signal();
     let summary = with_backend!(&args.backend, B, devices => {
-        Training::<Autodiff<B>>::new(config, &run_dir)
+        let training = Training::<Autodiff<B>>::new(config, &run_dir)
             .devices(devices)
             .resume(args.resume)
             .replace(args.force)
             .stop_when(stop.clone())
-            .observe(ProgressDisplay::new(epochs))
-            .fit::<F::Train<Autodiff<B>>>(train, valid)
-            .map_err(flagged)
+            .observe(ProgressDisplay::new(epochs));
+        match group {
+            Some(group) => training.cluster(group),
+            None => training,
+        }
+        .fit::<F::Train<Autodiff<B>>>(train, valid)
+        .map_err(flagged)
     })?;
     let dir = shown(&summary.run_dir);
     if summary.interrupted {
@@ -332,6 +393,73 @@ pub(super) fn run<F: Family>(args: &TrainArgs, name: &str) -> anyhow::Result<()>
         }
         _ => println!("done: no epoch finished"),
     }
+    Ok(())
+}
+
+/// Node 0: waits for the other nodes, then sends them the run's configuration and synthetic
+/// image count, so every node trains the same run whatever flags it was given.
+fn lead(cluster: &Cluster, config: &TrainConfig, synthetic_count: usize) -> anyhow::Result<Group> {
+    println!(
+        "node 0 of {}: waiting for the others at {} (up to {} s)",
+        cluster.nodes(),
+        cluster.coordinator(),
+        cluster.timeout().as_secs()
+    );
+    let mut group = cluster.connect()?;
+    let mut shared = (synthetic_count as u64).to_le_bytes().to_vec();
+    shared.extend(config.to_json().into_bytes());
+    group.broadcast(shared)?;
+    println!("all {} nodes joined", cluster.nodes());
+    Ok(group)
+}
+
+/// A node other than 0: joins the group, takes node 0's configuration, reads the same data and
+/// trains its part of every step; node 0 writes the run.
+fn follow<F: Family>(args: &TrainArgs, name: &str, cluster: &Cluster) -> anyhow::Result<()> {
+    type Cpu = crate::backend::Cpu;
+    let (rank, nodes) = (cluster.rank(), cluster.nodes());
+    println!(
+        "node {rank} of {nodes}: joining {} (up to {} s)",
+        cluster.coordinator(),
+        cluster.timeout().as_secs()
+    );
+    let mut group = cluster.connect()?;
+    let shared = group.broadcast(Vec::new())?;
+    let (count, text) = shared
+        .split_at_checked(8)
+        .context("node 0 sent no configuration")?;
+    let synthetic_count = usize::try_from(u64::from_le_bytes(count.try_into()?))?;
+    let config = TrainConfig::from_json(std::str::from_utf8(text)?)
+        .context("node 0 sent a configuration this node cannot read")?;
+    if config.model != name {
+        bail!("--model {name}: node 0 trains `{}`", config.model);
+    }
+    let (train, valid) = load_data(
+        &config,
+        <F::Net<Cpu> as Network<Cpu>>::IN_CHANNELS,
+        <F::Net<Cpu> as Network<Cpu>>::CLASSES,
+        synthetic_count,
+    )?;
+    println!(
+        "node {rank} of {nodes}: training on {} ({} images); node 0 writes the run",
+        config.data,
+        train.len()
+    );
+    let run_dir = default_run_dir(name, &config.data);
+    let stop = stop_on_signal();
+    let summary = with_backend!(&args.backend, B, devices => {
+        Training::<Autodiff<B>>::new(config, &run_dir)
+            .devices(devices)
+            .stop_when(stop.clone())
+            .cluster(group)
+            .fit::<F::Train<Autodiff<B>>>(train, valid)
+            .map_err(flagged)
+    })?;
+    if summary.interrupted {
+        println!("node {rank} of {nodes}: interrupted; node 0 checkpointed the run");
+        return Err(super::Interrupted.into());
+    }
+    println!("node {rank} of {nodes}: done");
     Ok(())
 }
 

@@ -12,6 +12,10 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::batch::{augmentation, draw_batch, epoch_order, SegBatch};
 use super::checkpoint::{decode, decoder_message, encode, load_same_shape, module_bytes};
+use super::cluster::{
+    bytes_fingerprint, flatten_grads, model_fingerprint, samples_fingerprint, unflatten_grads,
+    ClusterError, Group,
+};
 use super::config::TrainConfig;
 use super::events::{Event, Observer, Saved};
 use super::loss::{Loss, LossError};
@@ -154,6 +158,9 @@ pub enum TrainError {
     /// Validation failed.
     #[error("validation")]
     Step(#[from] StepError),
+    /// The group of nodes went apart, or its nodes do not agree.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// What a finished run reports.
@@ -191,6 +198,7 @@ pub struct Training<'a, B: AutodiffBackend, const D: usize = 4> {
     replace: bool,
     stop: Option<Arc<AtomicBool>>,
     observers: Vec<Box<dyn Observer + 'a>>,
+    group: Option<Group>,
 }
 
 impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
@@ -204,6 +212,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             replace: false,
             stop: None,
             observers: Vec::new(),
+            group: None,
         }
     }
 
@@ -235,6 +244,27 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         self
     }
 
+    /// Trains as one node of `group` ([`Cluster::connect`](super::cluster::Cluster::connect)):
+    /// each step's samples are those of one node's step times the nodes, each node draws and
+    /// trains on its part, and their gradients are summed before every node takes the same
+    /// optimizer step. Node 0 alone reads a checkpoint to resume, validates and writes the run
+    /// folder; the others start from its weights and follow its decisions to stop. Every
+    /// node must train the same configuration on the same training set, which is checked.
+    pub fn cluster(mut self, group: Group) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// This node's rank: 0 alone, or the coordinator.
+    fn rank(&self) -> usize {
+        self.group.as_ref().map_or(0, Group::rank)
+    }
+
+    /// Whether this process writes the run folder: it trains alone, or is node 0.
+    fn leads(&self) -> bool {
+        self.rank() == 0
+    }
+
     /// Adds an observer of the run's [`Event`]s.
     pub fn observe(mut self, observer: impl Observer + 'a) -> Self {
         self.observers.push(Box::new(observer));
@@ -257,7 +287,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
     }
 
     fn run<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
-        self,
+        mut self,
         train: Vec<S>,
         valid: Vec<V>,
     ) -> Result<TrainSummary, TrainError> {
@@ -270,7 +300,14 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             });
         }
         let device = self.devices.first().cloned().ok_or(TrainError::NoDevice)?;
-        self.claim_folder()?;
+        if let Some(group) = self.group.as_mut() {
+            let text = config.to_json();
+            group.agree("configuration", bytes_fingerprint(text.as_bytes()))?;
+            group.agree("training set", samples_fingerprint(&train))?;
+        }
+        if self.leads() {
+            self.claim_folder()?;
+        }
         B::seed(&device, config.seed);
         let model = materialized(N::init(&device));
         let decay = config.weight_decay();
@@ -288,56 +325,17 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
     /// [`Self::run`] with the optimizer built: resume, then the epochs.
     fn run_with<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>, O: Optimizer<N, B>>(
         mut self,
-        mut model: N,
-        mut optim: O,
+        model: N,
+        optim: O,
         train: Vec<S>,
         valid: Vec<V>,
     ) -> Result<TrainSummary, TrainError> {
         let config = self.config.clone();
-        let device = self.devices[0].clone();
-        let start = if self.resume {
-            let (epoch, model_record, optim_record) = self.newest_loadable::<N, _>(&device)?;
-            if epoch >= config.epochs {
-                return Err(TrainError::Setting {
-                    setting: "epochs",
-                    value: config.epochs.to_string(),
-                    expected: format!(
-                        "more than {epoch}, the epochs {} holds",
-                        self.run_dir.display()
-                    ),
-                });
-            }
-            model = load_same_shape(model, model_record).map_err(|(expected, found)| {
-                TrainError::WrongModel {
-                    path: self.run_dir.join(format!("checkpoint/model-{epoch}.mpk")),
-                    expected,
-                    found,
-                }
-            })?;
-            optim = optim.load_record(optim_record);
-            Some(epoch)
-        } else {
-            None
+        let (start, mut model, mut optim) = self.starting_point(model, optim)?;
+        let run = match self.leads() {
+            true => Some(self.open_run_folder(&config, N::CLASSES, start)?),
+            false => None,
         };
-        let (previous, discarded) = match start {
-            Some(epoch) => {
-                let rows = read_rows(&self.run_dir.join("metrics.csv"), usize::MAX)?;
-                let discarded = rows.iter().any(|r| r.epoch > epoch);
-                (
-                    rows.into_iter().filter(|r| r.epoch <= epoch).collect(),
-                    discarded,
-                )
-            }
-            None => (Vec::new(), false),
-        };
-        let (mut run, config_path) = RunFolder::open(&self.run_dir, &config, N::CLASSES, previous)?;
-        if discarded {
-            // `best.mpk` may hold an epoch after the checkpoint resumed from, whose weights
-            // this run no longer has: the next epoch replaces it.
-            run.forget_best();
-        }
-        self.emit(&Event::Written { path: &config_path });
-
         let valid = validation_set::<B, N, V, D>(valid, config.crop);
         // The weight map is computed once per mask, before any crop, and moves with it.
         let train: Vec<S> = match &config.border_weight {
@@ -358,29 +356,158 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                 .map(|m| Instant::now() + Duration::from_secs_f64(m * 60.0)),
             steps: 0,
             stop: self.stop.clone(),
+            agreed: self.group.as_ref().map(|_| Agreed::default()),
         };
         let (mut out_of_time, mut interrupted, mut stopped_early) = (false, false, false);
         for epoch in start.map_or(1, |e| e + 1)..=config.epochs {
-            let (next, stop) = self.epoch::<N, S, V>(epoch, model, &mut optim, &mut state)?;
-            model = next;
+            model = self.epoch::<N, S, V>(epoch, model, &mut optim, &mut state)?;
             let early = epoch < config.epochs;
+            let stale = early
+                && state.run.as_ref().is_some_and(|run| {
+                    run.stale_for(epoch) >= config.patience.unwrap_or(usize::MAX)
+                });
+            let (stop, stale) = self.settle(&mut state, stale)?;
             if stop {
                 interrupted = early && state.stopped();
                 out_of_time = early && !interrupted;
                 break;
             }
-            if early && state.run.stale_for(epoch) >= config.patience.unwrap_or(usize::MAX) {
+            if stale {
                 stopped_early = true;
                 break;
             }
         }
         Ok(TrainSummary {
-            rows: state.run.rows().to_vec(),
+            rows: state.run.as_ref().map_or(Vec::new(), |r| r.rows().to_vec()),
             run_dir: self.run_dir,
             out_of_time,
             interrupted,
             stopped_early,
         })
+    }
+
+    /// The epoch the run goes on from (`None`: a new run), with its model and optimizer: the
+    /// newest loadable checkpoint's when resuming. Every node of a group takes node 0's.
+    #[allow(clippy::type_complexity)]
+    fn starting_point<N: TrainableNetwork<B, D>, O: Optimizer<N, B>>(
+        &mut self,
+        mut model: N,
+        mut optim: O,
+    ) -> Result<(Option<usize>, N, O), TrainError> {
+        let device = self.devices[0].clone();
+        let mut start = None;
+        if self.resume && self.leads() {
+            let (epoch, model_record, optim_record) = self.newest_loadable::<N, _>(&device)?;
+            if epoch >= self.config.epochs {
+                return Err(TrainError::Setting {
+                    setting: "epochs",
+                    value: self.config.epochs.to_string(),
+                    expected: format!(
+                        "more than {epoch}, the epochs {} holds",
+                        self.run_dir.display()
+                    ),
+                });
+            }
+            model = load_same_shape(model, model_record).map_err(|(expected, found)| {
+                TrainError::WrongModel {
+                    path: self.run_dir.join(format!("checkpoint/model-{epoch}.mpk")),
+                    expected,
+                    found,
+                }
+            })?;
+            optim = optim.load_record(optim_record);
+            start = Some(epoch);
+        }
+        let leads = self.leads();
+        let Some(group) = self.group.as_mut() else {
+            return Ok((start, model, optim));
+        };
+        let unreadable = |what: &'static str| {
+            move |e: RecorderError| ClusterError::Record {
+                what,
+                message: decoder_message(&e.to_string()),
+            }
+        };
+        let (epoch, model_bytes, optim_bytes) = match leads {
+            true => (
+                start.map_or(0, |e| e as u64 + 1).to_le_bytes().to_vec(),
+                module_bytes::<B, N>(&model).map_err(unreadable("weights"))?,
+                encode::<B, _>(optim.to_record()).map_err(unreadable("optimizer state"))?,
+            ),
+            false => Default::default(),
+        };
+        let epoch = group.broadcast(epoch)?;
+        let model_bytes = group.broadcast(model_bytes)?;
+        let optim_bytes = group.broadcast(optim_bytes)?;
+        if !leads {
+            let record =
+                decode::<B, N::Record>(model_bytes, &device).map_err(unreadable("weights"))?;
+            model = load_same_shape(model, record).map_err(|(expected, found)| {
+                ClusterError::Record {
+                    what: "weights",
+                    message: format!("{found} values for a network of {expected}"),
+                }
+            })?;
+            optim = optim.load_record(
+                decode::<B, O::Record>(optim_bytes, &device)
+                    .map_err(unreadable("optimizer state"))?,
+            );
+            let epoch: [u8; 8] = epoch
+                .as_slice()
+                .try_into()
+                .map_err(|_| ClusterError::Record {
+                    what: "start epoch",
+                    message: format!("{} bytes, not 8", epoch.len()),
+                })?;
+            start = u64::from_le_bytes(epoch).checked_sub(1).map(|e| e as usize);
+        }
+        Ok((start, model, optim))
+    }
+
+    /// Opens the run folder, keeping the rows up to `start` when resuming.
+    fn open_run_folder(
+        &mut self,
+        config: &TrainConfig,
+        classes: usize,
+        start: Option<usize>,
+    ) -> Result<RunFolder, TrainError> {
+        let (previous, discarded) = match start {
+            Some(epoch) => {
+                let rows = read_rows(&self.run_dir.join("metrics.csv"), usize::MAX)?;
+                let discarded = rows.iter().any(|r| r.epoch > epoch);
+                (
+                    rows.into_iter().filter(|r| r.epoch <= epoch).collect(),
+                    discarded,
+                )
+            }
+            None => (Vec::new(), false),
+        };
+        let (mut run, config_path) = RunFolder::open(&self.run_dir, config, classes, previous)?;
+        if discarded {
+            // `best.mpk` may hold an epoch after the checkpoint resumed from, whose weights
+            // this run no longer has: the next epoch replaces it.
+            run.forget_best();
+        }
+        self.emit(&Event::Written { path: &config_path });
+        Ok(run)
+    }
+
+    /// Whether the run stops after an epoch: the time budget or a stop request, and whether
+    /// validation has gone stale (`stale`, known to node 0 alone). In a group the nodes sum
+    /// their flags, so each stops where any asks it to, all at the same epoch.
+    fn settle<S, V>(
+        &mut self,
+        state: &mut LoopState<'_, S, V>,
+        stale: bool,
+    ) -> Result<(bool, bool), TrainError> {
+        let Some(group) = self.group.as_mut() else {
+            return Ok((state.out_of_time() || state.stopped(), stale));
+        };
+        let mut flags = state.flags(group.rank());
+        flags.push(f32::from(u8::from(stale)));
+        group.sum(&mut flags)?;
+        state.agreed = Some(Agreed::from_sums(&flags));
+        Ok((state.out_of_time() || state.stopped(), flags[3] > 0.0))
     }
 
     /// Checks what the run folder holds before anything is written ([`claim`]), and clears a
@@ -419,10 +546,16 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         })
     }
 
-    /// Samples an optimizer step takes: a batch per device (saturating: a batch past the
-    /// epoch is one step).
+    /// Samples this process trains on in an optimizer step: a batch per device (saturating: a
+    /// batch past the epoch is one step).
     fn per_step(&self, config: &TrainConfig) -> usize {
         config.batch.saturating_mul(self.devices.len())
+    }
+
+    /// Samples an optimizer step takes over every node.
+    fn global_step(&self, config: &TrainConfig) -> usize {
+        let nodes = self.group.as_ref().map_or(1, Group::nodes);
+        self.per_step(config).saturating_mul(nodes)
     }
 
     fn emit(&mut self, event: &Event<'_>) {
@@ -431,45 +564,71 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         }
     }
 
-    /// One epoch: training (cut short by the deadline), validation, checkpoint, files.
-    /// Returns the model and whether the time budget is spent.
+    /// One epoch: training (cut short by the deadline), then, where this process writes the
+    /// run folder, validation, checkpoint and files. Returns the model.
     fn epoch<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
         &mut self,
         epoch: usize,
         model: N,
         optim: &mut impl Optimizer<N, B>,
         state: &mut LoopState<'_, S, V>,
-    ) -> Result<(N, bool), TrainError> {
-        let (config, train, valid) = (state.config, state.train, state.valid);
+    ) -> Result<N, TrainError> {
+        let (config, train) = (state.config, state.train);
         let items = if config.epoch_size == 0 {
             train.len()
         } else {
             config.epoch_size
         };
-        let per_step = self.per_step(config);
         let order = epoch_order(train.len(), items, config.seed, epoch);
-        let batches = order.len().div_ceil(per_step);
+        let batches = order.len().div_ceil(self.global_step(config));
         self.emit(&Event::EpochStart { epoch, batches });
         let loss = config.loss_for(N::CLASSES);
         let (model, train_stats, interrupted) =
             self.train_epoch(epoch, model, optim, &order, &loss, state)?;
+        if let Some(group) = self.group.as_mut() {
+            group.agree("weights", model_fingerprint(&model))?;
+        }
+        if state.run.is_some() {
+            self.finish_epoch(
+                epoch,
+                &model,
+                optim,
+                state,
+                (&loss, train_stats, interrupted),
+            )?;
+        }
+        Ok(model)
+    }
 
+    /// Validation, checkpoint and the run folder's files after `epoch`'s training.
+    fn finish_epoch<N: TrainableNetwork<B, D>, S: Example<D>, V: Example<D>>(
+        &mut self,
+        epoch: usize,
+        model: &N,
+        optim: &impl Optimizer<N, B>,
+        state: &mut LoopState<'_, S, V>,
+        (loss, train_stats, interrupted): (&Loss, EpochStats, bool),
+    ) -> Result<(), TrainError> {
+        let config = state.config;
+        let Some(run) = state.run.as_mut() else {
+            return Ok(());
+        };
         let inner = model.valid();
         let device = self.devices[0].clone();
         let mut valid_stats = EpochStats::new(N::CLASSES);
-        for chunk in valid.chunks(config.batch) {
+        for chunk in state.valid.chunks(config.batch) {
             let batch = SegBatch::<B::InnerBackend, D>::from_samples(chunk, loss.clone(), &device)?;
             valid_step(&inner, batch, config.tta, &mut valid_stats, PREVIEW)?;
         }
         self.emit(&Event::Validated { epoch, interrupted });
 
-        let model_bytes = module_bytes::<B, N>(&model).map_err(|source| TrainError::Record {
-            path: state.run.dir().join("checkpoint"),
+        let model_bytes = module_bytes::<B, N>(model).map_err(|source| TrainError::Record {
+            path: run.dir().join("checkpoint"),
             source,
         })?;
         let optim_bytes =
             encode::<B, _>(optim.to_record()).map_err(|source| TrainError::Record {
-                path: state.run.dir().join("checkpoint"),
+                path: run.dir().join("checkpoint"),
                 source,
             })?;
         let image = ImageScores::mean(&valid_stats.scores);
@@ -487,10 +646,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             v_info: image.map(|s| s.info.score),
             seconds: state.started.elapsed().as_secs_f64(),
         };
-        let (written, best) =
-            state
-                .run
-                .record_epoch(row.clone(), &valid_stats.preview, &model_bytes)?;
+        let (written, best) = run.record_epoch(row.clone(), &valid_stats.preview, &model_bytes)?;
         for (kind, path) in &written {
             match kind {
                 Some(kind) => self.emit(&Event::CheckpointSaved {
@@ -503,16 +659,14 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         }
         // The checkpoint commits the epoch: written last, so a run resumed after a crash or a
         // failed write starts from an epoch whose row and files are all there.
-        let path = state
-            .run
-            .save_checkpoint(epoch, &model_bytes, &optim_bytes)?;
+        let path = run.save_checkpoint(epoch, &model_bytes, &optim_bytes)?;
         self.emit(&Event::CheckpointSaved {
             epoch,
             kind: Saved::Checkpoint,
             path: &path,
         });
         self.emit(&Event::EpochEnd { row: &row, best });
-        Ok((model, state.out_of_time() || state.stopped()))
+        Ok(())
     }
 
     /// The training steps of one epoch. Returns the model, the epoch's statistics and
@@ -528,9 +682,9 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
     ) -> Result<(N, EpochStats, bool), TrainError> {
         let (config, train) = (state.config, state.train);
         let augment = augmentation(config);
-        let devices = self.devices.clone();
-        let per_step = self.per_step(config);
-        let steps = order.len().div_ceil(per_step);
+        let (per_step, global) = (self.per_step(config), self.global_step(config));
+        let rank = self.rank();
+        let steps = order.len().div_ceil(global);
         let mut stats = EpochStats::new(N::CLASSES);
         let mut interrupted = false;
         let model = std::thread::scope(|scope| -> Result<N, TrainError> {
@@ -538,12 +692,25 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             // Batches are drawn ahead on one thread, `workers` steps deep; dropping the
             // receiver (deadline, error) ends the producer at its next send.
             let (sender, receiver) = mpsc::sync_channel(config.workers.max(1));
+            // This node's part of step `k`: its rank's `per_step` of the step's draws, each
+            // augmented by its place in the epoch, as one process drawing them all would.
             let make = |k: usize, indices: &[usize]| {
-                draw_batch(train, indices, k * per_step, &augment, config.seed, epoch)
+                let from = rank.saturating_mul(per_step).min(indices.len());
+                let to = from.saturating_add(per_step).min(indices.len());
+                let first = k.saturating_mul(global).saturating_add(from);
+                let samples = draw_batch(
+                    train,
+                    &indices[from..to],
+                    first,
+                    &augment,
+                    config.seed,
+                    epoch,
+                );
+                (samples, indices.len())
             };
-            let mut inline = order.chunks(per_step).enumerate();
+            let mut inline = order.chunks(global).enumerate();
             if config.workers > 0 {
-                let chunks: Vec<(usize, &[usize])> = order.chunks(per_step).enumerate().collect();
+                let chunks: Vec<(usize, &[usize])> = order.chunks(global).enumerate().collect();
                 scope.spawn(move || {
                     for (k, indices) in chunks {
                         if sender.send(make(k, indices)).is_err() {
@@ -559,7 +726,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                 _ => receiver.recv().ok(),
             };
             let mut step = 0;
-            while let Some(samples) = {
+            while let Some((samples, images)) = {
                 if state.steps > 0 && (state.out_of_time() || state.stopped()) {
                     interrupted = true;
                     None
@@ -567,10 +734,9 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
                     next()
                 }
             } {
-                let images = samples.len();
                 let lr = config.lr_at(state.progress(epoch, step, steps));
                 let (value, next_model) =
-                    data_parallel_step(model, optim, &devices, &samples, config.batch, lr, loss)?;
+                    self.step(model, optim, (&samples, images), lr, loss, state)?;
                 model = next_model;
                 step += 1;
                 if !value.is_finite() {
@@ -594,6 +760,42 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         })?;
         Ok((model, stats, interrupted))
     }
+
+    /// One optimizer step over `samples`, this process's part of a step of `images` samples:
+    /// its gradients, summed over the nodes in a group, update the model. Returns the step's
+    /// mean loss (over every node's samples) and the updated model.
+    fn step<N: TrainableNetwork<B, D>, S: Example<D>, V>(
+        &mut self,
+        model: N,
+        optim: &mut impl Optimizer<N, B>,
+        (samples, images): (&[S], usize),
+        lr: f64,
+        loss: &Loss,
+        state: &mut LoopState<'_, S, V>,
+    ) -> Result<(f64, N), TrainError> {
+        let batch = state.config.batch;
+        let (loss_sum, grads) =
+            local_gradients(&model, &self.devices, samples, batch, images, loss)?;
+        let Some(group) = self.group.as_mut() else {
+            return Ok((
+                loss_sum / images.max(1) as f64,
+                optim.step(lr, model, grads),
+            ));
+        };
+        let mut values = Vec::new();
+        flatten_grads(&model, grads, &mut values);
+        let length = values.len();
+        values.extend(state.flags(group.rank()));
+        values.push(loss_sum as f32);
+        group.sum(&mut values)?;
+        state.agreed = Some(Agreed::from_sums(&values[length..]));
+        let loss_sum = f64::from(values[values.len() - 1]);
+        let grads = unflatten_grads(&model, &values[..length]);
+        Ok((
+            loss_sum / images.max(1) as f64,
+            optim.step(lr, model, grads),
+        ))
+    }
 }
 
 /// What the loop reads and keeps across epochs.
@@ -601,56 +803,100 @@ struct LoopState<'d, S, V> {
     config: &'d TrainConfig,
     train: &'d [S],
     valid: &'d [V],
-    run: RunFolder,
+    /// The run folder, where this process writes it.
+    run: Option<RunFolder>,
     started: Instant,
     deadline: Option<Instant>,
     steps: usize,
     stop: Option<Arc<AtomicBool>>,
+    /// In a group: what the nodes agreed at the last exchange, which every node acts on
+    /// instead of its own clock and stop flag.
+    agreed: Option<Agreed>,
+}
+
+/// The nodes' shared view of the run's end, from the sums of their [`LoopState::flags`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Agreed {
+    /// A node's time budget is spent.
+    out_of_time: bool,
+    /// A node was asked to stop.
+    stopped: bool,
+    /// Node 0's fraction of the time budget spent.
+    time: f64,
+}
+
+impl Agreed {
+    fn from_sums(sums: &[f32]) -> Self {
+        Self {
+            out_of_time: sums[0] > 0.0,
+            stopped: sums[1] > 0.0,
+            time: f64::from(sums[2]),
+        }
+    }
 }
 
 impl<S, V> LoopState<'_, S, V> {
     fn out_of_time(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        match self.agreed {
+            Some(agreed) => agreed.out_of_time,
+            None => self.deadline.is_some_and(|d| Instant::now() >= d),
+        }
     }
 
     fn stopped(&self) -> bool {
-        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+        match self.agreed {
+            Some(agreed) => agreed.stopped,
+            None => self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)),
+        }
+    }
+
+    /// This process's view for [`Agreed`]: out of time, stopped, and (node 0's alone, so the
+    /// sum is its) the fraction of the time budget spent.
+    fn flags(&self, rank: usize) -> Vec<f32> {
+        let out_of_time = self.deadline.is_some_and(|d| Instant::now() >= d);
+        let stopped = self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
+        let time = if rank == 0 { self.clock_time() } else { 0.0 };
+        vec![
+            f32::from(u8::from(out_of_time)),
+            f32::from(u8::from(stopped)),
+            time as f32,
+        ]
+    }
+
+    /// The fraction of the time budget this process has spent.
+    fn clock_time(&self) -> f64 {
+        self.config
+            .minutes
+            .map_or(0.0, |m| self.started.elapsed().as_secs_f64() / (m * 60.0))
     }
 
     /// How far the run is at `step` (from 0) of `steps` in `epoch`: the fraction of the
-    /// epochs done, or of the time budget spent when that is further.
+    /// epochs done, or of the time budget spent when that is further (node 0's in a group, so
+    /// every node takes the same rate).
     fn progress(&self, epoch: usize, step: usize, steps: usize) -> f64 {
         let epochs = (epoch - 1) as f64 + step as f64 / steps.max(1) as f64;
         let by_epochs = epochs / self.config.epochs as f64;
-        let by_time = self
-            .config
-            .minutes
-            .map_or(0.0, |m| self.started.elapsed().as_secs_f64() / (m * 60.0));
+        let by_time = self.agreed.map_or_else(|| self.clock_time(), |a| a.time);
         by_epochs.max(by_time)
     }
 }
 
-/// One optimizer step over `samples`, split into one batch per device: each device runs
+/// The gradients of a step over `samples`, split into one batch per device: each device runs
 /// forward and backward on its replica of the model, its loss weighted by its share of the
-/// step's images, and the gradients, summed on the first device, update the model there. The
-/// sum is then the gradient of the whole batch's mean loss, as on one device (PyTorch DDP's
-/// mean). The devices' work is queued in turn from this thread; backends that run
-/// asynchronously (CUDA, wgpu) overlap it, and no loss is read until every device has its
-/// batch. Returns the mean loss and the updated model.
-fn data_parallel_step<
-    B: AutodiffBackend,
-    N: TrainableNetwork<B, D>,
-    S: Example<D>,
-    const D: usize,
->(
-    model: N,
-    optim: &mut impl Optimizer<N, B>,
+/// step's `images` (this process's samples, or every node's), and the gradients are summed on
+/// the first device. Over every part of the step, the sum is the gradient of the whole step's
+/// mean loss, as on one device (PyTorch DDP's mean). The devices' work is queued in turn from
+/// this thread; backends that run asynchronously (CUDA, wgpu) overlap it, and no loss is read
+/// until every device has its batch. Returns the sum of the losses times their images, and the
+/// gradients (none without samples).
+fn local_gradients<B: AutodiffBackend, N: TrainableNetwork<B, D>, S: Example<D>, const D: usize>(
+    model: &N,
     devices: &[B::Device],
     samples: &[S],
     batch: usize,
-    lr: f64,
+    images: usize,
     loss: &Loss,
-) -> Result<(f64, N), TrainError> {
+) -> Result<(f64, GradientsParams), TrainError> {
     let mut accumulator = GradientsAccumulator::new();
     let mut losses = Vec::with_capacity(devices.len());
     for (i, (device, chunk)) in devices.iter().zip(samples.chunks(batch)).enumerate() {
@@ -662,19 +908,17 @@ fn data_parallel_step<
             model.clone().fork(device)
         };
         let batch = SegBatch::from_samples(chunk, loss.clone(), device)?;
-        let share = chunk.len() as f64 / samples.len() as f64;
+        let share = chunk.len() as f64 / images.max(1) as f64;
         let (value, grads) = weighted_train_step(&replica, batch, share)?;
         let grads = GradientsParams::from_grads(grads, &replica);
-        accumulator.accumulate(&model, grads.to_device(&devices[0], &model));
+        accumulator.accumulate(model, grads.to_device(&devices[0], model));
         losses.push((value, chunk.len()));
     }
-    let (mut sum, mut images) = (0.0, 0);
-    for (value, n) in losses {
-        sum += scalar(value) * n as f64;
-        images += n;
-    }
-    let grads = accumulator.grads();
-    Ok((sum / images.max(1) as f64, optim.step(lr, model, grads)))
+    let sum = losses
+        .into_iter()
+        .map(|(value, n)| scalar(value) * n as f64)
+        .sum();
+    Ok((sum, accumulator.grads()))
 }
 
 /// The module with every parameter initialised. burn initialises parameters lazily, and a

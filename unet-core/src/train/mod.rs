@@ -13,6 +13,7 @@
 
 mod batch;
 pub mod checkpoint;
+pub mod cluster;
 mod config;
 mod events;
 mod fit;
