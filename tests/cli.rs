@@ -1036,6 +1036,8 @@ fn two_nodes_on_loopback_train_the_weights_one_process_trains_on_their_union() {
     // nodes compare fingerprints of their weights after each epoch).
     assert!(member.status.success(), "{:?}", text(&member));
     assert!(text(&member).0.contains("node 1 of 2: done"));
+    let config = std::fs::read_to_string(two.join("config.json")).unwrap();
+    assert!(config.contains(r#""strategy": "nodes""#), "{config}");
     let written: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert_eq!(
         written.len(),

@@ -83,6 +83,17 @@ fn valid_loss_after_one_epoch(devices: usize, batch: usize) -> f64 {
             .fit::<TwoDevices<CpuAutodiff>>(train, valid)
     })
     .unwrap();
+    // The run records the strategy that spread its steps.
+    let saved = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let strategy = if devices > 1 {
+        "multi_device"
+    } else {
+        "one_device"
+    };
+    assert!(
+        saved.contains(&format!(r#""strategy": "{strategy}""#)),
+        "{saved}"
+    );
     std::fs::remove_dir_all(&dir).ok();
     summary.rows[0].valid_loss
 }

@@ -84,6 +84,58 @@ pub struct TrainConfig {
     pub epoch_size: usize,
     /// Batches prepared ahead of the training step on a separate thread (0: in the loop).
     pub workers: usize,
+    /// How the run's steps are spread over devices and nodes: not a setting, but the record
+    /// [`Training`](super::Training) keeps of its run (a resumed run records its own).
+    #[serde(default)]
+    pub parallel: Parallel,
+}
+
+/// How a run spreads each optimizer step, as `config.json` records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parallel {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Devices per node.
+    pub devices: usize,
+    /// Processes training together.
+    pub nodes: usize,
+}
+
+impl Parallel {
+    /// The record of a run on `devices` devices in each of `nodes` processes.
+    pub fn new(devices: usize, nodes: usize) -> Self {
+        let strategy = match (devices, nodes) {
+            (_, 2..) => Strategy::Nodes,
+            (2.., _) => Strategy::MultiDevice,
+            _ => Strategy::OneDevice,
+        };
+        Self {
+            strategy,
+            devices,
+            nodes,
+        }
+    }
+}
+
+impl Default for Parallel {
+    fn default() -> Self {
+        Self::new(1, 1)
+    }
+}
+
+/// How the gradients of a step's parts come together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One device computes the whole step.
+    OneDevice,
+    /// burn's multi-device strategy in one process: each device computes a batch and its
+    /// gradients are summed on the first device, which steps the model. (burn 0.21's DDP
+    /// strategy lives in burn-train's learner and needs burn-collective's NCCL path.)
+    MultiDevice,
+    /// Several processes ([`crate::train::cluster`]): each computes its part, on one or more
+    /// devices, and the nodes' gradients are summed over TCP before each step.
+    Nodes,
 }
 
 impl TrainConfig {
@@ -117,6 +169,7 @@ impl TrainConfig {
             tta: Tta::Off,
             epoch_size: 0,
             workers: 2,
+            parallel: Parallel::default(),
         }
     }
 

@@ -16,7 +16,7 @@ use super::cluster::{
     bytes_fingerprint, flatten_grads, model_fingerprint, samples_fingerprint, unflatten_grads,
     ClusterError, Group,
 };
-use super::config::TrainConfig;
+use super::config::{Parallel, TrainConfig};
 use super::events::{Event, Observer, Saved};
 use super::loss::{Loss, LossError};
 use super::run::{
@@ -291,8 +291,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         train: Vec<S>,
         valid: Vec<V>,
     ) -> Result<TrainSummary, TrainError> {
-        let config = self.config.clone();
-        config.check::<B, N, D>()?;
+        self.config.check::<B, N, D>()?;
         if train.is_empty() || valid.is_empty() {
             return Err(TrainError::NoSamples {
                 train: train.len(),
@@ -301,17 +300,21 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         }
         let device = self.devices.first().cloned().ok_or(TrainError::NoDevice)?;
         if let Some(group) = self.group.as_mut() {
-            let text = config.to_json();
+            let text = self.config.to_json();
             group.agree("configuration", bytes_fingerprint(text.as_bytes()))?;
             group.agree("training set", samples_fingerprint(&train))?;
+            // A step gives each node the same share, a batch per device.
+            group.agree("number of devices", self.devices.len() as u64)?;
         }
+        let nodes = self.group.as_ref().map_or(1, Group::nodes);
+        self.config.parallel = Parallel::new(self.devices.len(), nodes);
         if self.leads() {
             self.claim_folder()?;
         }
-        B::seed(&device, config.seed);
+        B::seed(&device, self.config.seed);
         let model = materialized(N::init(&device));
-        let decay = config.weight_decay();
-        match config.optimizer {
+        let decay = self.config.weight_decay();
+        match self.config.optimizer {
             OptimizerKind::Adam => {
                 self.run_with(model, schedule::adam::<B, N>(decay), train, valid)
             }

@@ -24,7 +24,7 @@ mod schedule;
 mod step;
 
 pub use batch::{augmentation, draw_batch, epoch_order, SegBatch};
-pub use config::TrainConfig;
+pub use config::{Parallel, Strategy, TrainConfig};
 pub use events::{Event, Observer, Saved};
 pub use fit::{TrainError, TrainSummary, Training};
 pub use loss::{predict_classes, segmentation_loss, Loss, LossError, LossKind};
