@@ -292,6 +292,10 @@ fn flagged(error: TrainError) -> anyhow::Error {
             shown(&dir),
             shown(&found)
         ),
+        // The library's time limit is the flag here.
+        TrainError::Cluster(e) => {
+            anyhow::anyhow!(e.to_string().replace("the `timeout` setting", "--node-timeout"))
+        }
         other => other.into(),
     }
 }

@@ -19,6 +19,7 @@ const RETRY: Duration = Duration::from_millis(200);
 pub struct Group {
     rank: usize,
     nodes: usize,
+    timeout: Duration,
     links: Links,
 }
 
@@ -40,6 +41,7 @@ impl Group {
         Ok(Self {
             rank: cluster.rank,
             nodes: cluster.nodes,
+            timeout: cluster.timeout,
             links,
         })
     }
@@ -60,14 +62,15 @@ impl Group {
     /// A connection failed or went silent past the time limit.
     pub fn broadcast(&mut self, bytes: Vec<u8>) -> Result<Vec<u8>, ClusterError> {
         const DURING: &str = "receiving node 0's state";
+        let timeout = self.timeout;
         match &mut self.links {
             Links::Coordinator(links) => {
                 for (i, link) in links.iter_mut().enumerate() {
-                    send(link, &bytes).map_err(lost(i + 1, DURING))?;
+                    send(link, &bytes).map_err(lost(i + 1, DURING, timeout))?;
                 }
                 Ok(bytes)
             }
-            Links::Member(link) => receive(link).map_err(lost(0, DURING)),
+            Links::Member(link) => receive(link).map_err(lost(0, DURING, timeout)),
         }
     }
 
@@ -78,10 +81,11 @@ impl Group {
     /// A connection failed, or a node sent another number of values.
     pub fn sum(&mut self, values: &mut [f32]) -> Result<(), ClusterError> {
         const DURING: &str = "summing gradients";
+        let timeout = self.timeout;
         match &mut self.links {
             Links::Coordinator(links) => {
                 for (i, link) in links.iter_mut().enumerate() {
-                    let bytes = receive(link).map_err(lost(i + 1, DURING))?;
+                    let bytes = receive(link).map_err(lost(i + 1, DURING, timeout))?;
                     if bytes.len() != values.len() * 4 {
                         return Err(ClusterError::Protocol {
                             rank: i + 1,
@@ -96,13 +100,13 @@ impl Group {
                 }
                 let bytes = to_bytes(values);
                 for (i, link) in links.iter_mut().enumerate() {
-                    send(link, &bytes).map_err(lost(i + 1, DURING))?;
+                    send(link, &bytes).map_err(lost(i + 1, DURING, timeout))?;
                 }
                 Ok(())
             }
             Links::Member(link) => {
-                send(link, &to_bytes(values)).map_err(lost(0, DURING))?;
-                let bytes = receive(link).map_err(lost(0, DURING))?;
+                send(link, &to_bytes(values)).map_err(lost(0, DURING, timeout))?;
+                let bytes = receive(link).map_err(lost(0, DURING, timeout))?;
                 if bytes.len() != values.len() * 4 {
                     return Err(ClusterError::Protocol {
                         rank: 0,
@@ -126,23 +130,28 @@ impl Group {
     /// [`ClusterError::Mismatch`] naming the first node that differs, or a failed connection.
     pub fn agree(&mut self, what: &'static str, value: u64) -> Result<(), ClusterError> {
         const DURING: &str = "comparing the nodes";
+        let timeout = self.timeout;
         let differs = match &mut self.links {
             Links::Coordinator(links) => {
                 let mut differs = 0;
                 for (i, link) in links.iter_mut().enumerate() {
-                    let theirs = receive(link).map_err(lost(i + 1, DURING))?;
+                    let theirs = receive(link).map_err(lost(i + 1, DURING, timeout))?;
                     if differs == 0 && theirs != value.to_le_bytes() {
                         differs = i + 1;
                     }
                 }
                 for (i, link) in links.iter_mut().enumerate() {
-                    send(link, &(differs as u64).to_le_bytes()).map_err(lost(i + 1, DURING))?;
+                    send(link, &(differs as u64).to_le_bytes()).map_err(lost(
+                        i + 1,
+                        DURING,
+                        timeout,
+                    ))?;
                 }
                 differs
             }
             Links::Member(link) => {
-                send(link, &value.to_le_bytes()).map_err(lost(0, DURING))?;
-                let verdict = receive(link).map_err(lost(0, DURING))?;
+                send(link, &value.to_le_bytes()).map_err(lost(0, DURING, timeout))?;
+                let verdict = receive(link).map_err(lost(0, DURING, timeout))?;
                 let verdict: [u8; 8] =
                     verdict
                         .as_slice()
@@ -164,11 +173,23 @@ impl Group {
 }
 
 /// `ClusterError::Lost` for node `rank`.
-fn lost(rank: usize, during: &'static str) -> impl FnOnce(io::Error) -> ClusterError {
-    move |source| ClusterError::Lost {
-        rank,
-        during,
-        source,
+/// A read or write that timed out is [`ClusterError::Silent`].
+fn lost(
+    rank: usize,
+    during: &'static str,
+    timeout: Duration,
+) -> impl FnOnce(io::Error) -> ClusterError {
+    move |source| match source.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClusterError::Silent {
+            rank,
+            during,
+            seconds: timeout.as_secs(),
+        },
+        _ => ClusterError::Lost {
+            rank,
+            during,
+            source,
+        },
     }
 }
 
@@ -230,14 +251,14 @@ fn gather(cluster: &Cluster) -> Result<Vec<TcpStream>, ClusterError> {
                 seconds: cluster.timeout.as_secs(),
             });
         };
-        limited(&link, cluster.timeout).map_err(lost(joined, "joining"))?;
+        limited(&link, cluster.timeout).map_err(lost(joined, "joining", cluster.timeout))?;
         let (rank, refusal) = hello(&mut link, cluster, &links)?;
         if let Some(reason) = refusal {
             // The node learns why before node 0 ends; a failed send changes nothing.
             let _ = send(&mut link, reason.as_bytes());
             return Err(ClusterError::Refused { rank, reason });
         }
-        send(&mut link, &[]).map_err(lost(rank, "joining"))?;
+        send(&mut link, &[]).map_err(lost(rank, "joining", cluster.timeout))?;
         links[rank - 1] = Some(link);
         joined += 1;
     }
@@ -250,7 +271,7 @@ fn hello(
     cluster: &Cluster,
     links: &[Option<TcpStream>],
 ) -> Result<(usize, Option<String>), ClusterError> {
-    let bytes = receive(link).map_err(lost(usize::MAX, "joining"))?;
+    let bytes = receive(link).map_err(lost(usize::MAX, "joining", cluster.timeout))?;
     if bytes.len() != 24 || &bytes[..8] != HELLO {
         return Err(ClusterError::Refused {
             rank: usize::MAX,
@@ -319,8 +340,8 @@ fn join(cluster: &Cluster) -> Result<TcpStream, ClusterError> {
     let mut hello = HELLO.to_vec();
     hello.extend((cluster.rank as u64).to_le_bytes());
     hello.extend((cluster.nodes as u64).to_le_bytes());
-    send(&mut link, &hello).map_err(lost(0, "joining"))?;
-    let answer = receive(&mut link).map_err(lost(0, "joining"))?;
+    send(&mut link, &hello).map_err(lost(0, "joining", cluster.timeout))?;
+    let answer = receive(&mut link).map_err(lost(0, "joining", cluster.timeout))?;
     if !answer.is_empty() {
         return Err(ClusterError::Refused {
             rank: cluster.rank,
@@ -397,13 +418,22 @@ mod tests {
         nodes: usize,
         work: impl Fn(&mut Group) -> Result<T, ClusterError> + Send + Sync + Clone + 'static,
     ) -> Vec<Result<T, ClusterError>> {
+        within(nodes, [10; 3], work)
+    }
+
+    /// [`as_nodes`] with a time limit of `seconds[rank]` for each node.
+    fn within<T: Send + 'static>(
+        nodes: usize,
+        seconds: [u64; 3],
+        work: impl Fn(&mut Group) -> Result<T, ClusterError> + Send + Sync + Clone + 'static,
+    ) -> Vec<Result<T, ClusterError>> {
         let address = free_address();
         let handles: Vec<_> = (0..nodes)
             .map(|rank| {
                 let (address, work) = (address.clone(), work.clone());
                 std::thread::spawn(move || {
-                    let cluster =
-                        Cluster::new(nodes, rank, address)?.with_timeout(Duration::from_secs(10));
+                    let cluster = Cluster::new(nodes, rank, address)?
+                        .with_timeout(Duration::from_secs(seconds[rank]));
                     work(&mut cluster.connect()?)
                 })
             })
@@ -462,6 +492,22 @@ mod tests {
             error.starts_with("node 1 could not reach the coordinator"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn nodes_that_wait_on_each_other_end_when_the_time_limit_passes() {
+        // Out of step: node 0 waits for node 1's value, node 1 for node 0's bytes. Node 0
+        // gives up first, and node 1 sees it go.
+        let started = Instant::now();
+        let results = within(2, [1, 10, 10], |group| match group.rank() {
+            0 => group.agree("anything", 1),
+            _ => group.broadcast(Vec::new()).map(|_| ()),
+        });
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let error = results[0].as_ref().unwrap_err().to_string();
+        assert!(error.starts_with("node 1 sent nothing for 1 s"), "{error}");
+        let error = results[1].as_ref().unwrap_err().to_string();
+        assert!(error.starts_with("lost node 0"), "{error}");
     }
 
     #[test]

@@ -102,6 +102,16 @@ pub enum ClusterError {
         #[source]
         source: std::io::Error,
     },
+    /// A node sent nothing within the time limit.
+    #[error("node {rank} sent nothing for {seconds} s while {during}: it hangs, or the network does (the time limit is the `timeout` setting)")]
+    Silent {
+        /// The node at the other end (0 for the coordinator).
+        rank: usize,
+        /// The exchange under way.
+        during: &'static str,
+        /// The time limit.
+        seconds: u64,
+    },
     /// A node sent something other than what the exchange expects.
     #[error("node {rank} sent {found} bytes while {during}, expected {expected}")]
     Protocol {
