@@ -747,17 +747,18 @@ fn out_of_range_settings_are_one_line_errors_naming_the_flag_before_anything_is_
             "99999999999",
             "--epoch-size 99999999999: expected at most",
         ),
+        // A 4096-pixel crop (moved to 4096) in batches of 4096: terabytes of activations.
+        (
+            "--batch",
+            "4096 --crop 4096",
+            "--batch 4096: expected at most",
+        ),
     ] {
         let dir = scratch(&format!("range-{}", &flag[2..])).join("run");
-        let out = unet(&[
-            "train",
-            "--model",
-            "tiny",
-            flag,
-            value,
-            "--out",
-            dir.to_str().unwrap(),
-        ]);
+        let mut args = vec!["train", "--model", "tiny", flag];
+        args.extend(value.split(' '));
+        args.extend(["--out", dir.to_str().unwrap()]);
+        let out = unet(&args);
         assert_one_line_error(&out, &[expected]);
         assert!(!dir.exists(), "{flag} {value}: the run folder was created");
     }

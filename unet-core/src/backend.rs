@@ -228,6 +228,32 @@ pub fn cuda_device(_index: usize) -> Result<core::convert::Infallible, BackendEr
     Err(BackendError::NotCompiled { backend: "cuda" })
 }
 
+/// Whether `B` computes in this machine's memory: flex, ndarray or candle, with or without
+/// autodiff (what [`TrainConfig::check`](crate::train::TrainConfig::check) weighs a batch
+/// against).
+#[cfg_attr(not(feature = "train"), allow(dead_code))]
+pub(crate) fn on_cpu<B: burn::tensor::backend::Backend>() -> bool {
+    use std::any::TypeId;
+    type Ad<T> = burn::backend::Autodiff<T>;
+    let b = TypeId::of::<B>();
+    let is = |t: TypeId, u: TypeId| b == t || b == u;
+    let mut cpu = false;
+    #[cfg(feature = "cpu")]
+    {
+        cpu |= is(TypeId::of::<Cpu>(), TypeId::of::<Ad<Cpu>>());
+    }
+    #[cfg(feature = "ndarray")]
+    {
+        cpu |= is(TypeId::of::<NdArray>(), TypeId::of::<Ad<NdArray>>());
+    }
+    #[cfg(feature = "candle")]
+    {
+        cpu |= is(TypeId::of::<Candle>(), TypeId::of::<Ad<Candle>>());
+    }
+    let _ = is;
+    cpu
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -475,7 +475,69 @@ impl TrainConfig {
                 ),
             ));
         }
+        self.check_memory::<B, N, D>()?;
         self.loss_for(N::CLASSES).check(N::CLASSES)?;
         Ok(())
     }
+
+    /// On the CPU backend, refuses a batch whose step needs more memory than the machine has,
+    /// by torchsummary's count (the input, every module's output and its gradient, the
+    /// parameters): a lower bound of what burn keeps for the backward pass, so such a run could
+    /// only end killed by the system.
+    fn check_memory<B: burn::tensor::backend::Backend, N: Network<B, D>, const D: usize>(
+        &self,
+    ) -> Result<(), TrainError> {
+        if !crate::backend::on_cpu::<B>() {
+            return Ok(());
+        }
+        let Some(have) = physical_memory() else {
+            return Ok(());
+        };
+        let mut shape = [self.crop; D];
+        shape[0] = self.batch;
+        shape[1] = N::IN_CHANNELS;
+        let Ok(summary) = N::summary_for(shape) else {
+            return Ok(());
+        };
+        let need = summary.memory().total_mb() * f64::from(1u32 << 20);
+        if need <= have as f64 {
+            return Ok(());
+        }
+        let per_sample = need / self.batch as f64;
+        let gib = |bytes: f64| bytes / f64::from(1u32 << 30);
+        let fits = (have as f64 / per_sample).floor();
+        if fits < 1.0 {
+            return Err(TrainError::Setting {
+                setting: "crop",
+                value: self.crop.to_string(),
+                expected: format!(
+                    "a smaller crop: one sample of {} at this crop needs at least {:.1} GiB, and this machine has {:.1} GiB",
+                    N::NAME,
+                    gib(per_sample),
+                    gib(have as f64)
+                ),
+            });
+        }
+        Err(TrainError::Setting {
+            setting: "batch",
+            value: self.batch.to_string(),
+            expected: format!(
+                "at most {fits} at crop {}: a step of {} needs at least {:.1} GiB, {:.1} GiB a sample, and this machine has {:.1} GiB",
+                self.crop,
+                N::NAME,
+                gib(need),
+                gib(per_sample),
+                gib(have as f64)
+            ),
+        })
+    }
+}
+
+/// The machine's memory in bytes (`MemTotal` of `/proc/meminfo`); `None` where it cannot be
+/// read.
+fn physical_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }
