@@ -480,10 +480,10 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// On the CPU backend, refuses a batch whose step needs more memory than the machine has,
-    /// by torchsummary's count (the input, every module's output and its gradient, the
-    /// parameters): a lower bound of what burn keeps for the backward pass, so such a run could
-    /// only end killed by the system.
+    /// On the CPU backend, refuses a batch (of at most the epoch's draws) whose step needs
+    /// more memory than the machine has, by torchsummary's count (the input, every module's
+    /// output and its gradient, the parameters): a lower bound of what burn keeps for the
+    /// backward pass, so such a run could only end killed by the system.
     fn check_memory<B: burn::tensor::backend::Backend, N: Network<B, D>, const D: usize>(
         &self,
     ) -> Result<(), TrainError> {
@@ -493,8 +493,13 @@ impl TrainConfig {
         let Some(have) = physical_memory() else {
             return Ok(());
         };
+        // A batch past the epoch is the epoch.
+        let batch = match self.epoch_size {
+            0 => self.batch,
+            items => self.batch.min(items),
+        };
         let mut shape = [self.crop; D];
-        shape[0] = self.batch;
+        shape[0] = batch;
         shape[1] = N::IN_CHANNELS;
         let Ok(summary) = N::summary_for(shape) else {
             return Ok(());
@@ -503,7 +508,7 @@ impl TrainConfig {
         if need <= have as f64 {
             return Ok(());
         }
-        let per_sample = need / self.batch as f64;
+        let per_sample = need / batch as f64;
         let gib = |bytes: f64| bytes / f64::from(1u32 << 30);
         let fits = (have as f64 / per_sample).floor();
         if fits < 1.0 {
