@@ -234,24 +234,23 @@ pub fn cuda_device(_index: usize) -> Result<core::convert::Infallible, BackendEr
 #[cfg_attr(not(feature = "train"), allow(dead_code))]
 pub(crate) fn on_cpu<B: burn::tensor::backend::Backend>() -> bool {
     use std::any::TypeId;
+    #[allow(unused)]
     type Ad<T> = burn::backend::Autodiff<T>;
-    let b = TypeId::of::<B>();
-    let is = |t: TypeId, u: TypeId| b == t || b == u;
-    let mut cpu = false;
-    #[cfg(feature = "cpu")]
-    {
-        cpu |= is(TypeId::of::<Cpu>(), TypeId::of::<Ad<Cpu>>());
-    }
-    #[cfg(feature = "ndarray")]
-    {
-        cpu |= is(TypeId::of::<NdArray>(), TypeId::of::<Ad<NdArray>>());
-    }
-    #[cfg(feature = "candle")]
-    {
-        cpu |= is(TypeId::of::<Candle>(), TypeId::of::<Ad<Candle>>());
-    }
-    let _ = is;
-    cpu
+    let on_host: &[TypeId] = &[
+        #[cfg(feature = "cpu")]
+        TypeId::of::<Cpu>(),
+        #[cfg(feature = "cpu")]
+        TypeId::of::<Ad<Cpu>>(),
+        #[cfg(feature = "ndarray")]
+        TypeId::of::<NdArray>(),
+        #[cfg(feature = "ndarray")]
+        TypeId::of::<Ad<NdArray>>(),
+        #[cfg(feature = "candle")]
+        TypeId::of::<Candle>(),
+        #[cfg(feature = "candle")]
+        TypeId::of::<Ad<Candle>>(),
+    ];
+    on_host.contains(&TypeId::of::<B>())
 }
 
 #[cfg(test)]

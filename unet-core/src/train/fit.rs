@@ -260,6 +260,11 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         self.group.as_ref().map_or(0, Group::rank)
     }
 
+    /// The number of nodes training together: 1 alone.
+    fn nodes(&self) -> usize {
+        self.group.as_ref().map_or(1, Group::nodes)
+    }
+
     /// Whether this process writes the run folder: it trains alone, or is node 0.
     fn leads(&self) -> bool {
         self.rank() == 0
@@ -306,8 +311,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             // A step gives each node the same share, a batch per device.
             group.agree("number of devices", self.devices.len() as u64)?;
         }
-        let nodes = self.group.as_ref().map_or(1, Group::nodes);
-        self.config.parallel = Parallel::new(self.devices.len(), nodes);
+        self.config.parallel = Parallel::new(self.devices.len(), self.nodes());
         if self.leads() {
             self.claim_folder()?;
         }
@@ -507,10 +511,11 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
             return Ok((state.out_of_time() || state.stopped(), stale));
         };
         let mut flags = state.flags(group.rank());
+        let at = flags.len();
         flags.push(f32::from(u8::from(stale)));
         group.sum(&mut flags)?;
         state.agreed = Some(Agreed::from_sums(&flags));
-        Ok((state.out_of_time() || state.stopped(), flags[3] > 0.0))
+        Ok((state.out_of_time() || state.stopped(), flags[at] > 0.0))
     }
 
     /// Checks what the run folder holds before anything is written ([`claim`]), and clears a
@@ -557,8 +562,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
 
     /// Samples an optimizer step takes over every node.
     fn global_step(&self, config: &TrainConfig) -> usize {
-        let nodes = self.group.as_ref().map_or(1, Group::nodes);
-        self.per_step(config).saturating_mul(nodes)
+        self.per_step(config).saturating_mul(self.nodes())
     }
 
     fn emit(&mut self, event: &Event<'_>) {

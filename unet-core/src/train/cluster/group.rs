@@ -86,17 +86,8 @@ impl Group {
             Links::Coordinator(links) => {
                 for (i, link) in links.iter_mut().enumerate() {
                     let bytes = receive(link).map_err(lost(i + 1, DURING, timeout))?;
-                    if bytes.len() != values.len() * 4 {
-                        return Err(ClusterError::Protocol {
-                            rank: i + 1,
-                            during: DURING,
-                            expected: values.len() * 4,
-                            found: bytes.len(),
-                        });
-                    }
-                    for (v, b) in values.iter_mut().zip(bytes.chunks_exact(4)) {
-                        *v += f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                    }
+                    let theirs = floats(&bytes, values.len(), i + 1, DURING)?;
+                    values.iter_mut().zip(theirs).for_each(|(v, x)| *v += x);
                 }
                 let bytes = to_bytes(values);
                 for (i, link) in links.iter_mut().enumerate() {
@@ -107,17 +98,8 @@ impl Group {
             Links::Member(link) => {
                 send(link, &to_bytes(values)).map_err(lost(0, DURING, timeout))?;
                 let bytes = receive(link).map_err(lost(0, DURING, timeout))?;
-                if bytes.len() != values.len() * 4 {
-                    return Err(ClusterError::Protocol {
-                        rank: 0,
-                        during: DURING,
-                        expected: values.len() * 4,
-                        found: bytes.len(),
-                    });
-                }
-                for (v, b) in values.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                }
+                let sums = floats(&bytes, values.len(), 0, DURING)?;
+                values.iter_mut().zip(sums).for_each(|(v, x)| *v = x);
                 Ok(())
             }
         }
@@ -195,6 +177,27 @@ fn lost(
 
 fn to_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The `count` values node `rank` sent in `bytes` ([`to_bytes`]), or the error that it sent
+/// another number.
+fn floats<'b>(
+    bytes: &'b [u8],
+    count: usize,
+    rank: usize,
+    during: &'static str,
+) -> Result<impl Iterator<Item = f32> + 'b, ClusterError> {
+    if bytes.len() != count * 4 {
+        return Err(ClusterError::Protocol {
+            rank,
+            during,
+            expected: count * 4,
+            found: bytes.len(),
+        });
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
 }
 
 /// Writes one frame: its length, then its bytes.
