@@ -35,7 +35,7 @@ MODELS = {"small": (1, 16, 4), "classic": (1, 64, 4), "tiny": (1, 8, 2)}
 CATEGORIES = [
     ("conv weight grad", r"cpu_conv::conv2d_weight_grad"),
     ("conv input grad", r"cpu_conv::conv2d_input_grad"),
-    ("conv forward", r"cpu_conv::conv2d_forward"),
+    ("conv forward", r"cpu_conv::(conv2d|im2col)_forward|kernels::winograd"),
     ("transposed conv", r"cpu_up::up_(forward|backward)"),
     ("pooling", r"max_pool|pool2d"),
     ("concatenation", r"\bcat\b|::cat|cat_with|slice_assign"),

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use super::matmul::{product, View};
 use super::tiling::{sum_over_tiles, SharedOut, Tiles};
+use super::winograd;
 
 /// The geometry of one convolution, in the order burn's `ConvOptions` gives it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,10 +68,27 @@ fn tile_columns(
 }
 
 /// `y` (`[N, Cout, Ho, Wo]`, row-major) of a convolution with `groups = 1`, from `x`
-/// (`[N, Cin, H, W]`), `weight` (`[Cout, Cin, kh, kw]`) and an optional `bias` (`[Cout]`).
+/// (`[N, Cin, H, W]`), `weight` (`[Cout, Cin, kh, kw]`) and an optional `bias` (`[Cout]`):
+/// by [`winograd`] where it applies and pays, otherwise as im2col GEMMs ([`im2col_forward`]).
 ///
 /// Returns `None` when the slices do not match the geometry.
 pub fn conv2d_forward(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    g: ConvGeometry,
+) -> Option<Vec<f32>> {
+    if winograd::applies(g) && winograd::pays(g) {
+        winograd::forward(x, weight, bias, g)
+    } else {
+        im2col_forward(x, weight, bias, g)
+    }
+}
+
+/// [`conv2d_forward`] as im2col GEMMs, whatever the kernel.
+///
+/// Returns `None` when the slices do not match the geometry.
+pub fn im2col_forward(
     x: &[f32],
     weight: &[f32],
     bias: Option<&[f32]>,
@@ -92,17 +110,24 @@ pub fn conv2d_forward(
         return Some(y);
     }
     let tiles = Tiles::new(columns, [ho, wo]);
+    let parts = channel_parts(tiles.count(n), cout);
     let out = SharedOut::new(&mut y);
     (0..tiles.count(n))
         .into_par_iter()
         .for_each_init(Vec::<f32>::new, |cols, t| {
             let (image, rows, k) = tile_columns(&tiles, x, g, t, cols);
-            let offset = image * cout * plane + rows.start * wo;
-            // y[co, p] = sum_c W[co, c] cols[c, p] for the tile's positions p.
-            let (lhs, rhs) = (View::new(weight, columns, 1), View::new(cols, k, 1));
-            // SAFETY: tile (image, rows) writes y[image][co][rows.start * wo..][..k] for
-            // co < cout: those elements belong to this tile alone.
-            unsafe { out.product(offset, [plane, 1], lhs, rhs, [cout, k, columns]) };
+            let cols = &cols[..];
+            // y[co, p] = sum_c W[co, c] cols[c, p] for the tile's positions p, in parts of
+            // the output channels where the tiles are too few for the threads.
+            parts.clone().into_par_iter().for_each(|channels| {
+                let offset = (image * cout + channels.start) * plane + rows.start * wo;
+                let lhs = View::new(&weight[channels.start * columns..], columns, 1);
+                let rhs = View::new(cols, k, 1);
+                let dims = [channels.len(), k, columns];
+                // SAFETY: tile (image, rows) writes y[image][co][rows.start * wo..][..k] for
+                // co in `channels`: those elements belong to this tile and part alone.
+                unsafe { out.product(offset, [plane, 1], lhs, rhs, dims) };
+            });
         });
     if let Some(bias) = bias {
         y.par_chunks_mut(plane)
@@ -112,11 +137,36 @@ pub fn conv2d_forward(
     Some(y)
 }
 
+/// The output channels `0..cout` in as many ranges as keep two rayon threads' worth of work
+/// per thread when there are only `tiles` tiles (one range when the tiles are enough), each at
+/// least [`MIN_PART_CHANNELS`] wide: the deep levels of a one-image batch have a single tile.
+fn channel_parts(tiles: usize, cout: usize) -> Vec<std::ops::Range<usize>> {
+    let wanted = (2 * rayon::current_num_threads()).div_ceil(tiles.max(1));
+    let count = wanted.clamp(1, (cout / MIN_PART_CHANNELS).max(1));
+    let width = cout.div_ceil(count);
+    (0..cout)
+        .step_by(width.max(1))
+        .map(|c| c..(c + width).min(cout))
+        .collect()
+}
+
+/// Fewest output channels in one part of a tile's GEMM (a multiple of the GEMM's row block).
+const MIN_PART_CHANNELS: usize = 64;
+
 /// The input gradient `dX` (`[N, Cin, H, W]`) of a stride-1 convolution from the output
 /// gradient `grad` (`[N, Cout, Ho, Wo]`) and `weight`: the forward pass of `grad` with the
-/// weights flipped and transposed, padded by `d*(k-1) - p`. `None` for strides other than 1,
+/// weights flipped and transposed ([`input_grad_as_forward`]). `None` for strides other than 1,
 /// padding wider than the kernel's reach, or slices that do not match the geometry.
 pub fn conv2d_input_grad(grad: &[f32], weight: &[f32], g: ConvGeometry) -> Option<Vec<f32>> {
+    let (flipped, back) = input_grad_as_forward(weight, g)?;
+    conv2d_forward(grad, &flipped, None, back)
+}
+
+/// The forward convolution whose output is the input gradient of a stride-1 convolution `g`:
+/// its weights (`weight` flipped and transposed to `[Cin, Cout, kh, kw]`) and geometry (on the
+/// output gradient, padded by `d*(k-1) - p`). `None` for strides other than 1, padding wider
+/// than the kernel's reach, or weights that do not match `g`.
+pub fn input_grad_as_forward(weight: &[f32], g: ConvGeometry) -> Option<(Vec<f32>, ConvGeometry)> {
     let [_, cin, h, w] = g.input;
     let [kh, kw] = g.kernel;
     let cout = g.channels_out;
@@ -129,6 +179,15 @@ pub fn conv2d_input_grad(grad: &[f32], weight: &[f32], g: ConvGeometry) -> Optio
         reach[0].checked_sub(g.padding[0])?,
         reach[1].checked_sub(g.padding[1])?,
     ];
+    let back = ConvGeometry {
+        input: [g.input[0], cout, ho, wo],
+        channels_out: cin,
+        kernel: g.kernel,
+        stride: [1, 1],
+        padding: flipped_padding,
+        dilation: g.dilation,
+    };
+    (back.output()? == [h, w]).then_some(())?;
     let mut flipped = vec![0.0f32; weight.len()];
     for co in 0..cout {
         for ci in 0..cin {
@@ -140,16 +199,7 @@ pub fn conv2d_input_grad(grad: &[f32], weight: &[f32], g: ConvGeometry) -> Optio
             }
         }
     }
-    let back = ConvGeometry {
-        input: [g.input[0], cout, ho, wo],
-        channels_out: cin,
-        kernel: g.kernel,
-        stride: [1, 1],
-        padding: flipped_padding,
-        dilation: g.dilation,
-    };
-    (back.output()? == [h, w]).then_some(())?;
-    conv2d_forward(grad, &flipped, None, back)
+    Some((flipped, back))
 }
 
 /// `dW` (`[Cout, Cin, kh, kw]`, row-major) of a convolution with `groups = 1`, from the input
@@ -169,12 +219,21 @@ pub fn conv2d_weight_grad(x: &[f32], grad: &[f32], g: ConvGeometry) -> Option<Ve
         return Some(vec![0.0; out_len]);
     }
     let tiles = Tiles::new(columns, [ho, wo]);
+    // Parts of the output channels where the tiles are too few for the threads.
+    let width = channel_parts(tiles.count(n), cout)[0].len();
     let dw = sum_over_tiles(tiles.count(n), out_len, |acc, cols: &mut Vec<f32>, t| {
         let (image, rows, k) = tile_columns(&tiles, x, g, t, cols);
+        let cols = &cols[..];
         // dW[co, c] += sum_p grad[co, p] cols[c, p] over the tile's positions p.
         let grad_tile = &grad[image * cout * ho * wo + rows.start * wo..];
-        let (lhs, rhs) = (View::new(grad_tile, ho * wo, 1), View::new(cols, 1, k));
-        product(acc, [columns, 1], true, lhs, rhs, [cout, columns, k]);
+        acc.par_chunks_mut(width * columns)
+            .enumerate()
+            .for_each(|(part, acc)| {
+                let lhs = View::new(&grad_tile[part * width * ho * wo..], ho * wo, 1);
+                let rhs = View::new(cols, 1, k);
+                let dims = [acc.len() / columns, columns, k];
+                product(acc, [columns, 1], true, lhs, rhs, dims);
+            });
     });
     Some(dw)
 }
@@ -354,6 +413,38 @@ mod tests {
     fn passes_split_tall_maps_into_tiles_that_add_up() {
         // 576 columns give 455-position tiles: 12 rows of 40, three tiles per image.
         check(geometry([2, 64, 30, 40], 2, 3));
+    }
+
+    #[test]
+    fn passes_split_the_channels_of_a_lone_tile_into_parts_that_add_up() {
+        // One tile (72 columns) and 130 output channels: two parts of 65 channels.
+        assert_eq!(channel_parts(1, 130), [0..65, 65..130]);
+        check(geometry([1, 8, 6, 6], 130, 3));
+    }
+
+    fn relative_l2(a: &[f32], b: &[f32]) -> f64 {
+        let diff: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
+        let norm: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
+        (diff / norm).sqrt()
+    }
+
+    #[test]
+    fn forward_and_input_grad_take_winograd_where_it_pays_and_agree_with_im2col() {
+        let g = geometry([1, 64, 64, 64], 64, 3);
+        assert!(winograd::pays(g));
+        assert!(!winograd::pays(geometry([1, 64, 62, 64], 64, 3)));
+        assert!(!winograd::pays(geometry([1, 64, 64, 64], 32, 3)));
+        let x = values(g.input.iter().product(), 7);
+        let weight = values(64 * 64 * 9, 13);
+        let bias = values(64, 17);
+        let y = conv2d_forward(&x, &weight, Some(&bias), g).unwrap();
+        assert_eq!(y, winograd::forward(&x, &weight, Some(&bias), g).unwrap());
+        let e = relative_l2(&y, &im2col_forward(&x, &weight, Some(&bias), g).unwrap());
+        assert!(e < 1e-5, "forward differs from im2col by {e}");
+        let (flipped, back) = input_grad_as_forward(&weight, g).unwrap();
+        let dx = conv2d_input_grad(&x, &weight, g).unwrap();
+        let e = relative_l2(&dx, &im2col_forward(&x, &flipped, None, back).unwrap());
+        assert!(e < 1e-5, "input grad differs from im2col by {e}");
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //!
 //! On flex (`Flex` for inference, `Autodiff<Flex>` for training), 2D convolutions and the
 //! U-Net's 2x2 stride-2 transposed convolutions run as im2col / plain GEMMs on the host
-//! ([`cpu_conv`], [`cpu_up`]), forward and backward. burn computes the weight gradients with
-//! a generic formulation that costs 11-14x the forward pass there (see BENCHMARKS.md).
+//! ([`cpu_conv`], [`cpu_up`]), forward and backward; stride-1 3x3 convolutions with 64
+//! channels or more on maps of 64x64 outputs or more take Winograd's F(2x2, 3x3)
+//! ([`winograd`]) for the forward pass and the input gradient. burn computes the weight
+//! gradients with a generic formulation that costs 2-14x the forward pass there (see
+//! BENCHMARKS.md).
 //! [`conv2d`] and [`conv_transpose2d`] are what the blocks call instead of `forward`; on every
 //! other backend, or with [`set_fast_conv`]`(false)`, they are exactly the layers' `forward`.
 
@@ -24,6 +27,8 @@ mod flex_conv;
 mod matmul;
 #[cfg(feature = "cpu")]
 mod tiling;
+#[cfg(feature = "cpu")]
+pub mod winograd;
 
 static FAST_CONV: AtomicBool = AtomicBool::new(true);
 

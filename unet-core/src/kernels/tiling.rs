@@ -112,6 +112,18 @@ impl<'a> SharedOut<'a> {
         };
     }
 
+    /// `buffer[start..start + len]`, to write in place.
+    ///
+    /// # Safety
+    /// No other thread may touch those elements, and no other slice of them may exist, while
+    /// the returned slice lives.
+    #[allow(clippy::mut_from_ref)] // Disjoint writers are the point of this type.
+    pub(super) unsafe fn slice_mut(&self, start: usize, len: usize) -> &mut [f32] {
+        assert!(start + len <= self.len, "slice out of bounds");
+        // SAFETY: in bounds by the assert; exclusive by the caller's promise.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+
     /// [`product`] into the buffer from `offset` on, overwriting.
     ///
     /// # Safety
