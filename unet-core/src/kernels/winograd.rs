@@ -107,14 +107,10 @@ fn kernel_transform(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
     let pairs = cout * cin;
     let mut u = vec![0.0f32; POINTS * pairs];
     let transformed: Vec<[f32; POINTS]> = weight
-        .par_chunks(9)
+        .par_chunks_exact(9)
         .map(|g| {
             // G g: 4 rows of 3, then (G g) G^T: 4 rows of 4.
-            let gg = rows_by_g([
-                g[0..3].try_into().unwrap(),
-                g[3..6].try_into().unwrap(),
-                g[6..9].try_into().unwrap(),
-            ]);
+            let gg = rows_by_g([[g[0], g[1], g[2]], [g[3], g[4], g[5]], [g[6], g[7], g[8]]]);
             let mut point = [0.0f32; POINTS];
             for (r, row) in gg.iter().enumerate() {
                 let [a, b, c] = *row;
