@@ -84,9 +84,16 @@ pub fn forward(
             let (image, rows) = tiles.get(t);
             let plane = &x[image * cin * h * w..][..cin * h * w];
             let block = Block { g, grid, rows };
+            let io = Io {
+                plane,
+                u: &u,
+                out: &out,
+                image,
+                bias,
+            };
             // SAFETY: block (image, rows) writes output rows 2 * rows of image `image`, for
             // every output channel: no other block writes them.
-            unsafe { block.run(plane, &u, &out, image, bias, scratch) };
+            unsafe { block.run(&io, scratch) };
         });
     Some(y)
 }
@@ -155,6 +162,20 @@ struct Scratch {
     columns: Vec<f32>,
 }
 
+/// What a block reads and where it writes.
+struct Io<'a> {
+    /// The image's input, `[Cin, H, W]`.
+    plane: &'a [f32],
+    /// The transformed kernels, `[16][Cout][Cin]`.
+    u: &'a [f32],
+    /// The whole output.
+    out: &'a SharedOut<'a>,
+    /// The image's index in the batch.
+    image: usize,
+    /// The bias, `[Cout]`.
+    bias: Option<&'a [f32]>,
+}
+
 /// The tile rows `rows` (of a `grid` of 2x2 output tiles) of one image.
 struct Block {
     g: ConvGeometry,
@@ -169,77 +190,45 @@ impl Block {
     ///
     /// # Safety
     /// No other thread may write the block's output rows during the call.
-    unsafe fn run(
-        &self,
-        plane: &[f32],
-        u: &[f32],
-        out: &SharedOut<'_>,
-        image: usize,
-        bias: Option<&[f32]>,
-        s: &mut Scratch,
-    ) {
+    unsafe fn run(&self, io: &Io<'_>, s: &mut Scratch) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU has AVX-512F; the rest is the caller's promise.
-                return unsafe { self.run_avx512(plane, u, out, image, bias, s) };
+                return unsafe { self.run_avx512(io, s) };
             }
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU has AVX2 and FMA; the rest is the caller's promise.
-                return unsafe { self.run_avx2(plane, u, out, image, bias, s) };
+                return unsafe { self.run_avx2(io, s) };
             }
         }
         // SAFETY: the caller's promise.
-        unsafe { self.run_here(plane, u, out, image, bias, s) }
+        unsafe { self.run_here(io, s) }
     }
 
     /// [`Block::run`] with AVX-512F.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn run_avx512(
-        &self,
-        plane: &[f32],
-        u: &[f32],
-        out: &SharedOut<'_>,
-        image: usize,
-        bias: Option<&[f32]>,
-        s: &mut Scratch,
-    ) {
+    unsafe fn run_avx512(&self, io: &Io<'_>, s: &mut Scratch) {
         // SAFETY: the caller's promise.
-        unsafe { self.run_here(plane, u, out, image, bias, s) }
+        unsafe { self.run_here(io, s) }
     }
 
     /// [`Block::run`] with AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_avx2(
-        &self,
-        plane: &[f32],
-        u: &[f32],
-        out: &SharedOut<'_>,
-        image: usize,
-        bias: Option<&[f32]>,
-        s: &mut Scratch,
-    ) {
+    unsafe fn run_avx2(&self, io: &Io<'_>, s: &mut Scratch) {
         // SAFETY: the caller's promise.
-        unsafe { self.run_here(plane, u, out, image, bias, s) }
+        unsafe { self.run_here(io, s) }
     }
 
     /// [`Block::run`] for whatever target it is inlined into.
     #[inline(always)]
-    unsafe fn run_here(
-        &self,
-        plane: &[f32],
-        u: &[f32],
-        out: &SharedOut<'_>,
-        image: usize,
-        bias: Option<&[f32]>,
-        s: &mut Scratch,
-    ) {
-        self.input_transform(plane, s);
-        self.products(u, s);
+    unsafe fn run_here(&self, io: &Io<'_>, s: &mut Scratch) {
+        self.input_transform(io.plane, s);
+        self.products(io.u, s);
         // SAFETY: the caller's promise.
-        unsafe { self.output_transform(out, image, bias, s) };
+        unsafe { self.output_transform(io.out, io.image, io.bias, s) };
     }
 
     /// Tiles in the block.
