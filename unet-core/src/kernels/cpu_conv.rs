@@ -46,6 +46,16 @@ impl ConvGeometry {
         };
         Some([side(0)?, side(1)?])
     }
+
+    /// Whether `x`, `weight` and `bias` have the lengths of this convolution's input
+    /// (`[N, Cin, H, W]`), weights (`[Cout, Cin, kh, kw]`) and bias (`[Cout]`).
+    pub fn fits(&self, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> bool {
+        let [n, cin, h, w] = self.input;
+        let cout = self.channels_out;
+        x.len() == n * cin * h * w
+            && weight.len() == cout * cin * self.kernel[0] * self.kernel[1]
+            && bias.is_none_or(|b| b.len() == cout)
+    }
 }
 
 /// Fills `cols` with the im2col columns of tile `t` of `x`: returns its image, output rows
@@ -94,14 +104,11 @@ pub fn im2col_forward(
     bias: Option<&[f32]>,
     g: ConvGeometry,
 ) -> Option<Vec<f32>> {
-    let [n, cin, h, w] = g.input;
+    let [n, cin, _, _] = g.input;
     let [ho, wo] = g.output()?;
     let cout = g.channels_out;
     let columns = cin * g.kernel[0] * g.kernel[1];
-    if x.len() != n * cin * h * w
-        || weight.len() != cout * columns
-        || bias.is_some_and(|b| b.len() != cout)
-    {
+    if !g.fits(x, weight, bias) {
         return None;
     }
     let plane = ho * wo;
@@ -119,7 +126,7 @@ pub fn im2col_forward(
             let cols = &cols[..];
             // y[co, p] = sum_c W[co, c] cols[c, p] for the tile's positions p, in parts of
             // the output channels where the tiles are too few for the threads.
-            parts.clone().into_par_iter().for_each(|channels| {
+            parts.par_iter().for_each(|channels| {
                 let offset = (image * cout + channels.start) * plane + rows.start * wo;
                 let lhs = View::new(&weight[channels.start * columns..], columns, 1);
                 let rhs = View::new(cols, k, 1);
@@ -130,11 +137,17 @@ pub fn im2col_forward(
             });
         });
     if let Some(bias) = bias {
-        y.par_chunks_mut(plane)
-            .enumerate()
-            .for_each(|(i, p)| p.iter_mut().for_each(|v| *v += bias[i % cout]));
+        add_bias(&mut y, bias, plane);
     }
     Some(y)
+}
+
+/// Adds `bias[c]` to every element of channel `c` of `y` (`[N, Cout, plane]`).
+pub(super) fn add_bias(y: &mut [f32], bias: &[f32], plane: usize) {
+    let cout = bias.len();
+    y.par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(i, p)| p.iter_mut().for_each(|v| *v += bias[i % cout]));
 }
 
 /// The output channels `0..cout` in as many ranges as keep two rayon threads' worth of work

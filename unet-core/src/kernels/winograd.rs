@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use super::cpu_conv::ConvGeometry;
+use super::cpu_conv::{add_bias, ConvGeometry};
 use super::matmul::{product, View};
 use super::tiling::{SharedOut, Tiles};
 
@@ -59,11 +59,7 @@ pub fn forward(
     let [n, cin, h, w] = g.input;
     let [ho, wo] = g.output()?;
     let cout = g.channels_out;
-    if !applies(g)
-        || x.len() != n * cin * h * w
-        || weight.len() != cout * cin * 9
-        || bias.is_some_and(|b| b.len() != cout)
-    {
+    if !applies(g) || !g.fits(x, weight, bias) {
         return None;
     }
     let mut y = vec![0.0f32; n * cout * ho * wo];
@@ -71,7 +67,9 @@ pub fn forward(
         return Some(y);
     }
     if cin == 0 {
-        add_bias(&mut y, bias, ho * wo);
+        if let Some(bias) = bias {
+            add_bias(&mut y, bias, ho * wo);
+        }
         return Some(y);
     }
     let u = kernel_transform(weight, cout, cin);
@@ -98,16 +96,6 @@ pub fn forward(
     Some(y)
 }
 
-/// Adds `bias[c]` to every element of channel `c`'s planes of `plane` elements.
-fn add_bias(y: &mut [f32], bias: Option<&[f32]>, plane: usize) {
-    if let Some(bias) = bias {
-        let cout = bias.len();
-        for (i, p) in y.chunks_mut(plane).enumerate() {
-            p.iter_mut().for_each(|v| *v += bias[i % cout]);
-        }
-    }
-}
-
 /// `U[k][co][ci]` = point `k` of `G g G^T` for the kernel `g` of `(co, ci)`, with
 /// `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`.
 fn kernel_transform(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
@@ -116,17 +104,12 @@ fn kernel_transform(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
     let transformed: Vec<[f32; POINTS]> = weight
         .par_chunks_exact(9)
         .map(|g| {
-            // G g: 4 rows of 3, then (G g) G^T: 4 rows of 4.
-            let gg = rows_by_g([[g[0], g[1], g[2]], [g[3], g[4], g[5]], [g[6], g[7], g[8]]]);
+            // G g, a column at a time: its 4 rows of 3 as 3 columns of 4.
+            let gg: [[f32; 4]; 3] = std::array::from_fn(|j| by_g([g[j], g[3 + j], g[6 + j]]));
+            // (G g) G^T, a row at a time: 4 rows of 4.
             let mut point = [0.0f32; POINTS];
-            for (r, row) in gg.iter().enumerate() {
-                let [a, b, c] = *row;
-                point[r * 4..r * 4 + 4].copy_from_slice(&[
-                    a,
-                    0.5 * (a + b + c),
-                    0.5 * (a - b + c),
-                    c,
-                ]);
+            for (r, row) in point.chunks_exact_mut(4).enumerate() {
+                row.copy_from_slice(&by_g([gg[0][r], gg[1][r], gg[2][r]]));
             }
             point
         })
@@ -139,10 +122,9 @@ fn kernel_transform(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
     u
 }
 
-/// `G r` for three rows `r` of three: `[r0, (r0 + r1 + r2) / 2, (r0 - r1 + r2) / 2, r2]`.
-fn rows_by_g([r0, r1, r2]: [[f32; 3]; 3]) -> [[f32; 3]; 4] {
-    let mix = |sign: f32| std::array::from_fn(|i| 0.5 * (r0[i] + sign * r1[i] + r2[i]));
-    [r0, mix(1.0), mix(-1.0), r2]
+/// `G v` with `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`.
+fn by_g([a, b, c]: [f32; 3]) -> [f32; 4] {
+    [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c]
 }
 
 /// A rayon job's buffers, kept across its blocks.
