@@ -634,6 +634,141 @@ fn a_batchnorm_rgb_four_class_network_of_a_user_crate_trains_evaluates_and_predi
     train_eval_predict("wide");
 }
 
+/// A data folder of `images` 48x48 images with one mask folder per label in `labels`:
+/// label `k` covers the pixels whose column is below `16 * (k + 1)`, so the labels nest.
+fn multi_label_folder(name: &str, images: usize, labels: &[&str]) -> PathBuf {
+    let dir = scratch(name);
+    for i in 0..images {
+        let file = format!("{i:02}.png");
+        let image = dir.join("image").join(&file);
+        std::fs::create_dir_all(image.parent().unwrap()).unwrap();
+        image::GrayImage::from_fn(48, 48, |x, _| image::Luma([(x * 5) as u8]))
+            .save(&image)
+            .unwrap();
+        for (k, label) in labels.iter().enumerate() {
+            let mask = dir.join("label").join(label).join(&file);
+            std::fs::create_dir_all(mask.parent().unwrap()).unwrap();
+            let edge = 16 * (k as u32 + 1);
+            image::GrayImage::from_fn(48, 48, |x, _| image::Luma([if x < edge { 255 } else { 0 }]))
+                .save(&mask)
+                .unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn a_multi_label_run_of_a_user_crate_trains_evaluates_per_label_and_predicts_a_mask_per_label() {
+    let labels = ["left", "middle", "most"];
+    let data = multi_label_folder("multi-label", 4, &labels);
+    let dir = scratch("multi-label-run");
+    let run = dir.join("run");
+    let train = |data: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--model",
+            "deep",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--epoch-size",
+            "4",
+            "--batch",
+            "2",
+            "--crop",
+            "44",
+            "--val-split",
+            "0.25",
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        own_tool(&args)
+    };
+    // Two label folders for the three outputs of `deep`, or synthetic data: refused.
+    let two = multi_label_folder("multi-label-two", 2, &labels[..2]);
+    let out = train(&two, &["--multi-label"]);
+    assert_one_line_error(
+        &out,
+        &["--multi-label", "2 label folder(s)", "3 output channel(s)"],
+    );
+    let out = own_tool(&[
+        "train",
+        "--model",
+        "deep",
+        "--data",
+        "synthetic",
+        "--multi-label",
+    ]);
+    assert_one_line_error(&out, &["--multi-label needs --data FOLDER"]);
+
+    let out = train(&data, &["--multi-label", "--loss", "bce+dice"]);
+    assert!(out.status.success(), "train: {:?}", text(&out));
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(config.contains("\"most\""), "{config}");
+    let best = run.join("best");
+    let out = own_tool(&[
+        "eval",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "eval: {:?}", text(&out));
+    let (stdout, _) = text(&out);
+    // One score per label.
+    assert_eq!(stdout.matches("{\"dice\":").count(), 4, "{stdout}");
+    let out = own_tool(&[
+        "eval",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&out).0.contains("label middle: Dice"),
+        "{:?}",
+        text(&out)
+    );
+    // A folder of other labels is refused by name.
+    let other = multi_label_folder("multi-label-other", 2, &["a", "b", "c"]);
+    let out = own_tool(&[
+        "eval",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--data",
+        other.to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        &out,
+        &["[\"a\", \"b\", \"c\"]", "[\"left\", \"middle\", \"most\"]"],
+    );
+
+    let output = dir.join("out");
+    let out = own_tool(&[
+        "predict",
+        "--checkpoint",
+        best.to_str().unwrap(),
+        "--input",
+        data.join("image").to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "predict: {:?}", text(&out));
+    for label in labels {
+        let mask = image::open(output.join(label).join("01.png"))
+            .unwrap()
+            .to_luma8();
+        assert_eq!(mask.dimensions(), (48, 48));
+        assert!(
+            mask.pixels().all(|p| p.0[0] == 0 || p.0[0] == 255),
+            "{label}"
+        );
+    }
+}
+
 /// Resuming the shared run for a third epoch with `block` run on its folder first: root
 /// ignores permissions, so the way of a file the epoch writes is blocked by a folder.
 fn blocked_training(name: &str, block: impl Fn(&Path)) -> (Output, PathBuf) {

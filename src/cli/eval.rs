@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::predict::tile_spec;
 use super::{with_backend, BackendArgs, Family};
-use crate::data::{self, MaskMode, MaskSpec, Sample};
+use crate::data::{self, MaskMode, MaskSpec, Sample, Targets};
 use crate::infer::metrics::{Confusion, EvalReport};
 use crate::infer::scores::ImageScores;
 use crate::infer::segment;
@@ -62,8 +62,16 @@ pub(super) fn run<F: Family>(args: &EvalArgs) -> anyhow::Result<()> {
     with_backend!(&args.backend, B, devices => eval::<B, F::Net<B>>(args, &devices[0]))
 }
 
-fn samples(args: &EvalArgs, channels: usize, classes: usize) -> anyhow::Result<Vec<Sample>> {
+fn samples(
+    args: &EvalArgs,
+    channels: usize,
+    classes: usize,
+    labels: Option<&[String]>,
+) -> anyhow::Result<Vec<Sample>> {
     if args.data == "synthetic" {
+        if labels.is_some() {
+            bail!("--data synthetic: the checkpoint's run is multi-label, and synthetic masks are classes: pass a folder with one mask folder per label");
+        }
         let run = checkpoint::resolve(&args.checkpoint)
             .ok()
             .and_then(|f| checkpoint::run_config(&f));
@@ -88,8 +96,19 @@ fn samples(args: &EvalArgs, channels: usize, classes: usize) -> anyhow::Result<V
             .and_then(|f| checkpoint::run_config(&f))
             .and_then(|c| c.ignore_label)
     });
-    let masks = MaskSpec::from(MaskMode::for_classes(classes)).with_ignore(ignore);
+    let mode = match labels {
+        Some(_) => MaskMode::Labels { labels: classes },
+        None => MaskMode::for_classes(classes),
+    };
+    let masks = MaskSpec::from(mode).with_ignore(ignore);
     let folder = data::read_folder(std::path::Path::new(&args.data), channels, masks)?;
+    if let Some(labels) = labels.filter(|l| *l != folder.labels.as_slice()) {
+        bail!(
+            "--data {}: label/ holds the labels {:?}, and the checkpoint was trained on {labels:?}",
+            args.data,
+            folder.labels
+        );
+    }
     for note in &folder.notes {
         eprintln!("note: {note}");
     }
@@ -101,22 +120,28 @@ fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     device: &B::Device,
 ) -> anyhow::Result<()> {
     let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
-    let samples = samples(args, N::IN_CHANNELS, N::CLASSES)?;
+    let labels = super::predict::run_labels(&args.checkpoint);
+    let targets = match labels {
+        Some(_) => Targets::Labels,
+        None => Targets::Classes,
+    };
+    let samples = samples(args, N::IN_CHANNELS, N::CLASSES, labels.as_deref())?;
     let net: N = checkpoint::load_network(&args.checkpoint, device)?;
-    let mut confusion = Confusion::new(N::CLASSES.max(2));
+    let mut confusion = Confusion::for_targets(N::CLASSES, targets);
     let mut scores = Vec::with_capacity(samples.len());
+    let tta = Tta::mirror_if(args.tta);
     for sample in &samples {
-        let mask =
-            segment::segment::<B, N>(&net, &sample.image, &spec, Tta::mirror_if(args.tta), device)
-                .with_context(|| sample.name.clone())?;
+        let mask = segment::segment_as::<B, N>(&net, &sample.image, &spec, tta, targets, device)
+            .with_context(|| sample.name.clone())?;
         confusion.add(&mask.data, &sample.mask.data)?;
-        let (h, w) = (mask.height, mask.width);
-        scores.push(ImageScores::of(
+        let size = (mask.height, mask.width);
+        let truth = &sample.mask.data;
+        scores.push(ImageScores::of_targets(
             &mask.data,
-            &sample.mask.data,
-            h,
-            w,
+            truth,
+            size,
             N::CLASSES,
+            targets,
         ));
     }
     let report = EvalReport::from_confusion(&confusion, samples.len()).with_image_scores(&scores);
@@ -128,7 +153,11 @@ fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
             report.images, report.pixel_accuracy, report.dice, report.iou
         );
         for (k, c) in report.per_class.iter().enumerate() {
-            println!("  class {k}: Dice {:.4}, IoU {:.4}", c.dice, c.iou);
+            let name = match &labels {
+                Some(names) => format!("label {}", names.get(k).map_or("?", String::as_str)),
+                None => format!("class {k}"),
+            };
+            println!("  {name}: Dice {:.4}, IoU {:.4}", c.dice, c.iou);
         }
         if let Some(s) = &report.per_image {
             let hd95 = s.hd95.map_or("-".to_string(), |d| format!("{d:.2} px"));

@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 
 use super::{shown, with_backend, BackendArgs, Family};
-use crate::data;
+use crate::data::{self, Mask, Targets};
 use crate::fsio::atomic_write;
 use crate::infer::imaging::{mask_to_png, overlay_png};
 use crate::infer::segment;
@@ -24,7 +24,8 @@ pub struct PredictArgs {
     /// An image, or a folder of images.
     #[arg(long)]
     pub(super) input: PathBuf,
-    /// Output folder for `<name>.png` masks (created if missing).
+    /// Output folder for `<name>.png` masks (created if missing); for a multi-label model,
+    /// `<label>/<name>.png`, one 0/255 mask per label.
     #[arg(long)]
     pub(super) output: PathBuf,
     /// Also write `<name>_overlay.png`: the mask tinted over the image.
@@ -72,6 +73,12 @@ pub(super) fn model_of(checkpoint_path: &Path, asked: Option<&str>) -> anyhow::R
     }
 }
 
+/// The labels of the checkpoint's run when it was multi-label (its `config.json`).
+pub(super) fn run_labels(checkpoint_path: &Path) -> Option<Vec<String>> {
+    let file = checkpoint::resolve(checkpoint_path).ok()?;
+    checkpoint::run_config(&file)?.labels
+}
+
 /// The tile spec for `N`: `--tile` checked against the model, or a default near 256.
 pub(super) fn tile_spec<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     tile: Option<usize>,
@@ -110,7 +117,23 @@ fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
 ) -> anyhow::Result<()> {
     let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
     let paths = data::list_images(&args.input)?;
-    let plan = output_plan(&paths, &args.output, args.overlay, args.overwrite)?;
+    let labels = run_labels(&args.checkpoint);
+    if let Some(name) = labels.iter().flatten().find(|l| !one_folder(l)) {
+        bail!(
+            "the checkpoint's run names a label {name:?}, which is no folder name: fix `labels` in its config.json"
+        );
+    }
+    let targets = match labels {
+        Some(_) => Targets::Labels,
+        None => Targets::Classes,
+    };
+    let outputs = Outputs {
+        folder: &args.output,
+        labels: labels.as_deref(),
+        overlay: args.overlay,
+        overwrite: args.overwrite,
+    };
+    let plan = output_plan(&paths, &outputs)?;
     // Every input is decoded once before anything is written, so a bad file leaves no partial
     // output; below each is decoded again, segmented and written before the next, so memory
     // holds one image and its mask, not the folder.
@@ -119,13 +142,26 @@ fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     }
     let net: N = checkpoint::load_network(&args.checkpoint, device)?;
     crate::fsio::create_dir_durable(&args.output).with_context(|| shown(&args.output))?;
+    for name in labels.iter().flatten() {
+        let folder = args.output.join(name);
+        crate::fsio::create_dir_durable(&folder).with_context(|| shown(&folder))?;
+    }
     let classes = N::CLASSES.max(2);
+    let tta = Tta::mirror_if(args.tta);
     for target in &plan {
         let image = data::load_image(&target.input, N::IN_CHANNELS)?;
-        let mask = segment::segment::<B, N>(&net, &image, &spec, Tta::mirror_if(args.tta), device)
+        let mask = segment::segment_as::<B, N>(&net, &image, &spec, tta, targets, device)
             .with_context(|| shown(&target.input))?;
-        atomic_write(&target.mask, &mask_to_png(&mask, classes))
-            .with_context(|| shown(&target.mask))?;
+        if labels.is_some() {
+            for (k, path) in target.masks.iter().enumerate() {
+                let plane = Mask::new(mask.height, mask.width, data::label_plane(&mask.data, k));
+                atomic_write(path, &mask_to_png(&plane, 2)).with_context(|| shown(path))?;
+            }
+        } else {
+            for path in &target.masks {
+                atomic_write(path, &mask_to_png(&mask, classes)).with_context(|| shown(path))?;
+            }
+        }
         if let Some(overlay) = &target.overlay {
             atomic_write(overlay, &overlay_png(&image, &mask)).with_context(|| shown(overlay))?;
         }
@@ -141,22 +177,38 @@ fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
     Ok(())
 }
 
+/// Whether `name` is one folder's name: no separator, not `.` or `..`.
+fn one_folder(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    )
+}
+
 /// The files one input becomes.
 struct Target {
     input: PathBuf,
-    mask: PathBuf,
+    /// Its mask, or one mask per label.
+    masks: Vec<PathBuf>,
     overlay: Option<PathBuf>,
 }
 
-/// Where each input's mask (and overlay) goes, refused before anything is written when the
-/// output folder is or holds an input, two inputs would write one file, or a file would be
-/// replaced without `overwrite`.
-fn output_plan(
-    inputs: &[PathBuf],
-    output: &Path,
+/// What `predict` writes, and where.
+struct Outputs<'a> {
+    /// The output folder.
+    folder: &'a Path,
+    /// A multi-label model's labels: one subfolder of masks each.
+    labels: Option<&'a [String]>,
     overlay: bool,
     overwrite: bool,
-) -> anyhow::Result<Vec<Target>> {
+}
+
+/// Where each input's masks (and overlay) go, refused before anything is written when the
+/// output folder is or holds an input, two inputs would write one file, or a file would be
+/// replaced without `overwrite`.
+fn output_plan(inputs: &[PathBuf], outputs: &Outputs) -> anyhow::Result<Vec<Target>> {
+    let (output, overlay, overwrite) = (outputs.folder, outputs.overlay, outputs.overwrite);
     if output.exists() && !output.is_dir() {
         bail!("--output {} is a file: pass a folder", shown(output));
     }
@@ -178,9 +230,13 @@ fn output_plan(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "image".into());
-        let mask = output.join(format!("{stem}.png"));
+        let file = format!("{stem}.png");
+        let masks = match outputs.labels {
+            Some(labels) => labels.iter().map(|l| output.join(l).join(&file)).collect(),
+            None => vec![output.join(&file)],
+        };
         let overlay = overlay.then(|| output.join(format!("{stem}_overlay.png")));
-        for file in std::iter::once(&mask).chain(&overlay) {
+        for file in masks.iter().chain(&overlay) {
             if let Some(other) = sources.insert(file.clone(), input) {
                 bail!(
                     "inputs {} and {} would both be written to {}: rename one of them",
@@ -192,7 +248,7 @@ fn output_plan(
         }
         plan.push(Target {
             input: input.clone(),
-            mask,
+            masks,
             overlay,
         });
     }

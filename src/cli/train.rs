@@ -91,6 +91,11 @@ pub struct TrainArgs {
     /// most 255 classes; folder data only.
     #[arg(long, conflicts_with = "resume")]
     ignore_label: Option<u16>,
+    /// Multi-label masks: several labels per pixel, one sigmoid per output channel. The data
+    /// folder holds one mask folder per label, `label/<name>/<image stem>.png`, as many as
+    /// the model's classes (label 0 is the first name in sorted order).
+    #[arg(long, conflicts_with = "resume")]
+    multi_label: bool,
     /// Fraction of a folder's images held out for validation (the last ones by file name).
     #[arg(long, default_value_t = 0.2)]
     val_split: f64,
@@ -251,6 +256,13 @@ fn load_data(
         return Ok((train, valid));
     }
     let folder = data::read_folder(Path::new(&config.data), channels, config.masks(classes))?;
+    if let Some(labels) = config.labels.as_ref().filter(|l| **l != folder.labels) {
+        bail!(
+            "{}: the run's labels are {labels:?}, and label/ now holds {:?}",
+            config.data,
+            folder.labels
+        );
+    }
     for note in &folder.notes {
         eprintln!("note: {note}");
     }
@@ -264,6 +276,25 @@ fn load_data(
         );
     }
     Ok((train, valid))
+}
+
+/// The labels of the data folder `dir` for `--multi-label`: one mask folder per output
+/// channel of `N`.
+fn folder_labels<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
+    dir: &Path,
+) -> anyhow::Result<Vec<String>> {
+    let labels = data::label_names(dir)?;
+    if labels.len() != N::CLASSES || labels.len() > data::MAX_LABELS {
+        bail!(
+            "--multi-label: {} holds {} label folder(s) {labels:?}, and model `{}` has {} output channel(s): one folder per label, at most {}",
+            shown(&dir.join("label")),
+            labels.len(),
+            N::NAME,
+            N::CLASSES,
+            data::MAX_LABELS
+        );
+    }
+    Ok(labels)
 }
 
 /// The library's setting names as the flags that set them.
@@ -511,12 +542,20 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
     if synthetic && args.ignore_label.is_some() {
         bail!("--ignore-label needs --data FOLDER: synthetic masks leave no pixel out");
     }
+    if synthetic && args.multi_label {
+        bail!("--multi-label needs --data FOLDER with one mask folder per label: synthetic masks are classes");
+    }
     if !synthetic && !Path::new(&args.data).is_dir() {
         bail!(
             "--data {}: no such folder (use `synthetic` or a folder with image/ and label/)",
             args.data
         );
     }
+    let labels = if args.multi_label {
+        Some(folder_labels::<N, B>(Path::new(&args.data))?)
+    } else {
+        None
+    };
     let optimizer = args.optimizer.unwrap_or_default();
     let crop = N::fitting_size(args.crop.unwrap_or(if synthetic {
         SYNTHETIC_SIZE + N::MARGIN
@@ -544,6 +583,7 @@ fn configure<N: Network<B>, B: crate::burn::tensor::backend::Backend>(
         .with_class_weights(args.class_weights.clone().map(|w| w.0))
         .with_border_weight(args.border_weight)
         .with_ignore_label(args.ignore_label)
+        .with_labels(labels)
         .with_val_split(args.val_split)
         .with_flip(!args.no_flip)
         .with_elastic(args.elastic)

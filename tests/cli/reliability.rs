@@ -401,6 +401,7 @@ fn flags_of(command: &str) -> &'static [&'static str] {
             "--ignore-label",
             "--border-weight",
             "--class-weights",
+            "--multi-label",
             "--seed",
             "--model",
             "--no-flip",

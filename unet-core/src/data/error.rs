@@ -132,6 +132,19 @@ pub enum DataError {
         /// The classes asked for.
         classes: usize,
     },
+    /// A multi-label folder's `label/` does not hold one folder per label.
+    #[error(
+        "{} holds {} label folder(s) {found:?}, and a network of {labels} labels needs one per label: label/<name>/<image stem>.<ext>",
+        dir.display(), found.len()
+    )]
+    LabelFolders {
+        /// The `label/` folder.
+        dir: PathBuf,
+        /// The names of the folders found in it, sorted.
+        found: Vec<String>,
+        /// The labels of the network.
+        labels: usize,
+    },
     /// A colour (RGB, not palette) mask was read as class indices, and its channels differ.
     #[error(
         "mask {} is a colour image (pixel at (x={x}, y={y}) is RGB ({}, {}, {})): class-index masks must be gray or palette images",

@@ -37,6 +37,15 @@ pub enum MaskMode {
         /// The number of classes.
         classes: usize,
     },
+    /// Labels of a multi-label network ([`Targets::Labels`](super::Targets::Labels)):
+    /// [`read_folder`] reads `label/` as one folder of binary masks per label (sorted by
+    /// name: label 0 is the first), each read as [`MaskMode::Binary`], and packs them into one
+    /// mask of label bits. A single mask file ([`load_mask`]) holds the bits already: values
+    /// of at least `2^labels` are [`DataError::MaskValueOutOfRange`].
+    Labels {
+        /// The number of labels, at most [`MAX_LABELS`](super::MAX_LABELS).
+        labels: usize,
+    },
 }
 
 impl MaskMode {
@@ -103,6 +112,8 @@ pub struct LoadedFolder {
     /// One line each: something found in the folder and how it was read (masks of only 0 and
     /// 1 read as classes, a TIFF stack read page by page, palette masks read as indices, ...).
     pub notes: Vec<String>,
+    /// With [`MaskMode::Labels`], the label folders' names, label 0 first; empty otherwise.
+    pub labels: Vec<String>,
 }
 
 /// Loads the samples of a data set folder: [`read_folder`] without its notes.
@@ -145,6 +156,23 @@ pub fn read_folder(
     }
     let image_dir = subfolder(dir, "image")?;
     let label_dir = subfolder(dir, "label")?;
+    match mode {
+        MaskMode::Labels { labels } => {
+            read_labels(&image_dir, &label_dir, channels, labels, spec.ignore)
+        }
+        _ => read_pairs(&image_dir, &label_dir, channels, spec),
+    }
+}
+
+/// [`read_folder`] for class masks: the images of `image_dir` with the masks of `label_dir`.
+fn read_pairs(
+    image_dir: &Path,
+    label_dir: &Path,
+    channels: usize,
+    spec: MaskSpec,
+) -> Result<LoadedFolder, DataError> {
+    let mode = spec.mode;
+    let (image_dir, label_dir) = (image_dir.to_path_buf(), label_dir.to_path_buf());
     let images = files_by_stem(&image_dir)?;
     let labels = files_by_stem(&label_dir)?;
     if images.is_empty() {
@@ -219,7 +247,90 @@ pub fn read_folder(
             Sample::new(r.name, r.image, mask)
         })
         .collect();
-    Ok(LoadedFolder { samples, notes })
+    Ok(LoadedFolder {
+        samples,
+        notes,
+        labels: Vec::new(),
+    })
+}
+
+/// [`read_folder`] for a multi-label network of `labels` labels: each folder of `label_dir`
+/// read as binary masks of the images of `image_dir`, label `k`'s class 1 becoming bit `k`.
+/// A pixel that is the ignore label in any label's mask is [`IGNORE`] in all.
+///
+/// Each label's pass decodes the images again: simpler than keeping the masks of one pass
+/// apart from its images, and the images of a folder are read once per run.
+fn read_labels(
+    image_dir: &Path,
+    label_dir: &Path,
+    channels: usize,
+    labels: usize,
+    ignore: Option<u16>,
+) -> Result<LoadedFolder, DataError> {
+    let names = label_folders(label_dir)?;
+    if names.len() != labels || labels > super::MAX_LABELS {
+        return Err(DataError::LabelFolders {
+            dir: label_dir.to_path_buf(),
+            found: names,
+            labels,
+        });
+    }
+    let spec = MaskSpec::from(MaskMode::Binary).with_ignore(ignore);
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut notes = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        let read = read_pairs(image_dir, &label_dir.join(name), channels, spec)?;
+        notes.extend(read.notes);
+        if k == 0 {
+            // Classes 0 and 1 (and IGNORE) are already label 0's bits.
+            samples = read.samples;
+            continue;
+        }
+        for (sample, other) in samples.iter_mut().zip(read.samples) {
+            for (bits, class) in sample.mask.data.iter_mut().zip(other.mask.data) {
+                *bits = match (*bits, class) {
+                    (IGNORE, _) | (_, IGNORE) => IGNORE,
+                    (bits, class) => bits | (class << k),
+                };
+            }
+        }
+    }
+    let listed: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| format!("{k} = {name}"))
+        .collect();
+    notes.push(format!(
+        "{} holds {labels} label folders, read as labels {}",
+        label_dir.display(),
+        listed.join(", ")
+    ));
+    Ok(LoadedFolder {
+        samples,
+        notes,
+        labels: names,
+    })
+}
+
+/// The labels of a multi-label data set folder: the names of the folders in `dir/label/`,
+/// sorted (label 0 first), as [`read_folder`] reads them with [`MaskMode::Labels`].
+pub fn label_names(dir: &Path) -> Result<Vec<String>, DataError> {
+    label_folders(&subfolder(dir, "label")?)
+}
+
+/// The names of the folders in `dir`, sorted (hidden ones, starting with `.`, left out).
+fn label_folders(dir: &Path) -> Result<Vec<String>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::unreadable(dir, e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| DataError::unreadable(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// Loads one image as `channels` (1: luminance; 3: RGB, gray replicated) with values in `[0, 1]`.
@@ -341,7 +452,7 @@ fn folder_classes(
     let all_zero_one = masks.iter().all(|(_, m)| zero_one(m));
     let palette = count(MaskKind::Palette);
     match mode {
-        MaskMode::Indexed { .. } => {
+        MaskMode::Indexed { .. } | MaskMode::Labels { .. } => {
             if palette > 0 {
                 notes.push(format!(
                     "{palette} of {} masks in {dir_shown} are palette PNGs: reading their palette indices as classes",
@@ -453,6 +564,17 @@ fn mask_classes(
                 .map(|&v| class_of(v, u8::from(v > half)))
                 .collect())
         }
+        MaskMode::Labels { labels } => mask_classes(
+            path,
+            mask,
+            MaskSpec {
+                mode: MaskMode::Indexed {
+                    classes: 1 << labels.min(super::MAX_LABELS),
+                },
+                ..spec
+            },
+            zero_one,
+        ),
         MaskMode::Indexed { classes } => {
             if let (Some(value), true) = (spec.ignore, classes > usize::from(IGNORE)) {
                 return Err(DataError::IgnoreWithoutRoom { value, classes });
@@ -586,7 +708,7 @@ fn raw_from_decoded(
                 .position(|px| px[0] != px[1] || px[1] != px[2]);
             match (differs, mode) {
                 (None, _) => gray(first_of(&rgb, 3), bits),
-                (Some(i), MaskMode::Indexed { .. }) => {
+                (Some(i), MaskMode::Indexed { .. } | MaskMode::Labels { .. }) => {
                     return Err(DataError::ColourMask {
                         path: path.to_path_buf(),
                         x: i % width,
@@ -793,6 +915,84 @@ mod tests {
                 255
             }
         });
+    }
+
+    /// `image/NAME` (4x1) with one 0/255 mask per label folder, `label/<label>/NAME`, each
+    /// pixel `x` of label `k` set where bit `k` of `bits[x]` is; `ignored` pixels hold 128.
+    fn write_labelled(dir: &Path, name: &str, labels: &[&str], bits: [u8; 4], ignored: &[u32]) {
+        write_gray(&dir.join("image").join(name), 4, 1, |x, _| x as u8 * 60);
+        for (k, label) in labels.iter().enumerate() {
+            let folder = dir.join("label").join(label);
+            std::fs::create_dir_all(&folder).unwrap();
+            write_gray(&folder.join(name), 4, 1, |x, _| {
+                if ignored.contains(&x) {
+                    128
+                } else if bits[x as usize] >> k & 1 == 1 {
+                    255
+                } else {
+                    0
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn label_folders_become_one_bit_each_in_sorted_order_and_the_ignore_label_wins() {
+        let dir = TempDir::dataset("multi-label");
+        let labels = ["nucleus", "cell", "edge"];
+        write_labelled(dir.path(), "a.png", &labels, [0, 1, 6, 7], &[]);
+        write_labelled(dir.path(), "b.png", &labels, [2, 4, 5, 3], &[]);
+        let spec = MaskSpec::from(MaskMode::Labels { labels: 3 });
+        let loaded = read_folder(dir.path(), 1, spec).unwrap();
+        // Sorted: cell (bit 0), edge (bit 1), nucleus (bit 2); written as nucleus 1, cell 2,
+        // edge 4.
+        assert_eq!(loaded.labels, ["cell", "edge", "nucleus"]);
+        let remap = |v: u8| (v >> 1 & 1) | (v >> 2 & 1) << 1 | (v & 1) << 2;
+        assert_eq!(loaded.samples[0].mask.data, [0, 1, 6, 7].map(remap));
+        assert_eq!(loaded.samples[1].mask.data, [2, 4, 5, 3].map(remap));
+        assert!(loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("0 = cell, 1 = edge, 2 = nucleus")));
+        assert_eq!(label_names(dir.path()).unwrap(), loaded.labels);
+
+        // A pixel ignored in any label's mask is ignored in all.
+        let dir = TempDir::dataset("multi-label-ignore");
+        write_labelled(dir.path(), "a.png", &["p", "q"], [3, 1, 2, 0], &[2]);
+        let spec = MaskSpec::from(MaskMode::Labels { labels: 2 }).with_ignore(Some(128));
+        let loaded = read_folder(dir.path(), 1, spec).unwrap();
+        assert_eq!(loaded.samples[0].mask.data, [3, 1, IGNORE, 0]);
+    }
+
+    #[test]
+    fn label_folders_of_another_count_or_a_missing_mask_are_errors_naming_the_folder() {
+        let dir = TempDir::dataset("multi-label-count");
+        write_labelled(dir.path(), "a.png", &["p", "q"], [3, 1, 2, 0], &[]);
+        let err = read_folder(dir.path(), 1, MaskMode::Labels { labels: 3 }).unwrap_err();
+        let msg = message(&err);
+        assert!(
+            matches!(err, DataError::LabelFolders { labels: 3, .. }),
+            "{msg}"
+        );
+        assert!(msg.contains("2 label folder(s) [\"p\", \"q\"]"), "{msg}");
+
+        write_gray(&dir.path().join("image").join("b.png"), 4, 1, |_, _| 0);
+        write_gray(&dir.path().join("label/p/b.png"), 4, 1, |_, _| 255);
+        let err = read_folder(dir.path(), 1, MaskMode::Labels { labels: 2 }).unwrap_err();
+        assert!(
+            matches!(&err, DataError::ImageWithoutMask { expected, .. } if expected.ends_with("label/q/b")),
+            "{}",
+            message(&err)
+        );
+        // A single mask file holds the bits: values of 2^labels and above are out of range.
+        let packed = dir.path().join("packed.png");
+        write_gray(&packed, 2, 1, |x, _| [3, 4][x as usize]);
+        assert!(load_mask(&packed, MaskMode::Labels { labels: 3 }).is_ok());
+        let err = load_mask(&packed, MaskMode::Labels { labels: 2 }).unwrap_err();
+        assert!(matches!(
+            err,
+            DataError::MaskValueOutOfRange { value: 4, .. }
+        ));
     }
 
     fn message(err: &DataError) -> String {

@@ -33,7 +33,8 @@ pub use border::BorderWeight;
 pub use error::DataError;
 pub use example::Example;
 pub use folder::{
-    list_images, load_folder, load_image, load_mask, read_folder, LoadedFolder, MaskMode, MaskSpec,
+    label_names, list_images, load_folder, load_image, load_mask, read_folder, LoadedFolder,
+    MaskMode, MaskSpec,
 };
 pub use intensity::{Chance, Intensity};
 pub use split::{split_validation, validation_count};
@@ -139,7 +140,35 @@ impl Image {
 /// never a class of a network that uses it, so such networks have at most 255 classes.
 pub const IGNORE: u8 = u8::MAX;
 
-/// A mask of class indices (0 = background; [`IGNORE`] for pixels left out), HW layout.
+/// What a mask's values and a network's output channels mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Targets {
+    /// One class per pixel: a softmax over the channels (one sigmoid for a 1-channel
+    /// network), masks of class indices.
+    #[default]
+    Classes,
+    /// Any number of labels per pixel (multi-label): one sigmoid per channel, masks whose
+    /// value holds bit `k` where label `k` is present ([`label_plane`] unpacks one), read
+    /// from one mask folder per label ([`MaskMode::Labels`]). At most [`MAX_LABELS`].
+    Labels,
+}
+
+/// The most labels of a [`Targets::Labels`] network: their bits stay below [`IGNORE`].
+pub const MAX_LABELS: usize = 7;
+
+/// Label `k` of a multi-label mask ([`Targets::Labels`]) as a binary mask: 1 where bit `k`
+/// is set, 0 elsewhere, [`IGNORE`] kept.
+pub fn label_plane(mask: &[u8], k: usize) -> Vec<u8> {
+    mask.iter()
+        .map(|&v| match v {
+            IGNORE => IGNORE,
+            _ => v.checked_shr(k as u32).unwrap_or(0) & 1,
+        })
+        .collect()
+}
+
+/// A mask of class indices (0 = background; [`IGNORE`] for pixels left out), or of label
+/// bits for a multi-label network ([`Targets::Labels`]), HW layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mask {
     /// Height in pixels.

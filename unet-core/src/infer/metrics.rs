@@ -10,9 +10,12 @@
 //!   nothing was found. (Without this rule the score would be 0/0.)
 //! - With no pixel counted at all, [`Confusion::pixel_accuracy`] is 1.0 for
 //!   the same reason.
+//! - A multi-label network's matrix ([`Confusion::for_labels`]) is one 2-class
+//!   matrix per label: its scores per class are each label's foreground scores,
+//!   and its pixel accuracy is the mean of the labels'.
 
 use super::scores::ImageScores;
-use crate::data::IGNORE;
+use crate::data::{label_plane, Targets, IGNORE};
 
 /// Errors of [`Confusion::add`] and [`Confusion::merge`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,9 +52,12 @@ pub enum MetricsError {
 /// prediction is class `p`. Rows are ground truth, columns are prediction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Confusion {
+    /// Classes (rows and columns), or labels.
     classes: usize,
-    /// Row-major `classes * classes` counts, `counts[t * classes + p]`.
+    /// Row-major `classes * classes` counts, `counts[t * classes + p]` (empty for labels).
     counts: Vec<u64>,
+    /// A multi-label network's one 2-class matrix per label; `None` for classes.
+    labels: Option<Vec<Confusion>>,
 }
 
 impl Confusion {
@@ -60,26 +66,79 @@ impl Confusion {
         Self {
             classes,
             counts: vec![0; classes * classes],
+            labels: None,
         }
     }
 
-    /// Number of classes (rows and columns).
+    /// All-zero counts for a multi-label network of `labels` labels ([`Targets::Labels`]):
+    /// [`Confusion::add`] takes masks of label bits.
+    pub fn for_labels(labels: usize) -> Self {
+        Self {
+            classes: labels,
+            counts: Vec::new(),
+            labels: Some(vec![Confusion::new(2); labels]),
+        }
+    }
+
+    /// All-zero counts for a network of `channels` outputs that mean `targets` (2 classes
+    /// for a 1-channel sigmoid output).
+    pub fn for_targets(channels: usize, targets: Targets) -> Self {
+        match targets {
+            Targets::Classes => Self::new(channels.max(2)),
+            Targets::Labels => Self::for_labels(channels),
+        }
+    }
+
+    /// Number of classes (rows and columns), or of labels.
     pub fn classes(&self) -> usize {
         self.classes
     }
 
-    /// Number of pixels whose ground truth is `truth` and prediction is `pred`.
+    /// Label `k`'s own 2-class matrix (0: label absent, 1: present); `None` for a class
+    /// matrix or past the labels.
+    pub fn label(&self, k: usize) -> Option<&Confusion> {
+        self.labels.as_ref()?.get(k)
+    }
+
+    /// Number of pixels whose ground truth is `truth` and prediction is `pred` (for labels:
+    /// absent 0 or present 1, pooled over the labels).
     ///
     /// # Panics
-    /// If either index is not below [`Confusion::classes`].
+    /// If either index is not below [`Confusion::classes`] (below 2 for labels).
     pub fn get(&self, truth: usize, pred: usize) -> u64 {
+        if let Some(labels) = &self.labels {
+            return labels.iter().map(|l| l.get(truth, pred)).sum();
+        }
         assert!(truth < self.classes && pred < self.classes);
         self.counts[truth * self.classes + pred]
     }
 
     /// Total number of pixels counted.
     pub fn total(&self) -> u64 {
-        self.counts.iter().sum()
+        match &self.labels {
+            Some(labels) => labels.first().map_or(0, Confusion::total),
+            None => self.counts.iter().sum(),
+        }
+    }
+
+    /// [`Confusion::add`] for labels: each label's bit into its matrix.
+    fn add_labels(&mut self, pred: &[u8], truth: &[u8]) -> Result<(), MetricsError> {
+        let bits = 1usize << self.classes;
+        let out_of_range = |c: u8| usize::from(c) >= bits;
+        if let Some(&class) = pred
+            .iter()
+            .find(|&&c| out_of_range(c))
+            .or_else(|| truth.iter().find(|&&t| out_of_range(t) && t != IGNORE))
+        {
+            return Err(MetricsError::ClassOutOfRange {
+                class,
+                classes: bits,
+            });
+        }
+        for (k, label) in self.labels.iter_mut().flatten().enumerate() {
+            label.add(&label_plane(pred, k), &label_plane(truth, k))?;
+        }
+        Ok(())
     }
 
     /// Counts one image (or any batch of pixels): `pred[i]` against `truth[i]`.
@@ -91,13 +150,16 @@ impl Confusion {
     /// # Errors
     /// [`MetricsError::LengthMismatch`] if the slices differ in length,
     /// [`MetricsError::ClassOutOfRange`] if a value is not below
-    /// [`Confusion::classes`].
+    /// [`Confusion::classes`] (for labels, below `2^labels`).
     pub fn add(&mut self, pred: &[u8], truth: &[u8]) -> Result<(), MetricsError> {
         if pred.len() != truth.len() {
             return Err(MetricsError::LengthMismatch {
                 pred: pred.len(),
                 truth: truth.len(),
             });
+        }
+        if self.labels.is_some() {
+            return self.add_labels(pred, truth);
         }
         let ignored = |t: u8| t == IGNORE && self.classes <= usize::from(IGNORE);
         let out_of_range = |c: u8| usize::from(c) >= self.classes;
@@ -124,7 +186,7 @@ impl Confusion {
     /// # Errors
     /// [`MetricsError::ClassCountMismatch`] if the class counts differ.
     pub fn merge(&mut self, other: &Confusion) -> Result<(), MetricsError> {
-        if other.classes != self.classes {
+        if other.classes != self.classes || other.labels.is_some() != self.labels.is_some() {
             return Err(MetricsError::ClassCountMismatch {
                 this: self.classes,
                 other: other.classes,
@@ -133,6 +195,10 @@ impl Confusion {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;
         }
+        let theirs = other.labels.iter().flatten();
+        for (a, b) in self.labels.iter_mut().flatten().zip(theirs) {
+            a.merge(b)?;
+        }
         Ok(())
     }
 
@@ -140,6 +206,9 @@ impl Confusion {
     ///
     /// 1.0 when no pixel has been counted.
     pub fn pixel_accuracy(&self) -> f64 {
+        if let Some(labels) = &self.labels {
+            return mean(labels.iter().map(Confusion::pixel_accuracy));
+        }
         let total = self.total();
         if total == 0 {
             return 1.0;
@@ -157,8 +226,12 @@ impl Confusion {
     }
 
     /// Dice coefficient `2 TP / (2 TP + FP + FN)` of every class, background
-    /// first. A class absent from both prediction and truth scores 1.0.
+    /// first (for labels: of every label). A class absent from both prediction
+    /// and truth scores 1.0.
     pub fn dice_per_class(&self) -> Vec<f64> {
+        if let Some(labels) = &self.labels {
+            return labels.iter().map(|l| l.dice_per_class()[1]).collect();
+        }
         (0..self.classes)
             .map(|k| {
                 let (tp, fp, fn_) = self.tp_fp_fn(k);
@@ -173,8 +246,12 @@ impl Confusion {
     }
 
     /// IoU (Jaccard index) `TP / (TP + FP + FN)` of every class, background
-    /// first. A class absent from both prediction and truth scores 1.0.
+    /// first (for labels: of every label). A class absent from both prediction
+    /// and truth scores 1.0.
     pub fn iou_per_class(&self) -> Vec<f64> {
+        if let Some(labels) = &self.labels {
+            return labels.iter().map(|l| l.iou_per_class()[1]).collect();
+        }
         (0..self.classes)
             .map(|k| {
                 let (tp, fp, fn_) = self.tp_fp_fn(k);
@@ -319,6 +396,41 @@ mod tests {
         assert!(close(j[0], 0.5) && close(j[1], 4.0 / 7.0));
         assert!(close(c.mean_dice(), (6.0 / 9.0 + 8.0 / 11.0) / 2.0));
         assert!(close(c.mean_iou(), (0.5 + 4.0 / 7.0) / 2.0));
+    }
+
+    #[test]
+    fn multi_label_counts_score_each_label_as_its_own_binary_mask() {
+        // Bits per pixel: label 0 is bit 0, label 1 bit 1.
+        let truth = [0b01, 0b11, 0b10, 0b00, IGNORE];
+        let pred = [0b01, 0b01, 0b11, 0b00, 0b11];
+        let mut c = Confusion::for_labels(2);
+        c.add(&pred, &truth).unwrap();
+        // Label 0: truth (1, 1, 0, 0), pred (1, 1, 1, 0): tp 2, fp 1, fn 0.
+        // Label 1: truth (0, 1, 1, 0), pred (0, 0, 1, 0): tp 1, fp 0, fn 1.
+        assert_eq!(c.total(), 4);
+        assert_eq!(c.label(0).map(|l| l.get(0, 1)), Some(1));
+        let d = c.dice_per_class();
+        assert!(close(d[0], 4.0 / 5.0) && close(d[1], 2.0 / 3.0), "{d:?}");
+        let j = c.iou_per_class();
+        assert!(close(j[0], 2.0 / 3.0) && close(j[1], 0.5), "{j:?}");
+        assert!(close(c.mean_dice(), (4.0 / 5.0 + 2.0 / 3.0) / 2.0));
+        assert!(close(c.pixel_accuracy(), (3.0 / 4.0 + 3.0 / 4.0) / 2.0));
+        // Pooled over labels: 3 + 3 right of 8.
+        assert_eq!(c.get(0, 0) + c.get(1, 1), 6);
+        // Bits past the labels are out of range; classes and labels do not merge.
+        assert_eq!(
+            c.add(&[4], &[0]),
+            Err(MetricsError::ClassOutOfRange {
+                class: 4,
+                classes: 4
+            })
+        );
+        assert!(c.merge(&Confusion::new(2)).is_err());
+        let mut twice = c.clone();
+        twice.merge(&c).unwrap();
+        assert_eq!(twice.total(), 8);
+        assert_eq!(twice.dice_per_class(), c.dice_per_class());
+        assert_eq!(Confusion::for_targets(1, Targets::Classes).classes(), 2);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use imageproc::region_labelling::{connected_components, Connectivity};
 use serde::Serialize;
 
 use super::metrics::{mean, Confusion};
-use crate::data::IGNORE;
+use crate::data::{label_plane, Targets, IGNORE};
 
 /// Pixels within which a boundary pixel counts as matched by the other mask's boundary.
 pub const BOUNDARY_TOLERANCE: f64 = 2.0;
@@ -125,6 +125,31 @@ impl ImageScores {
             rand,
             info,
         }
+    }
+
+    /// [`ImageScores::of`] for a network of `channels` outputs that mean `targets`: for a
+    /// multi-label network ([`Targets::Labels`]), the mean over its labels of each label's
+    /// scores as a binary mask.
+    ///
+    /// # Panics
+    /// If either mask does not hold `height * width` pixels.
+    pub fn of_targets(
+        pred: &[u8],
+        truth: &[u8],
+        (height, width): (usize, usize),
+        channels: usize,
+        targets: Targets,
+    ) -> Self {
+        if targets == Targets::Classes {
+            return Self::of(pred, truth, height, width, channels);
+        }
+        let label = |k: usize| {
+            let (p, t) = (label_plane(pred, k), label_plane(truth, k));
+            Self::of(&p, &t, height, width, 1)
+        };
+        let per_label: Vec<Self> = (1..channels).map(label).collect();
+        let first = label(0);
+        Self::mean(&[&[first], per_label.as_slice()].concat()).unwrap_or(first)
     }
 
     /// The mean of each score over `all` (HD95 over the images where it is defined); `None`
@@ -280,6 +305,26 @@ mod tests {
             close(s.rand.score, 1.0) && close(s.info.score, 1.0),
             "{s:?}"
         );
+    }
+
+    #[test]
+    fn multi_label_image_scores_are_the_mean_of_each_labels_binary_scores() {
+        // Label 0 right everywhere, label 1 predicted nowhere though present on 3 columns.
+        let truth: Vec<u8> = (0..64)
+            .map(|i| u8::from(i % 8 > 2) | (2 * u8::from(i % 8 > 4)))
+            .collect();
+        let pred: Vec<u8> = truth.iter().map(|&v| v & 1).collect();
+        let zero: Vec<u8> = vec![0; 64];
+        let label1 = label_plane(&truth, 1);
+        let want = ImageScores::mean(&[
+            ImageScores::of(&label_plane(&pred, 0), &label_plane(&truth, 0), 8, 8, 1),
+            ImageScores::of(&zero, &label1, 8, 8, 1),
+        ]);
+        let got = ImageScores::of_targets(&pred, &truth, (8, 8), 2, Targets::Labels);
+        assert_eq!(Some(got), want);
+        assert!(got.dice < 1.0 && got.dice > 0.5, "{got:?}");
+        let classes = ImageScores::of_targets(&pred, &pred, (8, 8), 2, Targets::Classes);
+        assert_eq!(classes, ImageScores::of(&pred, &pred, 8, 8, 2));
     }
 
     #[test]

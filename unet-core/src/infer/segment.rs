@@ -6,7 +6,7 @@ use burn::tensor::{Tensor, TensorData};
 use super::tiling::{predict_tiled, TileSpec, TiledError};
 use super::tta::Tta;
 use super::volume_tiling::predict_tiled_volume;
-use crate::data::{Image, Mask, Volume, VolumeMask};
+use crate::data::{Image, Mask, Targets, Volume, VolumeMask};
 use crate::error::ShapeError;
 use crate::network::Network;
 
@@ -72,6 +72,21 @@ pub fn decide(logits: &[f32], classes: usize, height: usize, width: usize) -> Ma
     }
 }
 
+/// What each of `points` pixels means from `[channels, points]` logits: its class, or for a
+/// multi-label network its label bits (bit `k` where channel `k`'s logit is above 0).
+pub fn decide_points(logits: &[f32], channels: usize, points: usize, targets: Targets) -> Vec<u8> {
+    match targets {
+        Targets::Classes => class_per_point(logits, channels, points),
+        Targets::Labels => (0..points)
+            .map(|i| {
+                (0..channels.min(8))
+                    .filter(|&k| logits[k * points + i] > 0.0)
+                    .fold(0u8, |bits, k| bits | (1 << k))
+            })
+            .collect(),
+    }
+}
+
 /// The class of each of `points` pixels or voxels from `[classes, points]` logits.
 fn class_per_point(logits: &[f32], classes: usize, plane: usize) -> Vec<u8> {
     (0..plane)
@@ -95,9 +110,27 @@ pub fn segment<B: Backend, N: Network<B>>(
     tta: Tta,
     device: &B::Device,
 ) -> Result<Mask, TiledError<ShapeError>> {
+    segment_as::<B, N>(net, image, spec, tta, Targets::Classes, device)
+}
+
+/// [`segment`] for a network whose outputs mean `targets`: for a multi-label network, a mask
+/// of label bits ([`decide_points`]).
+pub fn segment_as<B: Backend, N: Network<B>>(
+    net: &N,
+    image: &Image,
+    spec: &TileSpec,
+    tta: Tta,
+    targets: Targets,
+    device: &B::Device,
+) -> Result<Mask, TiledError<ShapeError>> {
     let spec = fitted_spec::<B, N, 4>(spec, image.height.max(image.width));
     let l = logits::<B, N>(net, image, &spec, tta, device)?;
-    Ok(decide(&l, N::CLASSES, image.height, image.width))
+    let (height, width) = (image.height, image.width);
+    Ok(Mask {
+        height,
+        width,
+        data: decide_points(&l, N::CLASSES, height * width, targets),
+    })
 }
 
 /// Per-class logits `[classes, D, H, W]` for a volume of any size, by overlap-tile inference
@@ -139,4 +172,21 @@ pub fn segment_volume<B: Backend, N: Network<B, 5>>(
         size: volume.size,
         data: class_per_point(&l, N::CLASSES, voxels),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_decisions_set_the_bit_of_every_channel_above_zero() {
+        // Three channels over two points, channel-major.
+        let logits = [0.5, -1.0, 2.0, 0.1, -0.2, -3.0];
+        assert_eq!(
+            decide_points(&logits, 3, 2, Targets::Labels),
+            [0b011, 0b010]
+        );
+        // The same logits as classes: the largest channel wins.
+        assert_eq!(decide_points(&logits, 3, 2, Targets::Classes), [1, 1]);
+    }
 }

@@ -2,8 +2,9 @@
 //! (2x2, stride 2, no padding), as GEMMs on the host for flex (f32, one group).
 //!
 //! With kernel == stride the output windows do not overlap, so the transposed convolution is
-//! exactly one matrix product and a pixel shuffle: `Z[(co, a, b), p] = sum_ci W[ci, (co, a, b)]
-//! * x[ci, p]`, then `y[co, s*i + a, s*j + b] = Z[(co, a, b), (i, j)] + bias[co]`. burn computes
+//! exactly one matrix product and a pixel shuffle:
+//! `Z[(co, a, b), p] = sum_ci W[ci, (co, a, b)] * x[ci, p]`, then
+//! `y[co, s*i + a, s*j + b] = Z[(co, a, b), (i, j)] + bias[co]`. burn computes
 //! its backward with the generic formulations (a convolution with an `H x W` kernel for the
 //! weight gradient); here both gradients share one un-shuffled copy `G` of the output gradient:
 //! `dx = W[ci, m] @ G[m, p]` and `dW += x[ci, p] @ G[m, p]^T`.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::fit::TrainError;
 use super::loss::{Loss, LossKind};
 use super::schedule::{OptimizerKind, Schedule};
-use crate::data::{BorderWeight, MaskMode, MaskSpec};
+use crate::data::{BorderWeight, MaskMode, MaskSpec, Targets, MAX_LABELS};
 use crate::infer::tta::Tta;
 use crate::network::Network;
 
@@ -67,6 +67,10 @@ pub struct TrainConfig {
     /// loss and of every score: [`MaskSpec::ignore`]. Networks of at most 255 classes.
     #[serde(default)]
     pub ignore_label: Option<u16>,
+    /// A multi-label run ([`Targets::Labels`]): the labels' names, one per output channel in
+    /// order, as the folders `label/<name>/` of the data; `None`: one class per pixel.
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
     /// Fraction of the samples held out for validation (by file order, the last ones).
     pub val_split: f64,
     /// Random flips and 90-degree rotations.
@@ -162,6 +166,7 @@ impl TrainConfig {
             class_weights: None,
             border_weight: None,
             ignore_label: None,
+            labels: None,
             val_split: 0.2,
             flip: true,
             elastic: false,
@@ -274,6 +279,21 @@ impl TrainConfig {
         self
     }
 
+    /// Sets [`TrainConfig::labels`].
+    pub fn with_labels(mut self, labels: Option<Vec<String>>) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// What the network's outputs mean in this run: labels when [`TrainConfig::labels`] is
+    /// set, classes otherwise.
+    pub fn targets(&self) -> Targets {
+        match self.labels {
+            Some(_) => Targets::Labels,
+            None => Targets::Classes,
+        }
+    }
+
     /// Sets [`TrainConfig::border_weight`].
     pub fn with_border_weight(mut self, border: Option<BorderWeight>) -> Self {
         self.border_weight = border;
@@ -324,17 +344,25 @@ impl TrainConfig {
 
     /// The loss for a network with `classes` outputs: the configured one or the default.
     pub fn loss_for(&self, classes: usize) -> Loss {
+        let targets = self.targets();
         Loss {
-            kind: self.loss.unwrap_or(LossKind::default_for(classes)),
+            kind: self
+                .loss
+                .unwrap_or(LossKind::default_for_targets(classes, targets)),
             class_weights: self.class_weights.clone(),
             ignore: self.ignore_label.is_some(),
+            targets,
         }
     }
 
     /// How the run's mask files are read for a network with `classes` outputs: binary or
-    /// indexed by the classes, with the run's ignore label.
+    /// indexed by the classes, or one folder per label, with the run's ignore label.
     pub fn masks(&self, classes: usize) -> MaskSpec {
-        MaskSpec::from(MaskMode::for_classes(classes)).with_ignore(self.ignore_label)
+        let mode = match self.targets() {
+            Targets::Classes => MaskMode::for_classes(classes),
+            Targets::Labels => MaskMode::Labels { labels: classes },
+        };
+        MaskSpec::from(mode).with_ignore(self.ignore_label)
     }
 
     /// Parses a `config.json`.
@@ -451,6 +479,27 @@ impl TrainConfig {
                         N::DIMS,
                         N::CLASSES
                     ),
+                ));
+            }
+        }
+        if let Some(labels) = &self.labels {
+            if labels.len() != N::CLASSES || labels.len() > MAX_LABELS || N::DIMS != 2 {
+                return Err(bad(
+                    "labels",
+                    format!("{labels:?}"),
+                    format!(
+                        "one name per output channel of an image network, at most {MAX_LABELS} ({} is {}D, {} channels)",
+                        N::NAME,
+                        N::DIMS,
+                        N::CLASSES
+                    ),
+                ));
+            }
+            if let Some(b) = self.border_weight {
+                return Err(bad(
+                    "border_weight",
+                    format!("{},{}", b.w0, b.sigma),
+                    "none on a multi-label run: the weight map separates the objects of one class mask".into(),
                 ));
             }
         }

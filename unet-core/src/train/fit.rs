@@ -622,7 +622,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         };
         let inner = model.valid();
         let device = self.devices[0].clone();
-        let mut valid_stats = EpochStats::new(N::CLASSES);
+        let mut valid_stats = EpochStats::for_targets(N::CLASSES, loss.targets);
         for chunk in state.valid.chunks(config.batch) {
             let batch = SegBatch::<B::InnerBackend, D>::from_samples(chunk, loss.clone(), &device)?;
             valid_step(&inner, batch, config.tta, &mut valid_stats, PREVIEW)?;
@@ -692,7 +692,7 @@ impl<'a, B: AutodiffBackend, const D: usize> Training<'a, B, D> {
         let (per_step, global) = (self.per_step(config), self.global_step(config));
         let rank = self.rank();
         let steps = order.len().div_ceil(global);
-        let mut stats = EpochStats::new(N::CLASSES);
+        let mut stats = EpochStats::for_targets(N::CLASSES, loss.targets);
         let mut interrupted = false;
         let model = std::thread::scope(|scope| -> Result<N, TrainError> {
             let mut model = model;

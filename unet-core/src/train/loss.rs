@@ -4,7 +4,7 @@ use burn::tensor::activation::{log_sigmoid, log_softmax, sigmoid, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use crate::data::IGNORE;
+use crate::data::{Targets, IGNORE, MAX_LABELS};
 
 /// The training loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -71,7 +71,22 @@ impl LossKind {
     /// # Errors
     /// The loss needs another number of classes.
     pub fn check(self, classes: usize) -> Result<(), LossError> {
-        match (self, classes) {
+        self.check_for(classes, Targets::Classes)
+    }
+
+    /// Checks that the loss fits a network with `channels` outputs that mean `targets`: a
+    /// multi-label network takes every loss but the softmax's cross-entropy, `ce`.
+    ///
+    /// # Errors
+    /// The loss needs another number of classes, or a softmax on a multi-label network.
+    pub fn check_for(self, channels: usize, targets: Targets) -> Result<(), LossError> {
+        if targets == Targets::Labels {
+            return match self {
+                LossKind::Ce => Err(LossError::SoftmaxOnLabels),
+                _ => Ok(()),
+            };
+        }
+        match (self, channels) {
             (LossKind::Bce, c) if c != 1 => Err(LossError::NeedsOneClass { classes: c }),
             (LossKind::Ce, 1) => Err(LossError::NeedsClasses),
             _ => Ok(()),
@@ -80,7 +95,14 @@ impl LossKind {
 
     /// The default loss for a network with `classes` outputs.
     pub fn default_for(classes: usize) -> Self {
-        if classes == 1 {
+        Self::default_for_targets(classes, Targets::Classes)
+    }
+
+    /// The default loss for a network with `channels` outputs that mean `targets`: binary
+    /// cross-entropy for one sigmoid per channel (one class, or labels), cross-entropy for a
+    /// softmax.
+    pub fn default_for_targets(channels: usize, targets: Targets) -> Self {
+        if channels == 1 || targets == Targets::Labels {
             LossKind::Bce
         } else {
             LossKind::Ce
@@ -102,6 +124,10 @@ pub struct Loss {
     /// they weigh 0 in the cross-entropies and count in no Dice or Tversky sum. Needs a
     /// network of at most 255 classes, where that index is no class.
     pub ignore: bool,
+    /// What the network's channels mean. With [`Targets::Labels`] every channel is its own
+    /// sigmoid, the targets hold label bits, the cross-entropies are binary per label and
+    /// per pixel, Dice and Tversky are per label, and the class weights are one per label.
+    pub targets: Targets,
 }
 
 impl From<LossKind> for Loss {
@@ -110,6 +136,7 @@ impl From<LossKind> for Loss {
             kind,
             class_weights: None,
             ignore: false,
+            targets: Targets::Classes,
         }
     }
 }
@@ -140,6 +167,15 @@ pub enum LossError {
         /// The network's classes.
         classes: usize,
     },
+    /// The softmax's cross-entropy on a multi-label network.
+    #[error("loss ce is a softmax over classes, and this model's outputs are labels, one sigmoid each: use bce, bce+dice, dice, focal or tversky")]
+    SoftmaxOnLabels,
+    /// A multi-label network of more labels than mask bits.
+    #[error("labels: a multi-label model has at most {MAX_LABELS} labels, this one has {labels}")]
+    TooManyLabels {
+        /// The network's labels.
+        labels: usize,
+    },
     /// A class weight that is negative, not finite, or all of them zero.
     #[error("class_weights {weights:?} must be finite, at least 0, and not all 0")]
     BadWeight {
@@ -154,17 +190,22 @@ impl Loss {
     /// # Errors
     /// The loss needs another number of classes, or the weights do not fit.
     pub fn check(&self, classes: usize) -> Result<(), LossError> {
-        self.kind.check(classes)?;
+        self.kind.check_for(classes, self.targets)?;
+        let labels = self.targets == Targets::Labels;
+        if labels && classes > MAX_LABELS {
+            return Err(LossError::TooManyLabels { labels: classes });
+        }
         if self.ignore && classes > usize::from(IGNORE) {
             return Err(LossError::IgnoreWithoutRoom { classes });
         }
         let Some(weights) = &self.class_weights else {
             return Ok(());
         };
-        if weights.len() != classes.max(2) {
+        let scored = if labels { classes } else { classes.max(2) };
+        if weights.len() != scored {
             return Err(LossError::WeightCount {
                 weights: weights.len(),
-                classes: classes.max(2),
+                classes: scored,
             });
         }
         let fine = weights.iter().all(|w| w.is_finite() && *w >= 0.0);
@@ -213,6 +254,9 @@ impl Loss {
         pixel_weights: Option<Tensor<B, D>>,
         kept: Option<Tensor<B, D>>,
     ) -> Tensor<B, 1> {
+        if self.targets == Targets::Labels {
+            return self.compute_labels(logits, targets, pixel_weights, kept);
+        }
         let w = self.class_weights.as_deref();
         let ce = |gamma, logits, targets, pixels| {
             Weighted {
@@ -233,6 +277,94 @@ impl Loss {
             }
         }
     }
+
+    /// [`Loss::compute_kept`] of a multi-label network: each channel a sigmoid against its
+    /// label's bit.
+    fn compute_labels<B: Backend, const D: usize>(
+        &self,
+        logits: Tensor<B, D>,
+        targets: Tensor<B, D, Int>,
+        pixel_weights: Option<Tensor<B, D>>,
+        kept: Option<Tensor<B, D>>,
+    ) -> Tensor<B, 1> {
+        let w = self.class_weights.as_deref();
+        let mut hot = label_planes(targets, logits.dims()[1]);
+        let mut p = sigmoid(logits.clone());
+        if let Some(kept) = kept {
+            // An ignored pixel's bits are all 1: no label's sum may see them.
+            hot = hot * kept.clone();
+            p = p * kept;
+        }
+        let bce = |gamma, logits, hot, pixels| sigmoid_cross_entropy(gamma, logits, hot, w, pixels);
+        match self.kind {
+            LossKind::Bce | LossKind::Ce => bce(0.0, logits, hot, pixel_weights),
+            LossKind::Focal => bce(FOCAL_GAMMA, logits, hot, pixel_weights),
+            LossKind::Dice => soft_overlap(p, hot, (1.0, 1.0), w),
+            LossKind::Tversky => soft_overlap(p, hot, TVERSKY_ALPHA_BETA, w),
+            LossKind::BceDice => {
+                bce(0.0, logits, hot.clone(), pixel_weights) + soft_overlap(p, hot, (1.0, 1.0), w)
+            }
+        }
+    }
+
+    /// The network's decision per pixel, `[N, 1, spatial...]` of `[N, C, spatial...]` logits:
+    /// [`predict_classes`], or [`predict_labels`] for a multi-label network.
+    pub fn decide<B: Backend, const D: usize>(&self, logits: Tensor<B, D>) -> Tensor<B, D, Int> {
+        match self.targets {
+            Targets::Classes => predict_classes(logits),
+            Targets::Labels => predict_labels(logits),
+        }
+    }
+}
+
+/// Label `k`'s bit of `[N, 1, spatial...]` label-bit targets for each of `labels` labels:
+/// `[N, labels, spatial...]` of 0 and 1.
+fn label_planes<B: Backend, const D: usize>(
+    targets: Tensor<B, D, Int>,
+    labels: usize,
+) -> Tensor<B, D> {
+    let planes = (0..labels)
+        .map(|k| {
+            targets
+                .clone()
+                .div_scalar(1i64 << k)
+                .remainder_scalar(2)
+                .float()
+        })
+        .collect();
+    Tensor::cat(planes, 1)
+}
+
+/// The binary cross-entropy of every channel of `logits` against `hot` (0 or 1, the same
+/// shape), focal with exponent `gamma > 0`: the mean over pixels and labels of
+/// `-(1 - p_t)^gamma log p_t`, each term weighted by its label's weight times its pixel's, the
+/// sum divided by the weights' sum.
+fn sigmoid_cross_entropy<B: Backend, const D: usize>(
+    gamma: f64,
+    logits: Tensor<B, D>,
+    hot: Tensor<B, D>,
+    labels: Option<&[f64]>,
+    pixels: Option<Tensor<B, D>>,
+) -> Tensor<B, 1> {
+    let device = logits.device();
+    // log p_t = log s(x) where the label is set, log s(-x) where it is not.
+    let sign = hot.mul_scalar(2.0).sub_scalar(1.0);
+    let logp_t = log_sigmoid(logits * sign);
+    let mut per_term = logp_t.clone().neg();
+    if gamma > 0.0 {
+        per_term = per_term * logp_t.exp().neg().add_scalar(1.0).powf_scalar(gamma);
+    }
+    let mut weight = match labels {
+        None => per_term.ones_like(),
+        Some(w) => per_term.ones_like() * class_weight_tensor::<B, D>(w, &device),
+    };
+    match pixels {
+        Some(p) => weight = weight * p,
+        None if labels.is_none() => return per_term.mean().reshape([1]),
+        None => {}
+    }
+    let total = weight.clone().sum().clamp_min(1e-12);
+    ((per_term * weight).sum() / total).reshape([1])
 }
 
 /// Per-pixel class probabilities `[N, K, spatial...]` (K = 2 for a 1-class sigmoid output).
@@ -338,7 +470,7 @@ fn overlap<B: Backend, const D: usize>(
     logits: Tensor<B, D>,
     targets: Tensor<B, D, Int>,
     kept: Option<Tensor<B, D>>,
-    (alpha, beta): (f64, f64),
+    alpha_beta: (f64, f64),
     weights: Option<&[f64]>,
 ) -> Tensor<B, 1> {
     let p = match kept {
@@ -346,7 +478,17 @@ fn overlap<B: Backend, const D: usize>(
         None => probabilities(logits),
     };
     let k = p.dims()[1];
-    let t = one_hot(targets, k);
+    soft_overlap(p, one_hot(targets, k), alpha_beta, weights)
+}
+
+/// [`overlap`]'s formula on probabilities `p` and 0/1 truths `t` of one shape, `[N, K,
+/// spatial...]`, whose left-out pixels are already 0 in both.
+fn soft_overlap<B: Backend, const D: usize>(
+    p: Tensor<B, D>,
+    t: Tensor<B, D>,
+    (alpha, beta): (f64, f64),
+    weights: Option<&[f64]>,
+) -> Tensor<B, 1> {
     let tp = class_sums(p.clone() * t.clone());
     let fp = class_sums(p.clone()) - tp.clone();
     let fn_ = class_sums(t) - tp.clone();
@@ -372,6 +514,19 @@ pub fn segmentation_loss<B: Backend, const D: usize>(
     targets: Tensor<B, D, Int>,
 ) -> Tensor<B, 1> {
     loss.into().compute(logits, targets)
+}
+
+/// Label bits `[N, 1, spatial...]` predicted from the logits `[N, L, spatial...]` of a
+/// multi-label network: bit `k` set where channel `k`'s logit is above 0 (probability above
+/// 1/2).
+pub fn predict_labels<B: Backend, const D: usize>(logits: Tensor<B, D>) -> Tensor<B, D, Int> {
+    let labels = logits.dims()[1];
+    let mut bits = logits.clone().narrow(1, 0, 1).greater_elem(0.0).int();
+    for k in 1..labels {
+        let set = logits.clone().narrow(1, k, 1).greater_elem(0.0).int();
+        bits = bits + set.mul_scalar(1i64 << k);
+    }
+    bits
 }
 
 /// Class indices `[N, 1, spatial...]` predicted from logits `[N, C, spatial...]` (threshold
@@ -410,9 +565,8 @@ mod tests {
 
     fn weighted(kind: LossKind, weights: [f64; 2]) -> Loss {
         Loss {
-            kind,
             class_weights: Some(weights.to_vec()),
-            ignore: false,
+            ..Loss::from(kind)
         }
     }
 
@@ -558,6 +712,114 @@ mod tests {
                 Err(LossError::BadWeight { .. })
             ));
         }
+    }
+
+    /// Two pixels of a 2-label output: logits `[label][pixel]`, and the pixels' label bits.
+    fn two_labels(logits: [[f32; 2]; 2], bits: [i32; 2]) -> (Tensor<Cpu, 4>, Tensor<Cpu, 4, Int>) {
+        let device = Default::default();
+        let flat: Vec<f32> = logits.iter().flatten().copied().collect();
+        (
+            Tensor::from_data(TensorData::new(flat, [1, 2, 1, 2]), &device),
+            Tensor::from_data(TensorData::new(bits.to_vec(), [1, 1, 1, 2]), &device),
+        )
+    }
+
+    fn labels(kind: LossKind) -> Loss {
+        Loss {
+            targets: Targets::Labels,
+            ..Loss::from(kind)
+        }
+    }
+
+    #[test]
+    fn multi_label_losses_are_one_sigmoid_per_label_by_hand() {
+        // Pixel 0 has both labels (bits 3), pixel 1 label 1 only (bits 2).
+        let logits = [[0.0, 2.0], [1.0, -1.0]];
+        let (x, t) = two_labels(logits, [3, 2]);
+        // p_t per (label, pixel): s(0), 1 - s(2); s(1), s(-1).
+        let p_t = [0.5, 1.0 - sigmoid(2.0), sigmoid(1.0), sigmoid(-1.0)];
+        let bce: f64 = p_t.iter().map(|p| -p.ln()).sum::<f64>() / 4.0;
+        let got = f64::from(
+            labels(LossKind::Bce)
+                .compute(x.clone(), t.clone())
+                .into_scalar(),
+        );
+        assert!((got - bce).abs() < 1e-6, "{got} vs {bce}");
+        let focal: f64 = p_t.iter().map(|p| -(1.0 - p).powi(2) * p.ln()).sum::<f64>() / 4.0;
+        let got = f64::from(
+            labels(LossKind::Focal)
+                .compute(x.clone(), t.clone())
+                .into_scalar(),
+        );
+        assert!((got - focal).abs() < 1e-6, "{got} vs {focal}");
+        // Label weights (1, 3): label 1's terms count three times.
+        let weighted = Loss {
+            class_weights: Some(vec![1.0, 3.0]),
+            ..labels(LossKind::Bce)
+        };
+        let want = (-(p_t[0] * p_t[1]).ln() - 3.0 * (p_t[2] * p_t[3]).ln()) / 8.0;
+        let got = f64::from(weighted.compute(x.clone(), t.clone()).into_scalar());
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        // Soft Dice per label, foreground only: label 0 has p (1/2, s(2)) and truth (1, 0);
+        // label 1 has p (s(1), s(-1)) and truth (1, 1).
+        let dice = |p: [f64; 2], t: [f64; 2]| {
+            let tp = p[0] * t[0] + p[1] * t[1];
+            (2.0 * tp + 1.0) / (p[0] + p[1] + t[0] + t[1] + 1.0)
+        };
+        let d0 = dice([0.5, sigmoid(2.0)], [1.0, 0.0]);
+        let d1 = dice([sigmoid(1.0), sigmoid(-1.0)], [1.0, 1.0]);
+        let got = f64::from(
+            labels(LossKind::Dice)
+                .compute(x.clone(), t.clone())
+                .into_scalar(),
+        );
+        assert!((got - (1.0 - (d0 + d1) / 2.0)).abs() < 1e-6, "{got}");
+        let got = f64::from(labels(LossKind::BceDice).compute(x, t).into_scalar());
+        assert!((got - (bce + 1.0 - (d0 + d1) / 2.0)).abs() < 1e-6, "{got}");
+    }
+
+    #[test]
+    fn ignored_pixels_change_no_multi_label_loss_and_decisions_are_label_bits() {
+        let ignored = i32::from(IGNORE);
+        for kind in LossKind::ALL.into_iter().filter(|&k| k != LossKind::Ce) {
+            let loss = Loss {
+                ignore: true,
+                ..labels(kind)
+            };
+            let (x, t) = two_labels([[0.5, 9.0], [-0.5, 9.0]], [1, ignored]);
+            let both = f64::from(loss.compute(x, t).into_scalar());
+            let device = Default::default();
+            let x = Tensor::<Cpu, 4>::from_data(
+                TensorData::new(vec![0.5f32, -0.5], [1, 2, 1, 1]),
+                &device,
+            );
+            let t =
+                Tensor::<Cpu, 4, Int>::from_data(TensorData::new(vec![1], [1, 1, 1, 1]), &device);
+            let alone = f64::from(labels(kind).compute(x, t).into_scalar());
+            assert!((both - alone).abs() < 1e-6, "{kind:?}: {both} vs {alone}");
+        }
+        let (x, _) = two_labels([[0.5, -2.0], [3.0, -1.0]], [0, 0]);
+        let bits = labels(LossKind::Bce)
+            .decide(x)
+            .into_data()
+            .convert::<i64>()
+            .to_vec::<i64>();
+        assert_eq!(bits.unwrap_or_default(), [3, 0]);
+        // The softmax's cross-entropy is no multi-label loss; label weights are one per label.
+        assert_eq!(
+            labels(LossKind::Ce).check(2),
+            Err(LossError::SoftmaxOnLabels)
+        );
+        assert!(labels(LossKind::Bce).check(3).is_ok());
+        let one_weight = Loss {
+            class_weights: Some(vec![1.0]),
+            ..labels(LossKind::Bce)
+        };
+        assert!(one_weight.check(1).is_ok());
+        assert_eq!(
+            labels(LossKind::Bce).check(8),
+            Err(LossError::TooManyLabels { labels: 8 })
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use batch::{augmentation, draw_batch, epoch_order, SegBatch};
 pub use config::{Parallel, Strategy, TrainConfig};
 pub use events::{Event, Observer, Saved};
 pub use fit::{TrainError, TrainSummary, Training};
-pub use loss::{predict_classes, segmentation_loss, Loss, LossError, LossKind};
+pub use loss::{predict_classes, predict_labels, segmentation_loss, Loss, LossError, LossKind};
 pub use progress::ProgressDisplay;
 pub use run::{
     best_row, claim, clear_run, complete_checkpoints, last_complete_checkpoint, occupant,

@@ -5,8 +5,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData, Transaction};
 
 use super::batch::SegBatch;
-use super::loss::{predict_classes, Loss};
-use crate::data::{Image, Mask};
+use super::loss::Loss;
+use crate::data::{Image, Mask, Targets};
 use crate::error::ShapeError;
 use crate::infer::metrics::{Confusion, MetricsError};
 use crate::infer::scores::ImageScores;
@@ -29,17 +29,25 @@ pub struct EpochStats {
     pub preview: Preview,
     /// Each validation image's own scores (images only; volumes have none).
     pub scores: Vec<ImageScores>,
+    /// What the network's outputs mean.
+    targets: Targets,
 }
 
 impl EpochStats {
     /// Empty statistics for a network with `classes` outputs (2 for a sigmoid output).
     pub fn new(classes: usize) -> Self {
+        Self::for_targets(classes, Targets::Classes)
+    }
+
+    /// Empty statistics for a network with `channels` outputs that mean `targets`.
+    pub fn for_targets(channels: usize, targets: Targets) -> Self {
         Self {
             loss_sum: 0.0,
             images: 0,
-            confusion: Confusion::new(classes.max(2)),
+            confusion: Confusion::for_targets(channels, targets),
             preview: Vec::new(),
             scores: Vec::new(),
+            targets,
         }
     }
 
@@ -187,6 +195,7 @@ pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
     keep_preview: usize,
 ) -> Result<(), StepError> {
     let images = batch.images.clone();
+    let loss_fn = batch.loss.clone();
     let Scored {
         loss,
         logits,
@@ -198,7 +207,7 @@ pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
     let room = keep_preview.saturating_sub(stats.preview.len()).min(n);
     let mut tx = Transaction::default()
         .register(loss)
-        .register(predict_classes(logits))
+        .register(loss_fn.decide(logits))
         .register(targets);
     if room > 0 {
         tx = tx.register(crate::feature::center_crop_to(
@@ -227,11 +236,11 @@ pub fn valid_step<B: Backend, N: Network<B, D>, const D: usize>(
     stats.add_loss(f64::from(loss[0]), n);
     stats.confusion.add(&predicted, &truth)?;
     if let &[h, w] = size.as_slice() {
-        let classes = stats.confusion.classes();
+        let (channels, targets) = (stats.confusion.classes(), stats.targets);
         let per_image = predicted.chunks_exact(h * w).zip(truth.chunks_exact(h * w));
-        stats
-            .scores
-            .extend(per_image.map(|(p, t)| ImageScores::of(p, t, h, w, classes)));
+        let scores =
+            per_image.map(|(p, t)| ImageScores::of_targets(p, t, (h, w), channels, targets));
+        stats.scores.extend(scores);
     }
     if room > 0 {
         let pixels = next()?
