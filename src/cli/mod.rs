@@ -155,6 +155,7 @@ impl Tool {
         T: Into<std::ffi::OsString> + Clone,
     {
         quiet_on_closed_pipe();
+        crate::train::keep_freed_memory();
         let command = Cli::command()
             .name(self.name)
             .bin_name(self.name)

@@ -83,7 +83,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = parse_border, conflicts_with = "resume")]
     border_weight: Option<BorderWeight>,
     /// One loss weight per class, comma-separated (two for a 1-class model: background,
-    /// foreground), e.g. `1,5`.
+    /// foreground; one per label with --multi-label), e.g. `1,5`.
     #[arg(long, value_parser = parse_class_weights, conflicts_with = "resume")]
     class_weights: Option<ClassWeights>,
     /// A mask value whose pixels are left out of the loss and the scores (an unlabelled

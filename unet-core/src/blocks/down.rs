@@ -53,7 +53,10 @@ impl<B: Backend, const CIN: usize, const COUT: usize> DownBlock<B, CIN, COUT> {
         x: Feature<B, CIN, L>,
     ) -> (Feature<B, COUT, L>, Feature<B, COUT, Down<L>>) {
         let skip = self.conv.forward(x);
-        let pooled = Feature::trusted(self.pool.forward(skip.tensor().clone()));
+        let pooled = Feature::trusted(crate::kernels::max_pool2d(
+            &self.pool,
+            skip.tensor().clone(),
+        ));
         (skip, pooled)
     }
 }

@@ -20,6 +20,7 @@ use burn::backend::autodiff::NodeId;
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::pool::MaxPool2d;
 use burn::nn::PaddingConfig2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{
@@ -28,6 +29,7 @@ use burn::tensor::ops::{
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, TensorPrimitive};
 
 use super::cpu_conv::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad, ConvGeometry};
+use super::cpu_pool::max_pool_2x2;
 use super::cpu_up::{up_backward, up_forward, UpGeometry};
 
 type Ad = Autodiff<Flex>;
@@ -108,6 +110,34 @@ pub(super) fn try_conv_transpose2d<B: Backend>(
         up.weight.val(),
         up.bias.as_ref().map(|b| b.val()),
     ))
+}
+
+/// `pool.forward(x)` through [`max_pool_2x2`] when `B` is `Flex` (inference: no argmax is
+/// needed) and the pool is the U-Net's 2x2 stride-2 one with no padding or dilation; `Err(x)`
+/// untouched otherwise, training included.
+pub(super) fn try_max_pool2d<B: Backend>(
+    pool: &MaxPool2d,
+    x: Tensor<B, 4>,
+) -> Result<Tensor<B, 4>, Tensor<B, 4>> {
+    let plain = pool.kernel_size == [2, 2]
+        && pool.stride == [2, 2]
+        && pool.dilation == [1, 1]
+        && matches!(pool.padding, PaddingConfig2d::Valid);
+    if TypeId::of::<B>() != TypeId::of::<Flex>() || !plain {
+        return Err(x);
+    }
+    let x: Tensor<Flex, 4> = same(x);
+    let primitive = x.clone().into_primitive().tensor();
+    let shape: [usize; 4] = primitive.shape().dims();
+    let pooled = f32_contiguous(&primitive)
+        .and_then(|t| max_pool_2x2(t.as_slice()?, shape))
+        .map(|y| from_vec(y, [shape[0], shape[1], shape[2] / 2, shape[3] / 2]));
+    match pooled {
+        Some(y) => Ok(same(Tensor::<Flex, 4>::from_primitive(
+            TensorPrimitive::Float(y),
+        ))),
+        None => Err(same(x)),
+    }
 }
 
 /// Whether `B` is one of the two backends the kernels serve.
@@ -395,6 +425,25 @@ mod tests {
         let scale = b.clone().abs().max().into_scalar().max(1.0);
         let diff = (a - b).abs().max().into_scalar() / scale;
         assert!(diff < 1e-4, "{what} differs by {diff} (relative)");
+    }
+
+    #[test]
+    fn inference_max_pool_matches_burns_and_training_keeps_burns_own() {
+        use burn::nn::pool::MaxPool2dConfig;
+        let pool = MaxPool2dConfig::new([2, 2]).init();
+        let normal = Distribution::Normal(0.0, 1.0);
+        for shape in [[2, 3, 8, 6], [1, 4, 7, 9]] {
+            let x = Tensor::<Flex, 4>::random(shape, normal, &Default::default());
+            let fast = try_max_pool2d(&pool, x.clone()).expect("the fast path applies");
+            let reference = pool.forward(x);
+            assert_eq!(fast.dims(), reference.dims());
+            assert_eq!(fast.into_data(), reference.into_data());
+        }
+        let x = Tensor::<Ad, 4>::zeros([1, 1, 4, 4], &Default::default());
+        assert!(try_max_pool2d(&pool, x).is_err());
+        let three = MaxPool2dConfig::new([3, 3]).init();
+        let x = Tensor::<Flex, 4>::zeros([1, 1, 6, 6], &Default::default());
+        assert!(try_max_pool2d(&three, x).is_err());
     }
 
     /// [`compare_grads`] for a conv of `config` on an input of shape `input`.

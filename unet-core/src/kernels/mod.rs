@@ -8,17 +8,22 @@
 //! ([`winograd`]) for the forward pass and the input gradient. burn computes the weight
 //! gradients with a generic formulation that costs 2-14x the forward pass there (see
 //! BENCHMARKS.md).
-//! [`conv2d`] and [`conv_transpose2d`] are what the blocks call instead of `forward`; on every
+//! For inference, the encoder's 2x2 max-pool is one pass with no argmax ([`cpu_pool`]).
+//! [`conv2d`], [`conv_transpose2d`] and [`max_pool2d`] are what the blocks call instead of
+//! `forward`; on every
 //! other backend, or with [`set_fast_conv`]`(false)`, they are exactly the layers' `forward`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::pool::MaxPool2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
 #[cfg(feature = "cpu")]
 pub mod cpu_conv;
+#[cfg(feature = "cpu")]
+pub mod cpu_pool;
 #[cfg(feature = "cpu")]
 pub mod cpu_up;
 #[cfg(feature = "cpu")]
@@ -63,6 +68,17 @@ pub fn conv_transpose2d<B: Backend>(up: &ConvTranspose2d<B>, x: Tensor<B, 4>) ->
         Err(x) => x,
     };
     up.forward(x)
+}
+
+/// `pool.forward(x)`; on flex without autodiff (inference), the 2x2 stride-2 pool of the
+/// U-Net's encoder through [`cpu_pool`], which computes no argmax.
+pub fn max_pool2d<B: Backend>(pool: &MaxPool2d, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    #[cfg(feature = "cpu")]
+    let x = match fast(x, |x| flex_conv::try_max_pool2d(pool, x)) {
+        Ok(y) => return y,
+        Err(x) => x,
+    };
+    pool.forward(x)
 }
 
 /// `kernel(x)` while the kernels are on ([`set_fast_conv`]); `Err(x)` (burn's op then) otherwise

@@ -57,7 +57,8 @@ pub struct TrainConfig {
     /// The loss; `None`: binary cross-entropy for 1-class networks, cross-entropy otherwise.
     #[serde(default)]
     pub loss: Option<LossKind>,
-    /// One loss weight per class (2 for a 1-class network); `None`: all 1.
+    /// One loss weight per class (2 for a 1-class network; one per label for a multi-label
+    /// run); `None`: all 1.
     #[serde(default)]
     pub class_weights: Option<Vec<f64>>,
     /// The U-Net paper's weight map on the cross-entropy (images only).
