@@ -93,6 +93,23 @@ impl LossKind {
         }
     }
 
+    /// The loss of this kind from its two parts, for class and label outputs alike: `ce(gamma)`,
+    /// a cross-entropy of focusing exponent `gamma` (0: plain), and `overlap((alpha, beta))`, a
+    /// Tversky score's loss (`(1, 1)`: soft Dice).
+    fn combine<T: std::ops::Add<Output = T>>(
+        self,
+        ce: impl Fn(f64) -> T,
+        overlap: impl Fn((f64, f64)) -> T,
+    ) -> T {
+        match self {
+            LossKind::Bce | LossKind::Ce => ce(0.0),
+            LossKind::Focal => ce(FOCAL_GAMMA),
+            LossKind::Dice => overlap((1.0, 1.0)),
+            LossKind::Tversky => overlap(TVERSKY_ALPHA_BETA),
+            LossKind::BceDice => ce(0.0) + overlap((1.0, 1.0)),
+        }
+    }
+
     /// The default loss for a network with `classes` outputs.
     pub fn default_for(classes: usize) -> Self {
         Self::default_for_targets(classes, Targets::Classes)
@@ -258,24 +275,17 @@ impl Loss {
             return self.compute_labels(logits, targets, pixel_weights, kept);
         }
         let w = self.class_weights.as_deref();
-        let ce = |gamma, logits, targets, pixels| {
+        let ce = |gamma| {
             Weighted {
                 gamma,
                 classes: w,
-                pixels,
+                pixels: pixel_weights.clone(),
             }
-            .cross_entropy(logits, targets)
+            .cross_entropy(logits.clone(), targets.clone())
         };
-        match self.kind {
-            LossKind::Bce | LossKind::Ce => ce(0.0, logits, targets, pixel_weights),
-            LossKind::Focal => ce(FOCAL_GAMMA, logits, targets, pixel_weights),
-            LossKind::Dice => overlap(logits, targets, kept, (1.0, 1.0), w),
-            LossKind::Tversky => overlap(logits, targets, kept, TVERSKY_ALPHA_BETA, w),
-            LossKind::BceDice => {
-                ce(0.0, logits.clone(), targets.clone(), pixel_weights)
-                    + overlap(logits, targets, kept, (1.0, 1.0), w)
-            }
-        }
+        let overlap =
+            |alpha_beta| overlap(logits.clone(), targets.clone(), kept.clone(), alpha_beta, w);
+        self.kind.combine(ce, overlap)
     }
 
     /// [`Loss::compute_kept`] of a multi-label network: each channel a sigmoid against its
@@ -295,16 +305,11 @@ impl Loss {
             hot = hot * kept.clone();
             p = p * kept;
         }
-        let bce = |gamma, logits, hot, pixels| sigmoid_cross_entropy(gamma, logits, hot, w, pixels);
-        match self.kind {
-            LossKind::Bce | LossKind::Ce => bce(0.0, logits, hot, pixel_weights),
-            LossKind::Focal => bce(FOCAL_GAMMA, logits, hot, pixel_weights),
-            LossKind::Dice => soft_overlap(p, hot, (1.0, 1.0), w),
-            LossKind::Tversky => soft_overlap(p, hot, TVERSKY_ALPHA_BETA, w),
-            LossKind::BceDice => {
-                bce(0.0, logits, hot.clone(), pixel_weights) + soft_overlap(p, hot, (1.0, 1.0), w)
-            }
-        }
+        let bce = |gamma| {
+            sigmoid_cross_entropy(gamma, logits.clone(), hot.clone(), w, pixel_weights.clone())
+        };
+        let overlap = |alpha_beta| soft_overlap(p.clone(), hot.clone(), alpha_beta, w);
+        self.kind.combine(bce, overlap)
     }
 
     /// The network's decision per pixel, `[N, 1, spatial...]` of `[N, C, spatial...]` logits:
