@@ -271,10 +271,15 @@ impl Loss {
         pixel_weights: Option<Tensor<B, D>>,
         kept: Option<Tensor<B, D>>,
     ) -> Tensor<B, 1> {
-        if self.targets == Targets::Labels {
-            return self.compute_labels(logits, targets, pixel_weights, kept);
-        }
         let w = self.class_weights.as_deref();
+        if self.targets == Targets::Labels {
+            let (hot, p) = label_parts(targets, &logits, kept);
+            let bce = |gamma| {
+                sigmoid_cross_entropy(gamma, logits.clone(), hot.clone(), w, pixel_weights.clone())
+            };
+            let overlap = |alpha_beta| soft_overlap(p.clone(), hot.clone(), alpha_beta, w);
+            return self.kind.combine(bce, overlap);
+        }
         let ce = |gamma| {
             Weighted {
                 gamma,
@@ -288,30 +293,6 @@ impl Loss {
         self.kind.combine(ce, overlap)
     }
 
-    /// [`Loss::compute_kept`] of a multi-label network: each channel a sigmoid against its
-    /// label's bit.
-    fn compute_labels<B: Backend, const D: usize>(
-        &self,
-        logits: Tensor<B, D>,
-        targets: Tensor<B, D, Int>,
-        pixel_weights: Option<Tensor<B, D>>,
-        kept: Option<Tensor<B, D>>,
-    ) -> Tensor<B, 1> {
-        let w = self.class_weights.as_deref();
-        let mut hot = label_planes(targets, logits.dims()[1]);
-        let mut p = sigmoid(logits.clone());
-        if let Some(kept) = kept {
-            // An ignored pixel's bits are all 1: no label's sum may see them.
-            hot = hot * kept.clone();
-            p = p * kept;
-        }
-        let bce = |gamma| {
-            sigmoid_cross_entropy(gamma, logits.clone(), hot.clone(), w, pixel_weights.clone())
-        };
-        let overlap = |alpha_beta| soft_overlap(p.clone(), hot.clone(), alpha_beta, w);
-        self.kind.combine(bce, overlap)
-    }
-
     /// The network's decision per pixel, `[N, 1, spatial...]` of `[N, C, spatial...]` logits:
     /// [`predict_classes`], or [`predict_labels`] for a multi-label network.
     pub fn decide<B: Backend, const D: usize>(&self, logits: Tensor<B, D>) -> Tensor<B, D, Int> {
@@ -319,6 +300,22 @@ impl Loss {
             Targets::Classes => predict_classes(logits),
             Targets::Labels => predict_labels(logits),
         }
+    }
+}
+
+/// A multi-label network's truths `[N, L, spatial...]` (each label's bit) and probabilities
+/// (each channel's sigmoid), both 0 where `kept` is 0.
+fn label_parts<B: Backend, const D: usize>(
+    targets: Tensor<B, D, Int>,
+    logits: &Tensor<B, D>,
+    kept: Option<Tensor<B, D>>,
+) -> (Tensor<B, D>, Tensor<B, D>) {
+    let hot = label_planes(targets, logits.dims()[1]);
+    let p = sigmoid(logits.clone());
+    match kept {
+        // An ignored pixel's bits are all 1: no label's sum may see them.
+        Some(kept) => (hot * kept.clone(), p * kept),
+        None => (hot, p),
     }
 }
 
