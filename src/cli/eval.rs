@@ -96,10 +96,7 @@ fn samples(
             .and_then(|f| checkpoint::run_config(&f))
             .and_then(|c| c.ignore_label)
     });
-    let mode = match labels {
-        Some(_) => MaskMode::Labels { labels: classes },
-        None => MaskMode::for_classes(classes),
-    };
+    let mode = MaskMode::for_targets(classes, Targets::of_labels(labels));
     let masks = MaskSpec::from(mode).with_ignore(ignore);
     let folder = data::read_folder(std::path::Path::new(&args.data), channels, masks)?;
     if let Some(labels) = labels.filter(|l| *l != folder.labels.as_slice()) {
@@ -121,10 +118,7 @@ fn eval<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
 ) -> anyhow::Result<()> {
     let spec = tile_spec::<B, N>(args.tile, args.overlap)?;
     let labels = super::predict::run_labels(&args.checkpoint);
-    let targets = match labels {
-        Some(_) => Targets::Labels,
-        None => Targets::Classes,
-    };
+    let targets = Targets::of_labels(labels.as_ref());
     let samples = samples(args, N::IN_CHANNELS, N::CLASSES, labels.as_deref())?;
     let net: N = checkpoint::load_network(&args.checkpoint, device)?;
     let mut confusion = Confusion::for_targets(N::CLASSES, targets);

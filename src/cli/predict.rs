@@ -123,10 +123,7 @@ fn predict<B: crate::burn::tensor::backend::Backend, N: Network<B>>(
             "the checkpoint's run names a label {name:?}, which is no folder name: fix `labels` in its config.json"
         );
     }
-    let targets = match labels {
-        Some(_) => Targets::Labels,
-        None => Targets::Classes,
-    };
+    let targets = Targets::of_labels(labels.as_ref());
     let outputs = Outputs {
         folder: &args.output,
         labels: labels.as_deref(),

@@ -58,6 +58,15 @@ impl MaskMode {
             Self::Indexed { classes }
         }
     }
+
+    /// How the masks of a network with `channels` outputs that mean `targets` are read:
+    /// [`MaskMode::for_classes`], or one folder per label.
+    pub fn for_targets(channels: usize, targets: super::Targets) -> Self {
+        match targets {
+            super::Targets::Classes => Self::for_classes(channels),
+            super::Targets::Labels => Self::Labels { labels: channels },
+        }
+    }
 }
 
 /// How mask files become class indices: the [`MaskMode`], and the stored value, if any, that

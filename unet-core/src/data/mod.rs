@@ -153,6 +153,17 @@ pub enum Targets {
     Labels,
 }
 
+impl Targets {
+    /// What a run's outputs mean from its label names: labels when it has them
+    /// ([`TrainConfig::labels`](crate::train::TrainConfig::labels)), classes otherwise.
+    pub fn of_labels<T>(labels: Option<T>) -> Self {
+        match labels {
+            Some(_) => Targets::Labels,
+            None => Targets::Classes,
+        }
+    }
+}
+
 /// The most labels of a [`Targets::Labels`] network: their bits stay below [`IGNORE`].
 pub const MAX_LABELS: usize = 7;
 

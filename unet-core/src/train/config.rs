@@ -289,10 +289,7 @@ impl TrainConfig {
     /// What the network's outputs mean in this run: labels when [`TrainConfig::labels`] is
     /// set, classes otherwise.
     pub fn targets(&self) -> Targets {
-        match self.labels {
-            Some(_) => Targets::Labels,
-            None => Targets::Classes,
-        }
+        Targets::of_labels(self.labels.as_ref())
     }
 
     /// Sets [`TrainConfig::border_weight`].
@@ -359,11 +356,8 @@ impl TrainConfig {
     /// How the run's mask files are read for a network with `classes` outputs: binary or
     /// indexed by the classes, or one folder per label, with the run's ignore label.
     pub fn masks(&self, classes: usize) -> MaskSpec {
-        let mode = match self.targets() {
-            Targets::Classes => MaskMode::for_classes(classes),
-            Targets::Labels => MaskMode::Labels { labels: classes },
-        };
-        MaskSpec::from(mode).with_ignore(self.ignore_label)
+        MaskSpec::from(MaskMode::for_targets(classes, self.targets()))
+            .with_ignore(self.ignore_label)
     }
 
     /// Parses a `config.json`.
