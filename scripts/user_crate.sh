@@ -27,8 +27,12 @@ edition = "2021"
 [dependencies]
 $2
 
+[profile.dev]
+debug = "line-tables-only"
+
 [profile.dev.package."*"]
 opt-level = 3
+debug = false
 EOF
 }
 manifest mytool "unet = { path = \"$repo\" }" >"$work/mytool/Cargo.toml"
