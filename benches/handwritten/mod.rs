@@ -3,8 +3,8 @@
 //! `forward` with `relu` and `Tensor::cat`. Nothing from `unet-core`'s blocks: this is the
 //! baseline the macro-generated networks are timed against.
 //!
-//! Its layers run through `unet::kernels::{conv2d, conv_transpose2d}` where a burn user writes
-//! `layer.forward(x)`: with `unet::kernels::set_fast_conv(false)` those are exactly
+//! Its layers run through `unet::kernels::{conv2d, conv_transpose2d, max_pool2d}` where a burn
+//! user writes `layer.forward(x)`: with `unet::kernels::set_fast_conv(false)` those are exactly
 //! `layer.forward(x)`, and with the kernels on, the hand-written network gets the same flex
 //! kernels as the generated one, so both comparisons are like for like.
 //!
@@ -22,7 +22,7 @@ use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use unet::kernels::{conv2d, conv_transpose2d};
+use unet::kernels::{conv2d, conv_transpose2d, max_pool2d};
 
 /// Two 3x3 convolutions, each followed by ReLU.
 #[derive(Module, Debug)]
@@ -60,7 +60,7 @@ pub struct Down<B: Backend> {
 impl<B: Backend> Down<B> {
     fn forward(&self, x: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4>) {
         let skip = self.conv.forward(x);
-        let pooled = self.pool.forward(skip.clone());
+        let pooled = max_pool2d(&self.pool, skip.clone());
         (skip, pooled)
     }
 }

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::matmul::{product, View};
-use super::tiling::{sum_over_tiles, SharedOut, Tiles};
+use super::tiling::{sum_over_tiles, Pool, SharedOut, Tiles};
 
 /// The geometry of a transposed convolution with kernel == stride.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +43,10 @@ impl UpGeometry {
     }
 }
 
+/// Each rayon job's two buffers, forward (the tile's products and one output row) and backward
+/// (the un-shuffled gradient and the tile's input gradient), kept between calls.
+static BUFFERS: Pool<(Vec<f32>, Vec<f32>)> = Pool::new();
+
 /// `y` (`[N, Cout, kh*H, kw*W]`) from `x` (`[N, Cin, H, W]`), `weight` (`[Cin, Cout, kh, kw]`)
 /// and an optional `bias` (`[Cout]`); `None` when the slices do not match the geometry.
 pub fn up_forward(
@@ -66,8 +70,9 @@ pub fn up_forward(
     let out = SharedOut::new(&mut y);
     let tiles = g.tiles();
     (0..tiles.count(n)).into_par_iter().for_each_init(
-        <(Vec<f32>, Vec<f32>)>::default,
-        |(z, line), t| {
+        || BUFFERS.take(),
+        |buffers, t| {
+            let (z, line) = &mut **buffers;
             let (image, rows) = tiles.get(t);
             let k = rows.len() * w;
             z.resize(taps * k, 0.0);
@@ -119,7 +124,7 @@ pub fn up_backward(
     let mut dx = vec![0.0f32; x.len()];
     let out = SharedOut::new(&mut dx);
     let tiles = g.tiles();
-    let dw = sum_over_tiles(tiles.count(n), cin * taps, |dw, scratch, t| {
+    let dw = sum_over_tiles(tiles.count(n), cin * taps, &BUFFERS, |dw, scratch, t| {
         let (gt, dx_tile): &mut (Vec<f32>, Vec<f32>) = scratch;
         let (image, rows) = tiles.get(t);
         let k = rows.len() * w;

@@ -2,6 +2,10 @@
 //! buffer the tiles write at once (each its own elements), and the sum of per-tile
 //! contributions (the weight gradients).
 
+use std::mem::MaybeUninit;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use rayon::prelude::*;
 
 use super::matmul::{product_raw, View};
@@ -52,17 +56,76 @@ impl Tiles {
     }
 }
 
+/// Scratch buffers kept from one kernel call to the next. Rayon makes a fresh scratch for
+/// every job it splits off, often one a tile, and a fresh `Vec` is zeroed as it grows: that
+/// zeroing was 7% of a `predict`. A pooled scratch comes back already grown. The pool keeps at
+/// most two a rayon thread (a few MiB in all), so what it holds stays bounded.
+pub(super) struct Pool<T> {
+    free: Mutex<Vec<T>>,
+}
+
+impl<T: Default> Pool<T> {
+    /// An empty pool, for a `static`.
+    pub(super) const fn new() -> Self {
+        Self {
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A scratch from the pool, or a new one; it returns to the pool when dropped.
+    pub(super) fn take(&'static self) -> Pooled<T> {
+        let item = self.lock().pop().unwrap_or_default();
+        Pooled { item, pool: self }
+    }
+
+    /// The free list; a panic elsewhere while it was held leaves it usable (it holds only
+    /// scratch, whose contents nobody reads before writing).
+    fn lock(&self) -> MutexGuard<'_, Vec<T>> {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A scratch taken from a [`Pool`], given back on drop.
+pub(super) struct Pooled<T: Default + 'static> {
+    item: T,
+    pool: &'static Pool<T>,
+}
+
+impl<T: Default> Deref for Pooled<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
+impl<T: Default> DerefMut for Pooled<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.item
+    }
+}
+
+impl<T: Default> Drop for Pooled<T> {
+    fn drop(&mut self) {
+        let mut free = self.pool.lock();
+        if free.len() < 2 * rayon::current_num_threads() {
+            free.push(std::mem::take(&mut self.item));
+        }
+    }
+}
+
 /// The sum over tiles `0..count` of what `add` writes for each into a zeroed buffer of `len`
-/// elements, with rayon: one buffer and one scratch `S` per rayon job, then added up.
+/// elements, with rayon: one buffer and one scratch from `scratch` per rayon job, then added
+/// up.
 pub(super) fn sum_over_tiles<S: Default + Send>(
     count: usize,
     len: usize,
+    scratch: &'static Pool<S>,
     add: impl Fn(&mut [f32], &mut S, usize) + Send + Sync,
 ) -> Vec<f32> {
     (0..count)
         .into_par_iter()
         .fold(
-            || (vec![0.0f32; len], S::default()),
+            || (vec![0.0f32; len], scratch.take()),
             |(mut acc, mut scratch), t| {
                 add(&mut acc, &mut scratch, t);
                 (acc, scratch)
@@ -99,6 +162,29 @@ impl<'a> SharedOut<'a> {
         }
     }
 
+    /// Shares `buffer`, not yet written, for the length of the borrow: its elements must be
+    /// written ([`SharedOut::fill`], [`SharedOut::write`]) before anything reads them.
+    pub(super) fn uninit(buffer: &'a mut [MaybeUninit<f32>]) -> Self {
+        Self {
+            ptr: buffer.as_mut_ptr().cast(),
+            len: buffer.len(),
+            _buffer: std::marker::PhantomData,
+        }
+    }
+
+    /// Sets `buffer[start..start + len]` to `value`.
+    ///
+    /// # Safety
+    /// No other thread may touch those elements during the call.
+    pub(super) unsafe fn fill(&self, start: usize, len: usize, value: f32) {
+        assert!(start + len <= self.len, "fill out of bounds");
+        for i in start..start + len {
+            // SAFETY: in bounds by the assert; exclusive by the caller's promise. A raw write
+            // needs no initialised value there.
+            unsafe { self.ptr.add(i).write(value) };
+        }
+    }
+
     /// Copies `values` to `buffer[start..start + values.len()]`.
     ///
     /// # Safety
@@ -124,11 +210,12 @@ impl<'a> SharedOut<'a> {
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
     }
 
-    /// [`product`] into the buffer from `offset` on, overwriting.
+    /// [`product`] added to the buffer from `offset` on.
     ///
     /// # Safety
-    /// No other thread may touch the elements it writes during the call.
-    pub(super) unsafe fn product(
+    /// No other thread may touch the elements it writes during the call, and they must have
+    /// been written before.
+    pub(super) unsafe fn add_product(
         &self,
         offset: usize,
         strides: [usize; 2],
@@ -144,11 +231,42 @@ impl<'a> SharedOut<'a> {
                 self.ptr.add(offset),
                 self.len - offset,
                 strides,
-                false,
+                true,
                 lhs,
                 rhs,
                 dims,
             )
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scratch_given_back_comes_out_again_with_its_contents_and_the_pool_stays_bounded() {
+        static POOL: Pool<Vec<f32>> = Pool::new();
+        let mut first = POOL.take();
+        first.resize(1000, 7.0);
+        drop(first);
+        // The buffer that comes out again is the grown one: nothing to zero.
+        assert_eq!(*POOL.take(), vec![7.0; 1000]);
+        let limit = 2 * rayon::current_num_threads();
+        let many: Vec<_> = (0..limit + 3).map(|_| POOL.take()).collect();
+        drop(many);
+        assert_eq!(POOL.lock().len(), limit);
+    }
+
+    #[test]
+    fn a_pool_poisoned_by_a_panic_still_hands_out_scratch() {
+        static POOL: Pool<Vec<f32>> = Pool::new();
+        let held = std::panic::catch_unwind(|| {
+            let _guard = POOL.lock();
+            panic!("while holding the pool");
+        });
+        assert!(held.is_err());
+        POOL.take().push(1.0);
+        assert_eq!(*POOL.take(), vec![1.0]);
     }
 }

@@ -15,9 +15,9 @@
 
 use rayon::prelude::*;
 
-use super::cpu_conv::{add_bias, ConvGeometry};
+use super::cpu_conv::{bias_planes, ConvGeometry};
 use super::matmul::{product, View};
-use super::tiling::{SharedOut, Tiles};
+use super::tiling::{Pool, SharedOut, Tiles};
 
 /// Points of the transformed tile: `U`, `V` and `M` have this many `[rows, cols]` planes.
 const POINTS: usize = 16;
@@ -67,18 +67,15 @@ pub fn forward(
         return Some(y);
     }
     if cin == 0 {
-        if let Some(bias) = bias {
-            add_bias(&mut y, bias, ho * wo);
-        }
-        return Some(y);
+        return Some(bias_planes(n, cout, ho * wo, bias));
     }
     let u = kernel_transform(weight, cout, cin);
     let grid = [ho.div_ceil(2), wo.div_ceil(2)];
     let tiles = Tiles::new(POINTS * (cin + cout), grid);
     let out = SharedOut::new(&mut y);
-    (0..tiles.count(n))
-        .into_par_iter()
-        .for_each_init(Scratch::default, |scratch, t| {
+    (0..tiles.count(n)).into_par_iter().for_each_init(
+        || SCRATCH.take(),
+        |scratch, t| {
             let (image, rows) = tiles.get(t);
             let plane = &x[image * cin * h * w..][..cin * h * w];
             let block = Block { g, grid, rows };
@@ -92,7 +89,8 @@ pub fn forward(
             // SAFETY: block (image, rows) writes output rows 2 * rows of image `image`, for
             // every output channel: no other block writes them.
             unsafe { block.run(&io, scratch) };
-        });
+        },
+    );
     Some(y)
 }
 
@@ -126,6 +124,9 @@ fn kernel_transform(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
 fn by_g([a, b, c]: [f32; 3]) -> [f32; 4] {
     [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c]
 }
+
+/// The forward pass's scratch, kept between calls.
+static SCRATCH: Pool<Scratch> = Pool::new();
 
 /// A rayon job's buffers, kept across its blocks.
 #[derive(Default)]
