@@ -156,26 +156,6 @@ pub fn im2col_forward(
     Some(y)
 }
 
-/// `[images, channels, plane]` with `bias[c]` in every element of channel `c` (`bias` holds
-/// `channels` values); zeros without a bias.
-pub(super) fn bias_planes(
-    images: usize,
-    channels: usize,
-    plane: usize,
-    bias: Option<&[f32]>,
-) -> Vec<f32> {
-    let Some(bias) = bias else {
-        return vec![0.0; images * channels * plane];
-    };
-    let mut y = Vec::with_capacity(images * channels * plane);
-    for _ in 0..images {
-        for &b in bias {
-            y.extend(std::iter::repeat_n(b, plane));
-        }
-    }
-    y
-}
-
 /// The output channels `0..cout` in as many ranges as keep two rayon threads' worth of work
 /// per thread when there are only `tiles` tiles (one range when the tiles are enough), each at
 /// least [`MIN_PART_CHANNELS`] wide: the deep levels of a one-image batch have a single tile.

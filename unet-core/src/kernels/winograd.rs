@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use super::cpu_conv::{bias_planes, ConvGeometry};
+use super::cpu_conv::{self, ConvGeometry};
 use super::matmul::{product, View};
 use super::tiling::{Pool, SharedOut, Tiles};
 
@@ -62,12 +62,13 @@ pub fn forward(
     if !applies(g) || !g.fits(x, weight, bias) {
         return None;
     }
+    if cin == 0 {
+        // No input channels: the output is the bias, which the im2col pass writes already.
+        return cpu_conv::im2col_forward(x, weight, bias, g);
+    }
     let mut y = vec![0.0f32; n * cout * ho * wo];
     if y.is_empty() {
         return Some(y);
-    }
-    if cin == 0 {
-        return Some(bias_planes(n, cout, ho * wo, bias));
     }
     let u = kernel_transform(weight, cout, cin);
     let grid = [ho.div_ceil(2), wo.div_ceil(2)];
